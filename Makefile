@@ -1,0 +1,54 @@
+# bitunix-bot: two commands on a fresh machine (Python 3.11 + a C compiler):
+#   make run    install and run the bot against the built-in simulator with bundled data
+#   make test   install with test extras and run the whole suite with coverage
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.installed
+NATIVE_SOURCES := $(wildcard src/native/*.c src/native/*.h src/native/*.pyx src/native/*.pxd) CMakeLists.txt
+COV_MIN ?= 90
+
+.PHONY: help run test bench lint debug clean venv
+
+help: ## list the targets
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Editable install: Python files are served from src/, the native module is rebuilt
+# whenever a native source or pyproject.toml changes.
+$(STAMP): $(VENV)/bin/python pyproject.toml $(NATIVE_SOURCES)
+	$(PIP) install --quiet -e ".[test]"
+	@touch $@
+
+venv: $(STAMP) ## create .venv and install the package with test extras
+
+run: $(STAMP) ## run the bot against the built-in simulator with bundled data
+	$(VENV)/bin/bitunix-bot run
+
+test: $(STAMP) ## lint, type-check and run the whole suite with coverage (every package >= 90%)
+	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/mypy
+	$(PY) -m pytest --cov=bitunix --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider
+	$(PY) tools/check_coverage.py coverage.json --min $(COV_MIN)
+
+bench: $(STAMP) ## run the pytest-benchmark suites (ratios against in-run baselines)
+	$(PY) -m pytest bench -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name $(BENCH_ARGS)
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff format --check src tests bench tools || true
+	$(VENV)/bin/mypy
+
+debug: $(VENV)/bin/python ## rebuild the native core with ASan/UBSan and debug symbols
+	$(PIP) install -e ".[test]" -Cbuild-dir=build/debug -Ccmake.build-type=Debug -Ccmake.define.BITUNIX_SANITIZE=ON
+	@rm -f $(STAMP)
+
+clean: ## remove build products and the virtualenv
+	rm -rf build dist $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks coverage.json .coverage

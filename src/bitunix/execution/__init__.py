@@ -1,0 +1,1 @@
+"""bitunix.execution (package)."""

@@ -1,0 +1,1 @@
+"""bitunix.ml (package)."""
