@@ -1,0 +1,507 @@
+# cython: language_level=3
+"""Native feature kernels of bitunix (C, wrapped by Cython).
+
+The incremental types update in O(1) (amortised) without allocating; the ``*_batch``
+functions run the same C code over whole numpy arrays with the GIL released, so a replay
+or backtest gets bit-for-bit the values the live path computes.
+"""
+
+from libc.stdint cimport int64_t, uint8_t, uint32_t
+
+import numpy as np
+
+from bx_kernels cimport *
+
+FEATURE_NAMES = (
+    "vwap_z",
+    "tick_ratio",
+    "flow_imbalance",
+    "depth_imbalance",
+    "microprice_offset_bps",
+    "spread_ticks",
+    "realized_vol_bps",
+    "vwap_dev_bps",
+)
+assert len(FEATURE_NAMES) == BX_N_FEATURES, "FEATURE_NAMES out of step with bx_features.h"
+
+_NS_PER_S = 1_000_000_000
+
+
+def simd_impl():
+    """Name of the vector path the batch kernels take on this CPU: avx2, sse2, neon or scalar."""
+    return bx_simd_impl().decode("ascii")
+
+
+cdef inline uint32_t _capacity(Py_ssize_t n, str name) except? 0:
+    if n <= 0 or n > 0xFFFFFFFF:
+        raise ValueError(f"{name} must be between 1 and 2**32-1, was {n}")
+    return <uint32_t>n
+
+
+cdef inline void _check_init(int rc, str what) except *:
+    if rc == -2:
+        raise MemoryError(f"cannot allocate {what}")
+    if rc != 0:
+        raise ValueError(f"invalid arguments for {what}")
+
+
+cdef inline void _check_positive(int64_t value, str name) except *:
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, was {value}")
+
+
+cdef inline Py_ssize_t _same_length(Py_ssize_t a, Py_ssize_t b, str what) except -1:
+    if a != b:
+        raise ValueError(f"{what}: arrays differ in length ({a} != {b})")
+    return a
+
+
+cdef class RollingVWAP:
+    """Rolling volume-weighted average price and volume-weighted standard deviation.
+
+    After ``add(..., ts_ns=t)`` the window holds the last ``max_samples`` accepted samples
+    whose timestamp is ``> t - window_ns``. ``std`` is the volume-weighted population
+    deviation ``sqrt(sum q (p - vwap)^2 / sum q)``; an empty window reads 0.0.
+    NaN, inf, a price or quantity <= 0, and a timestamp older than the newest accepted one
+    are rejected: the state is untouched and ``rejected`` counts them.
+    """
+
+    def __cinit__(self, int64_t window_ns, Py_ssize_t max_samples):
+        _check_positive(window_ns, "window_ns")
+        _check_init(bx_vwap_init(&self._s, window_ns, _capacity(max_samples, "max_samples")),
+                    "RollingVWAP")
+        self.window_ns = window_ns
+        self.max_samples = max_samples
+
+    def __dealloc__(self):
+        bx_vwap_free(&self._s)
+
+    def add(self, double price, double qty, int64_t ts_ns):
+        """Add one trade; return True when it was accepted."""
+        return bx_vwap_add(&self._s, price, qty, ts_ns) == 1
+
+    def advance(self, int64_t ts_ns):
+        """Evict by time as if a sample had arrived at ``ts_ns``, without adding one."""
+        bx_vwap_advance(&self._s, ts_ns)
+
+    def add_many(self, const int64_t[::1] ts_ns, const double[::1] price, const double[::1] qty):
+        """Add arrays of trades in order (GIL released); return how many were accepted."""
+        cdef Py_ssize_t n = _same_length(ts_ns.shape[0], price.shape[0], "add_many")
+        _same_length(n, qty.shape[0], "add_many")
+        cdef size_t accepted
+        if n == 0:
+            return 0
+        with nogil:
+            accepted = bx_vwap_add_many(&self._s, &ts_ns[0], &price[0], &qty[0], <size_t>n,
+                                        NULL, NULL)
+        return accepted
+
+    def reset(self):
+        """Empty the window and zero the counters."""
+        bx_vwap_reset(&self._s)
+
+    @property
+    def vwap(self):
+        """Volume-weighted average price of the window (0.0 when empty)."""
+        return bx_vwap_value(&self._s)
+
+    @property
+    def std(self):
+        """Volume-weighted population standard deviation of the window (0.0 when empty)."""
+        return bx_vwap_std(&self._s)
+
+    @property
+    def count(self):
+        """Number of samples in the window."""
+        return self._s.count
+
+    @property
+    def volume(self):
+        """Total quantity in the window."""
+        return bx_vwap_volume(&self._s)
+
+    @property
+    def rejected(self):
+        """Number of samples rejected since creation or the last reset."""
+        return self._s.rejected
+
+    def __repr__(self):
+        return (f"RollingVWAP(window_ns={self.window_ns}, max_samples={self.max_samples}, "
+                f"count={self._s.count}, vwap={bx_vwap_value(&self._s)!r})")
+
+
+cdef class TickImbalance:
+    """Tick-rule imbalance over the last ``n`` trades: mean of +1 (uptick) / -1 (downtick).
+
+    An unchanged price repeats the previous sign; the first trade only seeds the price and
+    zero ticks before the first move are not counted. Reads 0.0 when empty.
+    """
+
+    def __cinit__(self, Py_ssize_t n):
+        _check_init(bx_tick_init(&self._s, _capacity(n, "n")), "TickImbalance")
+        self.n = n
+
+    def __dealloc__(self):
+        bx_tick_free(&self._s)
+
+    def add(self, double price):
+        """Add one trade price; return True when it was accepted."""
+        return bx_tick_add(&self._s, price) == 1
+
+    def reset(self):
+        """Forget every trade and zero the counters."""
+        bx_tick_reset(&self._s)
+
+    @property
+    def ratio(self):
+        """sum(signs) / count over the recorded signs, in [-1, 1]."""
+        return bx_tick_ratio(&self._s)
+
+    @property
+    def count(self):
+        """Number of signs recorded (at most n)."""
+        return self._s.count
+
+    @property
+    def rejected(self):
+        """Number of prices rejected (NaN, inf, <= 0)."""
+        return self._s.rejected
+
+
+cdef class TradeFlowImbalance:
+    """Signed trade-flow imbalance ``(buy - sell) / (buy + sell)`` over a time window.
+
+    Same window rule as RollingVWAP; quantities must be finite and > 0.
+    """
+
+    def __cinit__(self, int64_t window_ns, Py_ssize_t max_samples):
+        _check_positive(window_ns, "window_ns")
+        _check_init(bx_tradeflow_init(&self._s, window_ns, _capacity(max_samples, "max_samples")),
+                    "TradeFlowImbalance")
+        self.window_ns = window_ns
+        self.max_samples = max_samples
+
+    def __dealloc__(self):
+        bx_tradeflow_free(&self._s)
+
+    def add(self, double qty, bint is_buy, int64_t ts_ns):
+        """Add one trade (``is_buy``: the aggressor bought); return True when accepted."""
+        return bx_tradeflow_add(&self._s, qty, is_buy, ts_ns) == 1
+
+    def advance(self, int64_t ts_ns):
+        """Evict by time as of ``ts_ns``."""
+        bx_wsum_advance(&self._s.w, ts_ns)
+
+    def reset(self):
+        """Empty the window and zero the counters."""
+        bx_tradeflow_reset(&self._s)
+
+    @property
+    def imbalance(self):
+        """(buy - sell) / (buy + sell) in the window; 0.0 when empty."""
+        return bx_tradeflow_imbalance(&self._s)
+
+    @property
+    def buy_volume(self):
+        """Aggressive buy quantity in the window."""
+        return bx_wsum_total0(&self._s.w)
+
+    @property
+    def sell_volume(self):
+        """Aggressive sell quantity in the window."""
+        return bx_wsum_total1(&self._s.w)
+
+    @property
+    def count(self):
+        """Number of trades in the window."""
+        return self._s.w.count
+
+    @property
+    def rejected(self):
+        """Number of trades rejected."""
+        return self._s.rejected
+
+
+cdef class RealizedVolatility:
+    """Realised volatility of log returns between successive prices.
+
+    ``realized`` is ``sqrt(sum r^2)`` over the returns whose timestamp is in the window;
+    ``ewma`` is ``sqrt`` of the squared returns decayed by half every ``halflife_ns``.
+    """
+
+    def __cinit__(self, int64_t window_ns, Py_ssize_t max_samples, int64_t halflife_ns):
+        _check_positive(window_ns, "window_ns")
+        _check_positive(halflife_ns, "halflife_ns")
+        _check_init(bx_vol_init(&self._s, window_ns, _capacity(max_samples, "max_samples"),
+                                halflife_ns), "RealizedVolatility")
+        self.window_ns = window_ns
+        self.max_samples = max_samples
+        self.halflife_ns = halflife_ns
+
+    def __dealloc__(self):
+        bx_vol_free(&self._s)
+
+    def add(self, double price, int64_t ts_ns):
+        """Add one trade price; return True when accepted."""
+        return bx_vol_add(&self._s, price, ts_ns) == 1
+
+    def reset(self):
+        """Forget every price and zero the counters."""
+        bx_vol_reset(&self._s)
+
+    @property
+    def realized(self):
+        """sqrt of the sum of squared log returns in the window."""
+        return bx_vol_realized(&self._s)
+
+    @property
+    def ewma(self):
+        """sqrt of the exponentially time-decayed sum of squared log returns."""
+        return bx_vol_ewma(&self._s)
+
+    @property
+    def count(self):
+        """Number of returns in the window."""
+        return self._s.w.count
+
+    @property
+    def rejected(self):
+        """Number of prices rejected."""
+        return self._s.rejected
+
+
+def depth_imbalance(const double[::1] bid_qty, const double[::1] ask_qty, levels=None,
+                    const double[::1] weights=None):
+    """(bid - ask) / (bid + ask) of the top ``levels`` quantities (optionally weighted)."""
+    cdef Py_ssize_t n = min(bid_qty.shape[0], ask_qty.shape[0])
+    if levels is not None:
+        if levels <= 0:
+            raise ValueError(f"levels must be > 0, was {levels}")
+        n = min(n, <Py_ssize_t>levels)
+    if weights is not None and weights.shape[0] < n:
+        raise ValueError(f"weights has {weights.shape[0]} entries, needs {n}")
+    if n == 0:
+        return 0.0
+    return bx_depth_imbalance(&bid_qty[0], &ask_qty[0], <size_t>n,
+                              NULL if weights is None else &weights[0])
+
+
+def microprice(double bid, double bid_qty, double ask, double ask_qty):
+    """Quantity-weighted mid ``(bid * ask_qty + ask * bid_qty) / (bid_qty + ask_qty)``."""
+    return bx_microprice(bid, bid_qty, ask, ask_qty)
+
+
+def spread_ticks(double bid, double ask, double tick_size):
+    """Spread in ticks: ``(ask - bid) / tick_size``."""
+    if not tick_size > 0:
+        raise ValueError(f"tick_size must be > 0, was {tick_size}")
+    return bx_spread_ticks(bid, ask, tick_size)
+
+
+def depth_imbalance_batch(const double[:, ::1] bid_qty, const double[:, ::1] ask_qty,
+                          const double[::1] weights=None):
+    """Depth imbalance of every row of two (rows x levels) arrays (GIL released)."""
+    if bid_qty.shape[0] != ask_qty.shape[0] or bid_qty.shape[1] != ask_qty.shape[1]:
+        raise ValueError("bid_qty and ask_qty must have the same shape")
+    cdef Py_ssize_t rows = bid_qty.shape[0], levels = bid_qty.shape[1]
+    if weights is not None and weights.shape[0] != levels:
+        raise ValueError(f"weights has {weights.shape[0]} entries, needs {levels}")
+    out = np.zeros(rows, dtype=np.float64)
+    cdef double[::1] o = out
+    cdef const double *w = NULL if weights is None else &weights[0]
+    if rows and levels:
+        with nogil:
+            bx_depth_imbalance_batch(&bid_qty[0, 0], &ask_qty[0, 0], <size_t>rows,
+                                     <size_t>levels, w, &o[0])
+    return out
+
+
+def vwap_batch(const int64_t[::1] ts_ns, const double[::1] price, const double[::1] qty,
+               int64_t window_ns, Py_ssize_t max_samples):
+    """Rolling VWAP and std after each trade: the RollingVWAP kernel over arrays, GIL released."""
+    cdef Py_ssize_t n = _same_length(ts_ns.shape[0], price.shape[0], "vwap_batch")
+    _same_length(n, qty.shape[0], "vwap_batch")
+    cdef RollingVWAP state = RollingVWAP(window_ns, max_samples)
+    vwap = np.zeros(n, dtype=np.float64)
+    std = np.zeros(n, dtype=np.float64)
+    cdef double[::1] v = vwap, s = std
+    if n:
+        with nogil:
+            bx_vwap_add_many(&state._s, &ts_ns[0], &price[0], &qty[0], <size_t>n, &v[0], &s[0])
+    return vwap, std
+
+
+def tick_ratio_batch(const double[::1] price, Py_ssize_t n):
+    """TickImbalance ratio after each price (GIL released)."""
+    cdef TickImbalance state = TickImbalance(n)
+    cdef Py_ssize_t rows = price.shape[0]
+    out = np.zeros(rows, dtype=np.float64)
+    cdef double[::1] o = out
+    if rows:
+        with nogil:
+            bx_tick_add_many(&state._s, &price[0], <size_t>rows, &o[0])
+    return out
+
+
+def flow_imbalance_batch(const int64_t[::1] ts_ns, const double[::1] qty, is_buy,
+                         int64_t window_ns, Py_ssize_t max_samples):
+    """TradeFlowImbalance after each trade (GIL released)."""
+    cdef const uint8_t[::1] side = np.ascontiguousarray(is_buy, dtype=np.uint8)
+    cdef Py_ssize_t n = _same_length(ts_ns.shape[0], qty.shape[0], "flow_imbalance_batch")
+    _same_length(n, side.shape[0], "flow_imbalance_batch")
+    cdef TradeFlowImbalance state = TradeFlowImbalance(window_ns, max_samples)
+    out = np.zeros(n, dtype=np.float64)
+    cdef double[::1] o = out
+    if n:
+        with nogil:
+            bx_tradeflow_add_many(&state._s, &ts_ns[0], &qty[0], &side[0], <size_t>n, &o[0])
+    return out
+
+
+def realized_vol_batch(const int64_t[::1] ts_ns, const double[::1] price, int64_t window_ns,
+                       Py_ssize_t max_samples, int64_t halflife_ns=_NS_PER_S):
+    """RealizedVolatility.realized after each price (GIL released)."""
+    cdef Py_ssize_t n = _same_length(ts_ns.shape[0], price.shape[0], "realized_vol_batch")
+    cdef RealizedVolatility state = RealizedVolatility(window_ns, max_samples, halflife_ns)
+    out = np.zeros(n, dtype=np.float64)
+    cdef double[::1] o = out
+    if n:
+        with nogil:
+            bx_vol_add_many(&state._s, &ts_ns[0], &price[0], <size_t>n, &o[0])
+    return out
+
+
+cdef class FeatureEngine:
+    """Per-symbol feature state: owns the kernels and writes the model's feature vector.
+
+    ``write()`` fills ``vector`` (float32, ``len(FEATURE_NAMES)``, always the same array)
+    in place and returns True when every feature is valid: at least ``min_samples`` trades
+    in the VWAP window, ``std > 0`` and a book seen. Every entry is finite.
+    """
+
+    def __cinit__(self, double tick_size, int64_t vwap_window_ns=30 * _NS_PER_S,
+                  Py_ssize_t vwap_max_samples=600, Py_ssize_t tick_n=50,
+                  int64_t flow_window_ns=30 * _NS_PER_S, Py_ssize_t flow_max_samples=4096,
+                  int64_t vol_window_ns=60 * _NS_PER_S, Py_ssize_t vol_max_samples=8192,
+                  int64_t vol_halflife_ns=30 * _NS_PER_S, Py_ssize_t depth_levels=5,
+                  Py_ssize_t min_samples=20, const double[::1] level_weights=None):
+        if not tick_size > 0:
+            raise ValueError(f"tick_size must be > 0, was {tick_size}")
+        for value, name in ((vwap_window_ns, "vwap_window_ns"), (flow_window_ns, "flow_window_ns"),
+                            (vol_window_ns, "vol_window_ns"), (vol_halflife_ns, "vol_halflife_ns")):
+            _check_positive(value, name)
+        if min_samples < 1:
+            raise ValueError(f"min_samples must be >= 1, was {min_samples}")
+        cdef bx_features_cfg_t cfg
+        cfg.vwap_window_ns = vwap_window_ns
+        cfg.vwap_max_samples = _capacity(vwap_max_samples, "vwap_max_samples")
+        cfg.tick_n = _capacity(tick_n, "tick_n")
+        cfg.flow_window_ns = flow_window_ns
+        cfg.flow_max_samples = _capacity(flow_max_samples, "flow_max_samples")
+        cfg.vol_window_ns = vol_window_ns
+        cfg.vol_max_samples = _capacity(vol_max_samples, "vol_max_samples")
+        cfg.vol_halflife_ns = vol_halflife_ns
+        cfg.depth_levels = _capacity(depth_levels, "depth_levels")
+        cfg.min_samples = <uint32_t>min_samples
+        cfg.tick_size = tick_size
+        if level_weights is not None and level_weights.shape[0] != depth_levels:
+            raise ValueError(
+                f"level_weights has {level_weights.shape[0]} entries, needs {depth_levels}")
+        _check_init(bx_features_init(&self._s, &cfg,
+                                     NULL if level_weights is None else &level_weights[0]),
+                    "FeatureEngine")
+        self.vector = np.zeros(BX_N_FEATURES, dtype=np.float32)
+        self._view = self.vector
+
+    def __dealloc__(self):
+        bx_features_free(&self._s)
+
+    cdef bint push_trade(self, double px, double qty, int64_t ts_ns, bint is_buy) noexcept nogil:
+        return bx_features_on_trade(&self._s, px, qty, ts_ns, is_buy) == 1
+
+    def on_trade(self, double price, double qty, int64_t ts_ns, bint is_buy):
+        """Feed one trade (``is_buy``: the aggressor bought); return True when accepted."""
+        return bx_features_on_trade(&self._s, price, qty, ts_ns, is_buy) == 1
+
+    def on_book(self, const double[::1] bid_px, const double[::1] bid_qty,
+                const double[::1] ask_px, const double[::1] ask_qty, int64_t ts_ns):
+        """Feed a book snapshot (best level first); return True when accepted.
+
+        An empty, crossed or non-finite book is rejected (counted in ``books_rejected``) and
+        the previous book stays in force.
+        """
+        cdef Py_ssize_t nb = _same_length(bid_px.shape[0], bid_qty.shape[0], "on_book bids")
+        cdef Py_ssize_t na = _same_length(ask_px.shape[0], ask_qty.shape[0], "on_book asks")
+        if nb == 0 or na == 0:
+            self._s.books_rejected += 1
+            return False
+        return bx_features_on_book(&self._s, &bid_px[0], &bid_qty[0], <size_t>nb,
+                                   &ask_px[0], &ask_qty[0], <size_t>na, ts_ns) == 1
+
+    def write(self):
+        """Fill ``vector`` in place; return True when every feature is valid."""
+        return bx_features_write(&self._s, &self._view[0]) == 1
+
+    def on_trades(self, const int64_t[::1] ts_ns, const double[::1] price,
+                  const double[::1] qty, is_buy):
+        """Replay trades (GIL released); return (features[n, F] float32, valid[n] bool).
+
+        Row i is the vector ``write()`` would give right after trade i.
+        """
+        cdef const uint8_t[::1] side = np.ascontiguousarray(is_buy, dtype=np.uint8)
+        cdef Py_ssize_t n = _same_length(ts_ns.shape[0], price.shape[0], "on_trades")
+        _same_length(n, qty.shape[0], "on_trades")
+        _same_length(n, side.shape[0], "on_trades")
+        features = np.zeros((n, BX_N_FEATURES), dtype=np.float32)
+        valid = np.zeros(n, dtype=np.uint8)
+        cdef float[:, ::1] f = features
+        cdef uint8_t[::1] ok = valid
+        if n:
+            with nogil:
+                bx_features_trades_many(&self._s, &ts_ns[0], &price[0], &qty[0], &side[0],
+                                        <size_t>n, &f[0, 0], &ok[0])
+        return features, valid.astype(bool)
+
+    def reset(self):
+        """Forget all market state and zero the counters."""
+        bx_features_reset(&self._s)
+
+    @property
+    def vwap(self):
+        """Rolling VWAP."""
+        return bx_vwap_value(&self._s.vwap)
+
+    @property
+    def std(self):
+        """Rolling volume-weighted standard deviation."""
+        return bx_vwap_std(&self._s.vwap)
+
+    @property
+    def zscore(self):
+        """(last_price - vwap) / std; 0.0 while std is 0."""
+        return bx_features_zscore(&self._s)
+
+    @property
+    def last_price(self):
+        """Price of the last accepted trade (0.0 before any)."""
+        return self._s.last_px
+
+    @property
+    def mid(self):
+        """Mid of the last accepted book (0.0 before any)."""
+        return self._s.mid
+
+    @property
+    def trade_count(self):
+        """Trades in the VWAP window."""
+        return self._s.vwap.count
+
+    @property
+    def trades_rejected(self):
+        """Trades rejected (non-finite, <= 0, out of order)."""
+        return self._s.trades_rejected
+
+    @property
+    def books_rejected(self):
+        """Books rejected (empty, crossed, non-finite)."""
+        return self._s.books_rejected
