@@ -23,8 +23,8 @@ def _line(ts: int, msg: dict[str, object]) -> str:
     return f"{ts} {json.dumps(msg)}\n"
 
 
-def _diff(U: int, u: int, pu: int, b: list[list[str]], a: list[list[str]]) -> dict[str, object]:
-    data = {"e": "depthUpdate", "s": "BTCUSDT", "U": U, "u": u, "pu": pu, "b": b, "a": a}
+def _diff(first: int, u: int, pu: int, b: list[list[str]], a: list[list[str]]) -> dict[str, object]:
+    data = {"e": "depthUpdate", "s": "BTCUSDT", "U": first, "u": u, "pu": pu, "b": b, "a": a}
     return {"stream": "btcusdt@depth@0ms", "data": data}
 
 

@@ -33,12 +33,12 @@ class _Trade(msgspec.Struct):
     p: str
     q: str
     m: bool
-    X: str = "MARKET"  # noqa: N815 - Binance's field name
+    X: str = "MARKET"
 
 
 class _Diff(msgspec.Struct):
     s: str
-    U: int  # noqa: N815
+    U: int
     u: int
     pu: int
     b: list[tuple[str, str]]
