@@ -1,1 +1,46 @@
-"""bitunix.strategy (package)."""
+"""Trading decisions: the strategy protocol, OVIR-X, mean reversion, strategies by name.
+
+``strategy`` reads features (``bitunix.features``) and asks ``bitunix.ml`` for
+probabilities; it never talks to an exchange. See ``docs/signal.md``.
+"""
+
+from bitunix.strategy.base import (
+    Direction,
+    ExitReason,
+    FeatureFrame,
+    FeatureSource,
+    Signal,
+    SignalKind,
+    Strategy,
+)
+from bitunix.strategy.config import MeanReversionConfig, OvirxConfig
+from bitunix.strategy.exits import ExitConfig, OpenPosition
+from bitunix.strategy.meanrev import MeanReversionStrategy
+from bitunix.strategy.ovirx import Gate, OvirxStrategy
+from bitunix.strategy.registry import (
+    STRATEGY_KINDS,
+    StrategySpec,
+    SymbolStrategies,
+    build_strategy,
+)
+
+__all__ = [
+    "STRATEGY_KINDS",
+    "Direction",
+    "ExitConfig",
+    "ExitReason",
+    "FeatureFrame",
+    "FeatureSource",
+    "Gate",
+    "MeanReversionConfig",
+    "MeanReversionStrategy",
+    "OpenPosition",
+    "OvirxConfig",
+    "OvirxStrategy",
+    "Signal",
+    "SignalKind",
+    "Strategy",
+    "StrategySpec",
+    "SymbolStrategies",
+    "build_strategy",
+]

@@ -1,0 +1,128 @@
+"""Strategies by name, and the set of strategies that runs for one symbol.
+
+Configuration names strategies (``[[strategies]] kind = "ovirx"``); this module maps the
+name to the class and its typed config, builds them per symbol, and runs them in the
+configured order (deterministic, unlike the earlier bot's random map order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+from bitunix.core.errors import ConfigError
+from bitunix.strategy.base import FeatureSource, Signal, Strategy
+from bitunix.strategy.config import MeanReversionConfig, OvirxConfig
+from bitunix.strategy.meanrev import MeanReversionStrategy
+from bitunix.strategy.ovirx import Gate, OvirxStrategy
+from bitunix.strategy.reversion import OutcomeSink
+
+_C = TypeVar("_C", bound=msgspec.Struct)
+
+
+class StrategySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One configured strategy: its kind, an optional instance name and its parameters."""
+
+    kind: str
+    name: str | None = None
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+Builder = Callable[
+    [str, Sequence[str], StrategySpec, "Gate | None", "OutcomeSink | None"], Strategy
+]
+
+
+def _build_ovirx(
+    symbol: str,
+    names: Sequence[str],
+    spec: StrategySpec,
+    gate: Gate | None,
+    sink: OutcomeSink | None,
+) -> Strategy:
+    cfg = _convert(spec, OvirxConfig)
+    return OvirxStrategy(symbol, names, cfg, gate=gate, name=spec.name, outcome_sink=sink)
+
+
+def _build_mean_reversion(
+    symbol: str,
+    names: Sequence[str],
+    spec: StrategySpec,
+    gate: Gate | None,
+    sink: OutcomeSink | None,
+) -> Strategy:
+    cfg = _convert(spec, MeanReversionConfig)
+    return MeanReversionStrategy(symbol, names, cfg, name=spec.name, outcome_sink=sink)
+
+
+STRATEGY_KINDS: dict[str, Builder] = {
+    OvirxStrategy.kind: _build_ovirx,
+    MeanReversionStrategy.kind: _build_mean_reversion,
+}
+
+
+def _convert(spec: StrategySpec, config_type: type[_C]) -> _C:
+    try:
+        return msgspec.convert(spec.params, type=config_type)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"strategy {spec.name or spec.kind!r}: {exc}") from exc
+
+
+def build_strategy(
+    symbol: str,
+    feature_names: Sequence[str],
+    spec: StrategySpec,
+    *,
+    gate: Gate | None = None,
+    outcome_sink: OutcomeSink | None = None,
+) -> Strategy:
+    """Build the strategy ``spec.kind`` for ``symbol``; unknown kinds are a ConfigError."""
+    builder = STRATEGY_KINDS.get(spec.kind)
+    if builder is None:
+        raise ConfigError(
+            f"unknown strategy kind {spec.kind!r}; known: {sorted(STRATEGY_KINDS)}"
+        )
+    return builder(symbol, feature_names, spec, gate, outcome_sink)
+
+
+class SymbolStrategies:
+    """The strategies configured for one symbol, evaluated in order on each tick."""
+
+    __slots__ = ("strategies", "symbol")
+
+    def __init__(self, symbol: str, strategies: Iterable[Strategy]) -> None:
+        self.symbol = symbol
+        self.strategies: tuple[Strategy, ...] = tuple(strategies)
+        seen: set[str] = set()
+        for s in self.strategies:
+            if s.name in seen:
+                raise ConfigError(f"{symbol}: two strategies are named {s.name!r}")
+            seen.add(s.name)
+
+    @classmethod
+    def from_specs(
+        cls,
+        symbol: str,
+        feature_names: Sequence[str],
+        specs: Sequence[StrategySpec],
+        *,
+        gate: Gate | None = None,
+        outcome_sink: OutcomeSink | None = None,
+    ) -> SymbolStrategies:
+        """Build every spec for ``symbol``; OVIR-X instances share ``gate``."""
+        return cls(
+            symbol,
+            (build_strategy(symbol, feature_names, s, gate=gate, outcome_sink=outcome_sink)
+             for s in specs),
+        )
+
+    def on_tick(self, ts_ns: int, src: FeatureSource, valid: bool) -> list[Signal]:
+        """Run every strategy; return the signals (usually an empty list)."""
+        out: list[Signal] = []
+        for s in self.strategies:
+            sig = s.on_tick(ts_ns, src, valid)
+            if sig is not None:
+                out.append(sig)
+        return out
