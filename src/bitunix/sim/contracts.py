@@ -1,0 +1,127 @@
+"""The simulator's contract table: tick, step, limits and leverage of each symbol.
+
+Values follow the live ``trading_pairs`` rows (spec 4.1) for the symbols of the bundled
+captures; precision errors map to the documented codes (spec 9.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bitunix.sim.errors import (
+    MAX_BUY_PRICE,
+    MAX_ORDER_QTY,
+    MIN_SELL_PRICE,
+    PARAMETER_ERROR,
+    QTY_BELOW_MIN,
+    QTY_TOO_SMALL,
+    TRADING_DISABLED,
+    SimError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SimContract:
+    """One perpetual contract as the simulated exchange lists it."""
+
+    symbol: str
+    base: str
+    quote: str
+    base_precision: int
+    quote_precision: int
+    min_qty: Decimal
+    max_limit_qty: Decimal
+    max_market_qty: Decimal
+    min_leverage: int = 1
+    max_leverage: int = 125
+    default_leverage: int = 20
+    price_protect_scope: Decimal = Decimal("0.05")
+    status: str = "OPEN"
+    maintenance_margin_rate: Decimal = Decimal("0.004")
+    max_funding_rate_pct: Decimal = Decimal("0.3")
+    min_funding_rate_pct: Decimal = Decimal("-0.3")
+
+    @property
+    def tick(self) -> Decimal:
+        """Price increment, ``10^-quotePrecision``."""
+        return Decimal(1).scaleb(-self.quote_precision)
+
+    @property
+    def step(self) -> Decimal:
+        """Quantity increment, ``10^-basePrecision``."""
+        return Decimal(1).scaleb(-self.base_precision)
+
+    def check_tradable(self) -> None:
+        """Raise 20012 unless the symbol accepts new orders."""
+        if self.status != "OPEN":
+            raise SimError(TRADING_DISABLED, f"{self.symbol} is {self.status}")
+
+    def check_qty(self, qty: Decimal, *, market: bool) -> None:
+        """Validate step, minimum and maximum of an order quantity."""
+        if qty <= 0:
+            raise SimError(QTY_TOO_SMALL, f"qty {qty} must be > 0")
+        if qty % self.step != 0:
+            raise SimError(PARAMETER_ERROR, f"qty {qty} is not a multiple of step {self.step}")
+        if qty < self.min_qty:
+            raise SimError(QTY_BELOW_MIN, f"qty {qty} < minTradeVolume {self.min_qty}")
+        limit = self.max_market_qty if market else self.max_limit_qty
+        if qty > limit:
+            raise SimError(MAX_ORDER_QTY, f"qty {qty} > max {limit}")
+
+    def check_price(self, price: Decimal) -> None:
+        """Validate sign and tick of a price."""
+        if price <= 0:
+            raise SimError(PARAMETER_ERROR, f"price {price} must be > 0")
+        if price % self.tick != 0:
+            raise SimError(PARAMETER_ERROR, f"price {price} is not a multiple of tick {self.tick}")
+
+    def check_band(self, price: Decimal, *, is_buy: bool, mark: Decimal | None) -> None:
+        """Keep a limit price inside ``mark * (1 +- priceProtectScope)`` (30014/30015)."""
+        if mark is None:
+            return
+        if is_buy and price > mark * (1 + self.price_protect_scope):
+            raise SimError(MAX_BUY_PRICE, str(mark * (1 + self.price_protect_scope)))
+        if not is_buy and price < mark * (1 - self.price_protect_scope):
+            raise SimError(MIN_SELL_PRICE, str(mark * (1 - self.price_protect_scope)))
+
+    def to_rest(self) -> dict[str, object]:
+        """The ``trading_pairs`` row of this contract (spec 4.1)."""
+        return {
+            "symbol": self.symbol,
+            "base": self.base,
+            "quote": self.quote,
+            "minTradeVolume": str(self.min_qty),
+            "minBuyPriceOffset": "-0.95",
+            "maxSellPriceOffset": "100",
+            "maxLimitOrderVolume": str(self.max_limit_qty),
+            "maxMarketOrderVolume": str(self.max_market_qty),
+            "basePrecision": self.base_precision,
+            "quotePrecision": self.quote_precision,
+            "minLeverage": self.min_leverage,
+            "maxLeverage": self.max_leverage,
+            "defaultLeverage": self.default_leverage,
+            "defaultMarginMode": "Cross",
+            "priceProtectScope": str(self.price_protect_scope),
+            "symbolStatus": self.status,
+            "isApiSupported": True,
+            "maxFundingRate": str(self.max_funding_rate_pct),
+            "minFundingRate": str(self.min_funding_rate_pct),
+        }
+
+
+def default_contracts() -> dict[str, SimContract]:
+    """BTCUSDT and ETHUSDT with the live precision of the bundled captures' symbols."""
+    return {
+        "BTCUSDT": SimContract(
+            symbol="BTCUSDT", base="BTC", quote="USDT", base_precision=4, quote_precision=1,
+            min_qty=Decimal("0.0001"), max_limit_qty=Decimal("1000"),
+            max_market_qty=Decimal("500"),
+        ),
+        "ETHUSDT": SimContract(
+            symbol="ETHUSDT", base="ETH", quote="USDT", base_precision=3, quote_precision=2,
+            min_qty=Decimal("0.003"), max_limit_qty=Decimal("1000000"),
+            max_market_qty=Decimal("50000"), max_leverage=100,
+            maintenance_margin_rate=Decimal("0.005"),
+        ),
+    }

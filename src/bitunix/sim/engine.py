@@ -1,0 +1,1198 @@
+"""The matching engine of the simulated exchange: pure, exact and clock-driven.
+
+One engine serves the socket server (live/paper against ``bitunix-bot sim``) and the
+backtester (in process), so every venue shares one model of the exchange:
+
+* the public book is replayed from market data (:meth:`MatchingEngine.on_book`,
+  :meth:`MatchingEngine.on_trade`); user orders never enter the public book, a taker walks a
+  private copy of it (consumed until the next snapshot) and a resting order fills as maker
+  at its own price when a trade prints through it or the book moves across it;
+* money is :class:`~decimal.Decimal` throughout; the wallet moves only through ledger
+  entries (realized PnL, fees, funding, the insurance top-up after a bankrupt
+  liquidation), so ``wallet change == sum(ledger)`` exactly;
+* one-way and hedge position modes (spec 6.1), isolated and cross margin, TP/SL on last or
+  mark price, trailing stops, liquidation at maintenance margin and funding every interval.
+
+Time comes from the injected :class:`~bitunix.core.clock.Clock`; nothing here does I/O.
+State changes are reported to ``listeners`` as ``(uid, channel, ws_data)`` private pushes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+
+from bitunix.core.clock import Clock
+from bitunix.sim import shapes
+from bitunix.sim.contracts import SimContract, default_contracts
+from bitunix.sim.errors import (
+    ABNORMAL_ORDER_STATUS,
+    CLIENT_ID_DUPLICATE,
+    FUTURES_NOT_SUPPORTED,
+    INSUFFICIENT_BALANCE,
+    INVALID_LEVERAGE,
+    OPEN_ORDERS_EXIST,
+    ORDER_NOT_FOUND,
+    PARAMETER_ERROR,
+    POSITION_MODE_LOCKED,
+    POSITION_NOT_EXIST,
+    REDUCE_ONLY_NO_POSITION,
+    REDUCE_ONLY_SAME_DIRECTION,
+    SELECT_TP_OR_SL,
+    TPSL_QTY_TOO_LARGE,
+    TRIGGER_PRICE_NOT_POSITIVE,
+    SimError,
+)
+
+ZERO = Decimal(0)
+#: Quantum of derived amounts (entry value removed on a partial close, margin); far below
+#: any tick, and keeps every Decimal short enough for exact arithmetic in 28 digits.
+QUANTUM = Decimal("1e-12")
+HOUR_NS = 3_600_000_000_000
+
+Level = list[Decimal]  # [price, qty]
+PushListener = Callable[[str, str, dict[str, object]], None]
+
+MODIFIABLE_TPSL = frozenset({
+    "tp_price", "tp_stop_type", "tp_order_type", "tp_order_price", "tp_qty",
+    "sl_price", "sl_stop_type", "sl_order_type", "sl_order_price", "sl_qty",
+})
+OPEN_STATUSES = frozenset({"NEW", "PART_FILLED"})
+LONG, SHORT = "LONG", "SHORT"
+BUY, SELL = "BUY", "SELL"
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """Maker and taker fee rates as fractions of notional (VIP 0: 0.02 % / 0.06 %)."""
+
+    maker: Decimal = Decimal("0.0002")
+    taker: Decimal = Decimal("0.0006")
+
+
+@dataclass(slots=True)
+class OrderRequest:
+    """A ``place_order`` request, already parsed (prices and quantities exact)."""
+
+    symbol: str
+    side: str
+    order_type: str
+    qty: Decimal
+    price: Decimal | None = None
+    trade_side: str | None = None
+    position_id: str | None = None
+    effect: str = "GTC"
+    client_id: str = ""
+    reduce_only: bool = False
+    tp_price: Decimal | None = None
+    tp_stop_type: str = "LAST_PRICE"
+    tp_order_type: str = "MARKET"
+    tp_order_price: Decimal | None = None
+    sl_price: Decimal | None = None
+    sl_stop_type: str = "LAST_PRICE"
+    sl_order_type: str = "MARKET"
+    sl_order_price: Decimal | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    """An order of the simulated exchange; ``side`` is the real action (BUY/SELL)."""
+
+    order_id: str
+    uid: str
+    symbol: str
+    side: str
+    pos_side: str
+    order_type: str
+    effect: str
+    qty: Decimal
+    price: Decimal | None
+    client_id: str
+    reduce_only: bool
+    closing: bool
+    leverage: int
+    margin_mode: str
+    position_mode: str
+    ctime_ns: int
+    mtime_ns: int
+    status: str = "INIT"
+    filled_qty: Decimal = ZERO
+    filled_value: Decimal = ZERO
+    fee: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    frozen: Decimal = ZERO
+    attached: OrderRequest | None = None
+    attached_tpsl_id: str | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        """Quantity still to fill."""
+        return self.qty - self.filled_qty
+
+    @property
+    def average_price(self) -> Decimal:
+        """Volume-weighted fill price (0 before the first fill)."""
+        return self.filled_value / self.filled_qty if self.filled_qty else ZERO
+
+
+@dataclass(slots=True)
+class Position:
+    """An open position; ``fee`` is cumulative and negative when paid (live convention)."""
+
+    position_id: str
+    uid: str
+    symbol: str
+    side: str
+    leverage: int
+    margin_mode: str
+    position_mode: str
+    ctime_ns: int
+    mtime_ns: int
+    qty: Decimal = ZERO
+    entry_value: Decimal = ZERO
+    margin: Decimal = ZERO
+    fee: Decimal = ZERO
+    funding: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+
+    @property
+    def avg_price(self) -> Decimal:
+        """Average entry price, ``entryValue / qty``."""
+        return self.entry_value / self.qty if self.qty else ZERO
+
+    def unrealized(self, mark: Decimal | None) -> Decimal:
+        """Unrealized PnL at ``mark`` (0 without a mark)."""
+        if mark is None or not self.qty:
+            return ZERO
+        diff = self.qty * mark - self.entry_value
+        return diff if self.side == LONG else -diff
+
+
+@dataclass(slots=True)
+class Fill:
+    """One execution of an order (a row of ``get_history_trades``)."""
+
+    trade_id: str
+    order_id: str
+    uid: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    realized_pnl: Decimal
+    role: str
+    ts_ns: int
+    position_id: str
+    reduce_only: bool
+    order_type: str
+    effect: str
+    client_id: str
+    leverage: int
+    margin_mode: str
+    position_mode: str
+
+
+@dataclass(slots=True)
+class TpSl:
+    """A TP/SL order (``TPSL``), a position TP/SL (``POSITION_TPSL``) or a trailing stop."""
+
+    tpsl_id: str
+    uid: str
+    symbol: str
+    position_id: str
+    pos_side: str
+    kind: str
+    ctime_ns: int
+    tp_price: Decimal | None = None
+    tp_stop_type: str = "LAST_PRICE"
+    tp_order_type: str = "MARKET"
+    tp_order_price: Decimal | None = None
+    tp_qty: Decimal | None = None
+    sl_price: Decimal | None = None
+    sl_stop_type: str = "LAST_PRICE"
+    sl_order_type: str = "MARKET"
+    sl_order_price: Decimal | None = None
+    sl_qty: Decimal | None = None
+    trail_rate: Decimal | None = None
+    trail_extreme: Decimal | None = None
+    status: str = "NEW"
+    trigger_ns: int = 0
+    fired: str = ""
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    """One movement of a wallet: ``kind`` is pnl, fee, funding, insurance or deposit."""
+
+    ts_ns: int
+    kind: str
+    amount: Decimal
+    ref: str
+
+
+@dataclass(slots=True)
+class Account:
+    """A user of the simulated exchange: wallet, settings, orders and positions."""
+
+    uid: str
+    wallet: Decimal
+    position_mode: str = "ONE_WAY"
+    leverage: dict[str, int] = field(default_factory=dict)
+    margin_mode: dict[str, str] = field(default_factory=dict)
+    open_orders: dict[str, Order] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    client_ids: dict[str, str] = field(default_factory=dict)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    closed_positions: list[Position] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    tpsl: dict[str, TpSl] = field(default_factory=dict)
+    tpsl_history: list[TpSl] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+
+    def frozen(self) -> Decimal:
+        """Margin reserved by open orders."""
+        return sum((o.frozen for o in self.open_orders.values()), ZERO)
+
+    def position_margin(self, mode: str | None = None) -> Decimal:
+        """Margin locked by positions (of one margin mode, or all)."""
+        return sum(
+            (p.margin for p in self.positions.values() if mode is None or p.margin_mode == mode),
+            ZERO,
+        )
+
+    def available(self) -> Decimal:
+        """Wallet minus position margin and order margin (uPnL excluded, see docs)."""
+        return self.wallet - self.position_margin() - self.frozen()
+
+
+@dataclass(slots=True)
+class MarketState:
+    """The replayed public market of one symbol."""
+
+    bids: list[Level] = field(default_factory=list)
+    asks: list[Level] = field(default_factory=list)
+    last: Decimal | None = None
+    mark: Decimal | None = None
+    open_24h: Decimal | None = None
+    high_24h: Decimal | None = None
+    low_24h: Decimal | None = None
+    base_volume: Decimal = ZERO
+    quote_volume: Decimal = ZERO
+    last_ts_ns: int = 0
+
+
+def opposite(pos_side: str) -> str:
+    """LONG <-> SHORT."""
+    return SHORT if pos_side == LONG else LONG
+
+
+class MatchingEngine:
+    """The simulated exchange without its sockets. See the module docstring."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        contracts: dict[str, SimContract] | None = None,
+        fees: FeeSchedule | None = None,
+        funding_rate_pct: Decimal = Decimal("0.01"),
+        funding_interval_h: int = 8,
+        fill_at_touch: bool = True,
+        quirks: bool = False,
+    ) -> None:
+        self.clock = clock
+        self.contracts = contracts if contracts is not None else default_contracts()
+        self.fees = fees or FeeSchedule()
+        self.funding_rate_pct = funding_rate_pct
+        self.funding_interval_ns = funding_interval_h * HOUR_NS
+        self.fill_at_touch = fill_at_touch
+        self.quirks = quirks
+        #: Fault injection: cap each fill at this fraction of what the book offers.
+        self.max_fill_fraction: Decimal | None = None
+        self.accounts: dict[str, Account] = {}
+        self.markets: dict[str, MarketState] = {s: MarketState() for s in self.contracts}
+        self.listeners: list[PushListener] = []
+        self.last_funding_ns = 0
+        self.next_funding_ns = self._next_funding_after(clock.now_ns())
+        self._order_ids = itertools.count(1_000_000_001)
+        self._position_ids = itertools.count(6_000_000_000_000_001)
+        self._trade_ids = itertools.count(9_000_000_001)
+        self._tpsl_ids = itertools.count(5_000_001)
+        self._resting: dict[str, dict[str, Order]] = {s: {} for s in self.contracts}
+        self._triggers: dict[str, dict[str, TpSl]] = {s: {} for s in self.contracts}
+
+    # ------------------------------------------------------------------ accounts
+    def add_account(self, uid: str, balance: Decimal, *, position_mode: str = "ONE_WAY") -> Account:
+        """Create an account holding ``balance`` USDT (a ``deposit`` ledger entry)."""
+        acct = Account(uid=uid, wallet=ZERO, position_mode=position_mode)
+        self.accounts[uid] = acct
+        self._credit(acct, "deposit", balance, "initial")
+        return acct
+
+    def account(self, uid: str) -> Account:
+        """The account of ``uid``; unknown -> 10002."""
+        try:
+            return self.accounts[uid]
+        except KeyError:
+            raise SimError(PARAMETER_ERROR, f"unknown account {uid!r}") from None
+
+    def contract(self, symbol: str) -> SimContract:
+        """The contract of ``symbol`` (case-insensitive); unknown -> 20015."""
+        spec = self.contracts.get(symbol.upper())
+        if spec is None:
+            raise SimError(FUTURES_NOT_SUPPORTED, symbol)
+        return spec
+
+    def leverage_of(self, acct: Account, symbol: str) -> int:
+        """The account's leverage for ``symbol`` (the contract default until changed)."""
+        return acct.leverage.get(symbol, self.contract(symbol).default_leverage)
+
+    def margin_mode_of(self, acct: Account, symbol: str) -> str:
+        """The account's margin mode for ``symbol`` (CROSS until changed)."""
+        return acct.margin_mode.get(symbol, "CROSS")
+
+    def change_leverage(self, uid: str, symbol: str, leverage: int) -> None:
+        """Set the leverage of new positions of ``symbol`` (20005 out of range, 20006 orders)."""
+        acct = self.account(uid)
+        spec = self.contract(symbol)
+        if not spec.min_leverage <= leverage <= spec.max_leverage:
+            raise SimError(INVALID_LEVERAGE, f"{leverage} not in [{spec.min_leverage}, "
+                           f"{spec.max_leverage}]")
+        if any(o.symbol == spec.symbol for o in acct.open_orders.values()):
+            raise SimError(OPEN_ORDERS_EXIST, spec.symbol)
+        acct.leverage[spec.symbol] = leverage
+
+    def change_margin_mode(self, uid: str, symbol: str, mode: str) -> None:
+        """ISOLATION or CROSS for ``symbol``; refused with an open position or order."""
+        acct = self.account(uid)
+        spec = self.contract(symbol)
+        if mode not in ("ISOLATION", "CROSS"):
+            raise SimError(PARAMETER_ERROR, f"marginMode {mode!r}")
+        busy = any(o.symbol == spec.symbol for o in acct.open_orders.values()) or any(
+            k[0] == spec.symbol for k in acct.positions
+        )
+        if busy:
+            raise SimError(OPEN_ORDERS_EXIST, spec.symbol)
+        acct.margin_mode[spec.symbol] = mode
+
+    def change_position_mode(self, uid: str, mode: str) -> None:
+        """ONE_WAY or HEDGE, account-wide; refused (20009) with any position or order."""
+        acct = self.account(uid)
+        if mode not in ("ONE_WAY", "HEDGE"):
+            raise SimError(PARAMETER_ERROR, f"positionMode {mode!r}")
+        if acct.positions or acct.open_orders:
+            raise SimError(POSITION_MODE_LOCKED)
+        acct.position_mode = mode
+
+    def adjust_margin(self, uid: str, symbol: str, amount: Decimal, *,
+                      side: str | None = None, position_id: str | None = None) -> None:
+        """Add (positive) or remove (negative) margin of an isolated position."""
+        acct = self.account(uid)
+        pos = self._find_position(acct, self.contract(symbol).symbol, side, position_id)
+        if pos.margin_mode != "ISOLATION":
+            raise SimError(PARAMETER_ERROR, "margin can only be adjusted in isolated mode")
+        if amount > 0 and amount > acct.available():
+            raise SimError(INSUFFICIENT_BALANCE)
+        if amount < 0 and pos.margin + amount <= pos.qty * pos.avg_price * self.contract(
+                symbol).maintenance_margin_rate:
+            raise SimError(INSUFFICIENT_BALANCE, "margin would fall below maintenance")
+        pos.margin += amount
+        pos.mtime_ns = self.clock.now_ns()
+        self._push_position(pos, "UPDATE")
+        self._push_balance(acct)
+
+    # ------------------------------------------------------------------ market data
+    def market(self, symbol: str) -> MarketState:
+        """The replayed market of ``symbol``."""
+        return self.markets[self.contract(symbol).symbol]
+
+    def on_book(self, symbol: str, bids: list[Level], asks: list[Level]) -> None:
+        """Replace the public book (best first); match resting orders; mark-price triggers."""
+        mkt = self.markets[symbol]
+        mkt.bids = bids
+        mkt.asks = asks
+        if bids and asks:
+            mkt.mark = (bids[0][0] + asks[0][0]) / 2
+        mkt.last_ts_ns = self.clock.now_ns()
+        if self._resting[symbol]:
+            self._match_resting_on_book(symbol, mkt)
+        if mkt.mark is not None:
+            self._check_triggers(symbol, "MARK_PRICE", mkt.mark)
+            self._check_liquidations(symbol, mkt.mark)
+        self._maybe_fund()
+
+    def on_trade(self, symbol: str, price: Decimal, qty: Decimal, is_buy: bool) -> None:
+        """Record a public trade (aggressor ``is_buy``); fill resting orders it prints through."""
+        mkt = self.markets[symbol]
+        mkt.last = price
+        if mkt.open_24h is None:
+            mkt.open_24h = mkt.high_24h = mkt.low_24h = price
+        else:
+            mkt.high_24h = max(mkt.high_24h or price, price)
+            mkt.low_24h = min(mkt.low_24h or price, price)
+        mkt.base_volume += qty
+        mkt.quote_volume += qty * price
+        if mkt.mark is None:
+            mkt.mark = price
+        mkt.last_ts_ns = self.clock.now_ns()
+        if self._resting[symbol]:
+            self._match_resting_on_trade(symbol, price, qty, is_buy)
+        self._check_triggers(symbol, "LAST_PRICE", price)
+        self._maybe_fund()
+
+    # ------------------------------------------------------------------ orders
+    def place_order(self, uid: str, req: OrderRequest) -> Order:
+        """Validate and execute ``req``; return the order (possibly already terminal)."""
+        acct = self.account(uid)
+        spec = self.contract(req.symbol)
+        spec.check_tradable()
+        symbol = spec.symbol
+        side = req.side.upper()
+        order_type = req.order_type.upper()
+        effect = (req.effect or "GTC").upper()
+        if side not in (BUY, SELL):
+            raise SimError(PARAMETER_ERROR, f"side {req.side!r}")
+        if order_type not in ("LIMIT", "MARKET"):
+            raise SimError(PARAMETER_ERROR, f"orderType {req.order_type!r}")
+        if effect not in ("GTC", "IOC", "FOK", "POST_ONLY"):
+            raise SimError(PARAMETER_ERROR, f"effect {req.effect!r}")
+        spec.check_qty(req.qty, market=order_type == "MARKET")
+        mkt = self.markets[symbol]
+        if order_type == "LIMIT":
+            if req.price is None:
+                raise SimError(PARAMETER_ERROR, "price is required for LIMIT orders")
+            spec.check_price(req.price)
+        if req.client_id and req.client_id in acct.client_ids:
+            raise SimError(CLIENT_ID_DUPLICATE, req.client_id)
+        action, pos_side, closing = self._resolve_sides(acct, symbol, side, req)
+        if order_type == "LIMIT" and req.price is not None:
+            spec.check_band(req.price, is_buy=action == BUY, mark=mkt.mark)
+        leverage = self.leverage_of(acct, symbol)
+        now = self.clock.now_ns()
+        order = Order(
+            order_id=str(next(self._order_ids)), uid=uid, symbol=symbol, side=action,
+            pos_side=pos_side, order_type=order_type, effect=effect, qty=req.qty,
+            price=req.price if order_type == "LIMIT" else None, client_id=req.client_id,
+            reduce_only=req.reduce_only or closing, closing=closing, leverage=leverage,
+            margin_mode=self.margin_mode_of(acct, symbol), position_mode=acct.position_mode,
+            ctime_ns=now, mtime_ns=now,
+        )
+        if not order.reduce_only:
+            self._reserve(acct, order, mkt)
+        if req.tp_price is not None or req.sl_price is not None:
+            order.attached = req
+        acct.orders[order.order_id] = order
+        if order.client_id:
+            acct.client_ids[order.client_id] = order.order_id
+        acct.open_orders[order.order_id] = order
+        order.status = "NEW"
+        self._push_order(order, "CREATE")
+        self._execute_new(acct, order, mkt)
+        return order
+
+    def _resolve_sides(self, acct: Account, symbol: str, side: str,
+                       req: OrderRequest) -> tuple[str, str, bool]:
+        """Map (side, tradeSide, positionId, reduceOnly) to (action, position side, closing)."""
+        if acct.position_mode == "HEDGE":
+            trade_side = (req.trade_side or "").upper()
+            if trade_side not in ("OPEN", "CLOSE"):
+                raise SimError(PARAMETER_ERROR, "tradeSide OPEN/CLOSE is required in hedge mode")
+            if trade_side == "OPEN":
+                if req.reduce_only:
+                    raise SimError(PARAMETER_ERROR, "reduceOnly with tradeSide OPEN")
+                return side, LONG if side == BUY else SHORT, False
+            # Documented hedge close: `side` names the position (BUY closes the long).
+            pos_side = LONG if side == BUY else SHORT
+            if req.position_id:
+                pos = self._position_by_id(acct, req.position_id)
+                if pos.symbol != symbol:
+                    raise SimError(POSITION_NOT_EXIST, req.position_id)
+                if pos.side != pos_side:
+                    if not self.quirks:
+                        raise SimError(PARAMETER_ERROR, f"side {side} does not close the "
+                                       f"{pos.side} position {pos.position_id}")
+                    pos_side = pos.side
+            elif (symbol, pos_side) not in acct.positions:
+                raise SimError(POSITION_NOT_EXIST, f"{symbol} {pos_side}")
+            return (SELL if pos_side == LONG else BUY), pos_side, True
+        pos_side = LONG if side == BUY else SHORT
+        if req.reduce_only:
+            if (symbol, pos_side) in acct.positions:
+                raise SimError(REDUCE_ONLY_SAME_DIRECTION, f"{symbol} {pos_side}")
+            if (symbol, opposite(pos_side)) not in acct.positions:
+                raise SimError(REDUCE_ONLY_NO_POSITION, symbol)
+            return side, opposite(pos_side), True
+        return side, pos_side, False
+
+    def _reference_price(self, order: Order, mkt: MarketState) -> Decimal | None:
+        if order.price is not None:
+            return order.price
+        levels = mkt.asks if order.side == BUY else mkt.bids
+        return levels[0][0] if levels else mkt.mark
+
+    def _order_margin(self, order: Order, qty: Decimal, mkt: MarketState) -> Decimal:
+        ref = self._reference_price(order, mkt)
+        if ref is None:
+            return ZERO
+        return (qty * ref / order.leverage).quantize(QUANTUM, ROUND_UP)
+
+    def _reserve(self, acct: Account, order: Order, mkt: MarketState) -> None:
+        need = self._order_margin(order, order.qty, mkt)
+        ref = self._reference_price(order, mkt) or ZERO
+        fee = order.qty * ref * self.fees.taker
+        if need + fee > acct.available():
+            raise SimError(INSUFFICIENT_BALANCE, f"needs {need + fee}, available "
+                           f"{acct.available()}")
+        order.frozen = need
+
+    def _execute_new(self, acct: Account, order: Order, mkt: MarketState) -> None:
+        """Take liquidity now, then rest, cancel or finish according to the effect."""
+        crosses = self._crosses(order, mkt)
+        if order.effect == "POST_ONLY" and order.order_type == "LIMIT" and crosses:
+            self._finish(acct, order, "SYSTEM_CANCELED")
+            return
+        if order.effect == "FOK" and self._available_liquidity(order, mkt) < order.remaining:
+            self._finish(acct, order, "SYSTEM_CANCELED")
+            return
+        if crosses:
+            self._take(acct, order, mkt)
+        if order.status not in OPEN_STATUSES:
+            return
+        if order.order_type == "MARKET" or order.effect in ("IOC", "FOK"):
+            self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty
+                         else "SYSTEM_CANCELED")
+        else:
+            self._resting[order.symbol][order.order_id] = order
+
+    def _crosses(self, order: Order, mkt: MarketState) -> bool:
+        levels = mkt.asks if order.side == BUY else mkt.bids
+        if not levels:
+            return False
+        if order.price is None:
+            return True
+        best = levels[0][0]
+        return best <= order.price if order.side == BUY else best >= order.price
+
+    def _eligible(self, order: Order, price: Decimal) -> bool:
+        if order.price is None:
+            return True
+        return price <= order.price if order.side == BUY else price >= order.price
+
+    def _available_liquidity(self, order: Order, mkt: MarketState) -> Decimal:
+        levels = mkt.asks if order.side == BUY else mkt.bids
+        return sum((q for p, q in levels if self._eligible(order, p)), ZERO)
+
+    def _cap(self, order: Order, qty: Decimal) -> Decimal:
+        """Cap a fill: fault-injected fraction and reduce-only never flipping a position."""
+        if self.max_fill_fraction is not None:
+            step = self.contracts[order.symbol].step
+            qty = min(qty, (order.remaining * self.max_fill_fraction).quantize(step, ROUND_DOWN))
+        if order.reduce_only:
+            acct = self.accounts[order.uid]
+            pos = acct.positions.get((order.symbol, order.pos_side))
+            qty = min(qty, pos.qty if pos else ZERO)
+        return qty
+
+    def _take(self, acct: Account, order: Order, mkt: MarketState) -> None:
+        levels = mkt.asks if order.side == BUY else mkt.bids
+        while levels and order.remaining > 0 and self._eligible(order, levels[0][0]):
+            level = levels[0]
+            qty = self._cap(order, min(order.remaining, level[1]))
+            if qty <= 0:
+                break
+            level[1] -= qty
+            if level[1] <= 0:
+                levels.pop(0)
+            self._fill(acct, order, qty, level[0], "TAKER")
+            if self.max_fill_fraction is not None:
+                break
+        self._settle_status(acct, order)
+
+    def _settle_status(self, acct: Account, order: Order) -> None:
+        if order.remaining <= 0:
+            self._finish(acct, order, "FILLED")
+        elif order.reduce_only and self._cap(order, order.remaining) <= 0:
+            # Nothing left to reduce: the remainder is cancelled rather than flipping.
+            self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty
+                         else "SYSTEM_CANCELED")
+
+    def _match_resting_on_trade(self, symbol: str, price: Decimal, qty: Decimal,
+                                is_buy: bool) -> None:
+        left = qty
+        for order in self._priority(symbol, BUY if not is_buy else SELL):
+            if left <= 0:
+                break
+            assert order.price is not None
+            through = price < order.price if order.side == BUY else price > order.price
+            if not (through or (self.fill_at_touch and price == order.price)):
+                continue
+            take = self._cap(order, min(order.remaining, left))
+            if take > 0:
+                left -= take
+                self._fill(self.accounts[order.uid], order, take, order.price, "MAKER")
+            self._settle_status(self.accounts[order.uid], order)
+
+    def _match_resting_on_book(self, symbol: str, mkt: MarketState) -> None:
+        for side, levels in ((BUY, mkt.asks), (SELL, mkt.bids)):
+            for order in self._priority(symbol, side):
+                if order.status not in OPEN_STATUSES:
+                    continue
+                while levels and order.remaining > 0 and self._eligible(order, levels[0][0]):
+                    level = levels[0]
+                    take = self._cap(order, min(order.remaining, level[1]))
+                    if take <= 0:
+                        break
+                    level[1] -= take
+                    if level[1] <= 0:
+                        levels.pop(0)
+                    assert order.price is not None
+                    self._fill(self.accounts[order.uid], order, take, order.price, "MAKER")
+                self._settle_status(self.accounts[order.uid], order)
+
+    def _priority(self, symbol: str, side: str) -> list[Order]:
+        """Resting orders of one side, best price first, then time."""
+        orders = [o for o in self._resting[symbol].values() if o.side == side]
+        orders.sort(key=lambda o: ((-(o.price or ZERO)) if side == BUY else (o.price or ZERO),
+                                   o.ctime_ns, int(o.order_id)))
+        return orders
+
+    def cancel_order(self, uid: str, symbol: str | None = None, *, order_id: str | None = None,
+                     client_id: str | None = None) -> Order:
+        """Cancel an open order by id (wins) or client id; 20007 unknown, 30011 not open."""
+        acct = self.account(uid)
+        order = self._lookup(acct, order_id, client_id)
+        if symbol and order.symbol != symbol.upper():
+            raise SimError(ORDER_NOT_FOUND, order.order_id)
+        if order.status not in OPEN_STATUSES:
+            raise SimError(ABNORMAL_ORDER_STATUS, order.status)
+        self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty else "CANCELED")
+        return order
+
+    def cancel_all(self, uid: str, symbol: str | None = None) -> list[Order]:
+        """Cancel every open order (of ``symbol``); return them."""
+        acct = self.account(uid)
+        sym = self.contract(symbol).symbol if symbol else None
+        done = [o for o in list(acct.open_orders.values()) if sym is None or o.symbol == sym]
+        for order in done:
+            self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty else "CANCELED")
+        return done
+
+    def modify_order(self, uid: str, *, qty: Decimal, price: Decimal,
+                     order_id: str | None = None, client_id: str | None = None) -> Order:
+        """Change qty and price of an open limit order; it may cross and fill at once."""
+        acct = self.account(uid)
+        order = self._lookup(acct, order_id, client_id)
+        if order.status not in OPEN_STATUSES or order.order_type != "LIMIT":
+            raise SimError(ABNORMAL_ORDER_STATUS, order.status)
+        spec = self.contracts[order.symbol]
+        spec.check_qty(qty, market=False)
+        spec.check_price(price)
+        if qty <= order.filled_qty:
+            raise SimError(ABNORMAL_ORDER_STATUS, f"qty {qty} <= filled {order.filled_qty}")
+        mkt = self.markets[order.symbol]
+        spec.check_band(price, is_buy=order.side == BUY, mark=mkt.mark)
+        old = (order.qty, order.price, order.frozen)
+        order.qty, order.price = qty, price
+        if not order.reduce_only:
+            order.frozen = ZERO
+            try:
+                need = self._order_margin(order, order.remaining, mkt)
+                if need > acct.available():
+                    raise SimError(INSUFFICIENT_BALANCE)
+            except SimError:
+                order.qty, order.price, order.frozen = old
+                raise
+            order.frozen = need
+        order.mtime_ns = self.clock.now_ns()
+        self._push_order(order, "UPDATE")
+        if self._crosses(order, mkt):
+            self._take(acct, order, mkt)
+        return order
+
+    def _lookup(self, acct: Account, order_id: str | None, client_id: str | None) -> Order:
+        if order_id:
+            order = acct.orders.get(str(order_id))
+        elif client_id:
+            oid = acct.client_ids.get(client_id)
+            order = acct.orders.get(oid) if oid else None
+        else:
+            raise SimError(PARAMETER_ERROR, "orderId or clientId is required")
+        if order is None:
+            raise SimError(ORDER_NOT_FOUND, str(order_id or client_id))
+        return order
+
+    def _finish(self, acct: Account, order: Order, status: str) -> None:
+        order.status = status
+        order.frozen = ZERO
+        order.mtime_ns = self.clock.now_ns()
+        acct.open_orders.pop(order.order_id, None)
+        self._resting[order.symbol].pop(order.order_id, None)
+        self._push_order(order, "CLOSE")
+        self._push_balance(acct)
+
+    def flash_close(self, uid: str, position_id: str) -> Position:
+        """Close a whole position at market."""
+        acct = self.account(uid)
+        pos = self._position_by_id(acct, position_id)
+        self._close_at_market(acct, pos, pos.qty)
+        return pos
+
+    def close_all(self, uid: str, symbol: str | None = None) -> None:
+        """Market-close every position (of ``symbol``)."""
+        acct = self.account(uid)
+        sym = self.contract(symbol).symbol if symbol else None
+        for pos in list(acct.positions.values()):
+            if sym is None or pos.symbol == sym:
+                self._close_at_market(acct, pos, pos.qty)
+
+    def _close_at_market(self, acct: Account, pos: Position, qty: Decimal,
+                         *, order_type: str = "MARKET", price: Decimal | None = None) -> Order:
+        req = OrderRequest(symbol=pos.symbol, side=BUY if pos.side == LONG else SELL,
+                           order_type=order_type, qty=qty, price=price,
+                           trade_side="CLOSE", position_id=pos.position_id, reduce_only=True)
+        if acct.position_mode == "ONE_WAY":
+            req.side = SELL if pos.side == LONG else BUY
+        return self.place_order(acct.uid, req)
+
+    # ------------------------------------------------------------------ fills and money
+    def _credit(self, acct: Account, kind: str, amount: Decimal, ref: str) -> None:
+        acct.wallet += amount
+        acct.ledger.append(LedgerEntry(self.clock.now_ns(), kind, amount, ref))
+
+    def _fill(self, acct: Account, order: Order, qty: Decimal, price: Decimal, role: str) -> None:
+        now = self.clock.now_ns()
+        rate = self.fees.maker if role == "MAKER" else self.fees.taker
+        fee = qty * price * rate
+        pnl = ZERO
+        touched: Position | None = None
+        event = "UPDATE"
+        if order.closing:
+            touched = acct.positions[(order.symbol, order.pos_side)]
+            pnl = self._reduce(touched, qty, price)
+            touched.realized_pnl += pnl
+        else:
+            touched, event, pnl = self._increase(acct, order, qty, price, now)
+        order.filled_qty += qty
+        order.filled_value += qty * price
+        order.fee += fee
+        order.realized_pnl += pnl
+        order.mtime_ns = now
+        if order.status == "NEW":
+            order.status = "PART_FILLED"
+        if not order.reduce_only:
+            order.frozen = self._order_margin(order, order.remaining,
+                                              self.markets[order.symbol])
+        touched.fee -= fee
+        touched.mtime_ns = now
+        self._credit(acct, "fee", -fee, order.order_id)
+        if pnl:
+            self._credit(acct, "pnl", pnl, order.order_id)
+        acct.fills.append(Fill(
+            trade_id=str(next(self._trade_ids)), order_id=order.order_id, uid=acct.uid,
+            symbol=order.symbol, side=order.side, qty=qty, price=price, fee=fee,
+            realized_pnl=pnl, role=role, ts_ns=now, position_id=touched.position_id,
+            reduce_only=order.reduce_only, order_type=order.order_type, effect=order.effect,
+            client_id=order.client_id, leverage=order.leverage, margin_mode=order.margin_mode,
+            position_mode=order.position_mode,
+        ))
+        if order.remaining > 0:
+            self._push_order(order, "UPDATE")
+        if touched.qty == 0:
+            self._close_position(acct, touched)
+        else:
+            self._push_position(touched, event)
+        self._push_balance(acct)
+        if order.attached is not None and not order.closing and touched.qty > 0:
+            self._attach_tpsl(acct, order, touched, qty)
+
+    def _increase(self, acct: Account, order: Order, qty: Decimal, price: Decimal,
+                  now: int) -> tuple[Position, str, Decimal]:
+        """Add ``qty`` to the order's side; in one-way mode net the opposite side first."""
+        key = (order.symbol, order.pos_side)
+        pnl = ZERO
+        if acct.position_mode == "ONE_WAY":
+            other = acct.positions.get((order.symbol, opposite(order.pos_side)))
+            if other is not None:
+                reduce_q = min(qty, other.qty)
+                pnl = self._reduce(other, reduce_q, price)
+                other.realized_pnl += pnl
+                qty -= reduce_q
+                if qty == 0:
+                    return other, "UPDATE", pnl
+                self._close_position(acct, other)
+        pos = acct.positions.get(key)
+        event = "UPDATE"
+        if pos is None:
+            pos = Position(position_id=str(next(self._position_ids)), uid=acct.uid,
+                           symbol=order.symbol, side=order.pos_side, leverage=order.leverage,
+                           margin_mode=order.margin_mode, position_mode=acct.position_mode,
+                           ctime_ns=now, mtime_ns=now)
+            acct.positions[key] = pos
+            event = "OPEN"
+        pos.qty += qty
+        pos.entry_value += qty * price
+        pos.margin += (qty * price / pos.leverage).quantize(QUANTUM, ROUND_UP)
+        return pos, event, pnl
+
+    def _reduce(self, pos: Position, qty: Decimal, price: Decimal) -> Decimal:
+        """Remove ``qty`` from ``pos`` at ``price``; return the realized PnL (not credited)."""
+        if qty >= pos.qty:
+            removed, released = pos.entry_value, pos.margin
+        else:
+            removed = (pos.entry_value * qty / pos.qty).quantize(QUANTUM)
+            released = (pos.margin * qty / pos.qty).quantize(QUANTUM)
+        pos.qty -= qty
+        pos.entry_value -= removed
+        pos.margin -= released
+        value = qty * price
+        return value - removed if pos.side == LONG else removed - value
+
+    def _close_position(self, acct: Account, pos: Position) -> None:
+        acct.positions.pop((pos.symbol, pos.side), None)
+        acct.closed_positions.append(pos)
+        pos.mtime_ns = self.clock.now_ns()
+        self._push_position(pos, "CLOSE")
+        for tp in list(acct.tpsl.values()):
+            if tp.position_id == pos.position_id:
+                self._end_tpsl(acct, tp, "SYSTEM_CANCELED")
+
+    # ------------------------------------------------------------------ positions
+    def _position_by_id(self, acct: Account, position_id: str) -> Position:
+        for pos in acct.positions.values():
+            if pos.position_id == str(position_id):
+                return pos
+        raise SimError(POSITION_NOT_EXIST, str(position_id))
+
+    def _find_position(self, acct: Account, symbol: str, side: str | None,
+                       position_id: str | None) -> Position:
+        if position_id:
+            return self._position_by_id(acct, position_id)
+        if side:
+            pos = acct.positions.get((symbol, side.upper()))
+            if pos is not None:
+                return pos
+        raise SimError(POSITION_NOT_EXIST, f"{symbol} {side}")
+
+    def liquidation_price(self, pos: Position) -> Decimal:
+        """Mark price at which equity of ``pos`` meets maintenance margin (0 = none).
+
+        Isolated: the position's own margin backs it. Cross: the account's free balance
+        backs it too (every cross position is priced with all of it, a simplification).
+        """
+        mmr = self.contracts[pos.symbol].maintenance_margin_rate
+        backing = pos.margin
+        if pos.margin_mode == "CROSS":
+            backing += max(self.accounts[pos.uid].available(), ZERO)
+        if not pos.qty:
+            return ZERO
+        if pos.side == LONG:
+            price = (pos.entry_value - backing) / (pos.qty * (1 - mmr))
+        else:
+            price = (pos.entry_value + backing) / (pos.qty * (1 + mmr))
+        return max(price, ZERO)
+
+    def _check_liquidations(self, symbol: str, mark: Decimal) -> None:
+        mmr = self.contracts[symbol].maintenance_margin_rate
+        for acct in self.accounts.values():
+            for key in ((symbol, LONG), (symbol, SHORT)):
+                pos = acct.positions.get(key)
+                if pos is None:
+                    continue
+                equity = pos.margin + pos.unrealized(mark)
+                if pos.margin_mode == "CROSS":
+                    equity += max(acct.available(), ZERO)
+                if equity <= pos.qty * mark * mmr:
+                    self._liquidate(acct, pos, mark)
+
+    def _liquidate(self, acct: Account, pos: Position, mark: Decimal) -> None:
+        """Close ``pos`` at ``mark`` as a taker; a negative wallet is topped up by insurance."""
+        for order in [o for o in acct.open_orders.values() if o.symbol == pos.symbol]:
+            self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty
+                         else "SYSTEM_CANCELED")
+        now = self.clock.now_ns()
+        order = Order(
+            order_id=str(next(self._order_ids)), uid=acct.uid, symbol=pos.symbol,
+            side=SELL if pos.side == LONG else BUY, pos_side=pos.side, order_type="MARKET",
+            effect="IOC", qty=pos.qty, price=None, client_id="", reduce_only=True, closing=True,
+            leverage=pos.leverage, margin_mode=pos.margin_mode, position_mode=pos.position_mode,
+            ctime_ns=now, mtime_ns=now, status="NEW",
+        )
+        acct.orders[order.order_id] = order
+        self._fill(acct, order, pos.qty, mark, "TAKER")
+        order.status = "FILLED"
+        self._push_order(order, "CLOSE")
+        if acct.wallet < 0:
+            self._credit(acct, "insurance", -acct.wallet, order.order_id)
+            self._push_balance(acct)
+
+    # ------------------------------------------------------------------ funding
+    def _next_funding_after(self, now_ns: int) -> int:
+        return (now_ns // self.funding_interval_ns + 1) * self.funding_interval_ns
+
+    def _maybe_fund(self) -> None:
+        now = self.clock.now_ns()
+        while now >= self.next_funding_ns:
+            self.settle_funding()
+            self.last_funding_ns = self.next_funding_ns
+            self.next_funding_ns += self.funding_interval_ns
+
+    def settle_funding(self) -> None:
+        """Charge every open position ``notional at mark x rate``; longs pay a positive rate."""
+        rate = self.funding_rate_pct / 100
+        for acct in self.accounts.values():
+            touched = False
+            for pos in list(acct.positions.values()):
+                mark = self.markets[pos.symbol].mark
+                if mark is None:
+                    continue
+                payment = pos.qty * mark * rate
+                amount = -payment if pos.side == LONG else payment
+                pos.funding += amount
+                self._credit(acct, "funding", amount, pos.position_id)
+                self._push_position(pos, "UPDATE")
+                touched = True
+            if touched:
+                self._push_balance(acct)
+
+    # ------------------------------------------------------------------ TP/SL
+    def _attach_tpsl(self, acct: Account, order: Order, pos: Position, qty: Decimal) -> None:
+        req = order.attached
+        assert req is not None
+        if order.attached_tpsl_id and order.attached_tpsl_id in acct.tpsl:
+            tp = acct.tpsl[order.attached_tpsl_id]
+            tp.tp_qty = (tp.tp_qty + qty) if tp.tp_qty is not None else None
+            tp.sl_qty = (tp.sl_qty + qty) if tp.sl_qty is not None else None
+            self._push_tpsl(tp, "UPDATE")
+            return
+        tp = self._new_tpsl(acct, pos, "TPSL", tp_price=req.tp_price,
+                            tp_stop=req.tp_stop_type, tp_type=req.tp_order_type,
+                            tp_order_price=req.tp_order_price,
+                            tp_qty=qty if req.tp_price is not None else None,
+                            sl_price=req.sl_price, sl_stop=req.sl_stop_type,
+                            sl_type=req.sl_order_type, sl_order_price=req.sl_order_price,
+                            sl_qty=qty if req.sl_price is not None else None)
+        order.attached_tpsl_id = tp.tpsl_id
+
+    def _new_tpsl(self, acct: Account, pos: Position, kind: str, *,
+                  tp_price: Decimal | None = None, tp_stop: str = "LAST_PRICE",
+                  tp_type: str = "MARKET", tp_order_price: Decimal | None = None,
+                  tp_qty: Decimal | None = None, sl_price: Decimal | None = None,
+                  sl_stop: str = "LAST_PRICE", sl_type: str = "MARKET",
+                  sl_order_price: Decimal | None = None, sl_qty: Decimal | None = None) -> TpSl:
+        tp = TpSl(tpsl_id=str(next(self._tpsl_ids)), uid=acct.uid, symbol=pos.symbol,
+                  position_id=pos.position_id, pos_side=pos.side, kind=kind,
+                  ctime_ns=self.clock.now_ns(), tp_price=tp_price,
+                  tp_stop_type=_stop_type(tp_stop), tp_order_type=tp_type.upper(),
+                  tp_order_price=tp_order_price, tp_qty=tp_qty, sl_price=sl_price,
+                  sl_stop_type=_stop_type(sl_stop), sl_order_type=sl_type.upper(),
+                  sl_order_price=sl_order_price, sl_qty=sl_qty)
+        acct.tpsl[tp.tpsl_id] = tp
+        self._triggers[pos.symbol][tp.tpsl_id] = tp
+        self._push_tpsl(tp, "CREATE")
+        return tp
+
+    def place_tpsl(self, uid: str, symbol: str, position_id: str, *,
+                   tp_price: Decimal | None = None, tp_stop_type: str = "LAST_PRICE",
+                   tp_order_type: str = "MARKET", tp_order_price: Decimal | None = None,
+                   tp_qty: Decimal | None = None, sl_price: Decimal | None = None,
+                   sl_stop_type: str = "LAST_PRICE", sl_order_type: str = "MARKET",
+                   sl_order_price: Decimal | None = None, sl_qty: Decimal | None = None,
+                   position_level: bool = False) -> TpSl:
+        """A TP/SL order (fixed qty) or, with ``position_level``, the position TP/SL."""
+        acct = self.account(uid)
+        spec = self.contract(symbol)
+        pos = self._position_by_id(acct, position_id)
+        self._validate_tpsl(spec, pos, tp_price=tp_price, tp_qty=tp_qty, sl_price=sl_price,
+                            sl_qty=sl_qty, position_level=position_level)
+        if position_level:
+            for old in list(acct.tpsl.values()):
+                if old.position_id == pos.position_id and old.kind == "POSITION_TPSL":
+                    self._end_tpsl(acct, old, "CANCELED")
+            return self._new_tpsl(acct, pos, "POSITION_TPSL", tp_price=tp_price,
+                                  tp_stop=tp_stop_type, sl_price=sl_price, sl_stop=sl_stop_type)
+        return self._new_tpsl(acct, pos, "TPSL", tp_price=tp_price, tp_stop=tp_stop_type,
+                              tp_type=tp_order_type, tp_order_price=tp_order_price,
+                              tp_qty=tp_qty if tp_price is not None else None,
+                              sl_price=sl_price, sl_stop=sl_stop_type, sl_type=sl_order_type,
+                              sl_order_price=sl_order_price,
+                              sl_qty=sl_qty if sl_price is not None else None)
+
+    def _validate_tpsl(self, spec: SimContract, pos: Position, *, tp_price: Decimal | None,
+                       tp_qty: Decimal | None, sl_price: Decimal | None,
+                       sl_qty: Decimal | None, position_level: bool) -> None:
+        if tp_price is None and sl_price is None:
+            raise SimError(SELECT_TP_OR_SL)
+        for price in (tp_price, sl_price):
+            if price is not None:
+                if price <= 0:
+                    raise SimError(TRIGGER_PRICE_NOT_POSITIVE, str(price))
+                spec.check_price(price)
+        if position_level:
+            return
+        if (tp_price is not None and tp_qty is None) or (sl_price is not None and sl_qty is None):
+            raise SimError(PARAMETER_ERROR, "tpQty/slQty is required for a TP/SL order")
+        for qty in (tp_qty, sl_qty):
+            if qty is not None:
+                spec.check_qty(qty, market=True)
+                if qty > pos.qty:
+                    raise SimError(TPSL_QTY_TOO_LARGE, f"{qty} > {pos.qty}")
+
+    def place_trailing_stop(self, uid: str, position_id: str, callback_rate: Decimal, *,
+                            stop_type: str = "LAST_PRICE", qty: Decimal | None = None) -> TpSl:
+        """A trailing stop: closes ``qty`` (default all) at market once the price retraces
+        ``callback_rate`` (a fraction) from its best level since placement. Engine-only:
+        the Bitunix API documents no trailing endpoint."""
+        acct = self.account(uid)
+        pos = self._position_by_id(acct, position_id)
+        if not 0 < callback_rate < 1:
+            raise SimError(PARAMETER_ERROR, f"callback rate {callback_rate}")
+        tp = self._new_tpsl(acct, pos, "TRAILING", sl_stop=stop_type, sl_qty=qty)
+        tp.trail_rate = callback_rate
+        return tp
+
+    def modify_tpsl(self, uid: str, tpsl_id: str, **changes: object) -> TpSl:
+        """Change prices, stop types, order types or quantities of a pending TP/SL."""
+        acct = self.account(uid)
+        tp = acct.tpsl.get(str(tpsl_id))
+        if tp is None:
+            raise SimError(ORDER_NOT_FOUND, str(tpsl_id))
+        pos = self._position_by_id(acct, tp.position_id)
+        merged: dict[str, object] = {
+            "tp_price": tp.tp_price, "tp_qty": tp.tp_qty, "sl_price": tp.sl_price,
+            "sl_qty": tp.sl_qty,
+        }
+        merged.update({k: v for k, v in changes.items() if k in merged and v is not None})
+        self._validate_tpsl(self.contracts[tp.symbol], pos,
+                            tp_price=_opt_dec(merged["tp_price"]),
+                            tp_qty=_opt_dec(merged["tp_qty"]),
+                            sl_price=_opt_dec(merged["sl_price"]),
+                            sl_qty=_opt_dec(merged["sl_qty"]), position_level=tp.kind != "TPSL")
+        for key, value in changes.items():
+            if value is None:
+                continue
+            if key not in MODIFIABLE_TPSL:
+                raise SimError(PARAMETER_ERROR, f"cannot modify {key}")
+            setattr(tp, key, _stop_type(str(value)) if key.endswith("stop_type") else value)
+        self._push_tpsl(tp, "UPDATE")
+        return tp
+
+    def position_tpsl(self, uid: str, position_id: str) -> TpSl | None:
+        """The pending position TP/SL of ``position_id``, if any."""
+        for tp in self.account(uid).tpsl.values():
+            if tp.position_id == str(position_id) and tp.kind == "POSITION_TPSL":
+                return tp
+        return None
+
+    def cancel_tpsl(self, uid: str, tpsl_id: str) -> TpSl:
+        """Cancel a pending TP/SL order."""
+        acct = self.account(uid)
+        tp = acct.tpsl.get(str(tpsl_id))
+        if tp is None:
+            raise SimError(ORDER_NOT_FOUND, str(tpsl_id))
+        self._end_tpsl(acct, tp, "CANCELED")
+        return tp
+
+    def _end_tpsl(self, acct: Account, tp: TpSl, status: str) -> None:
+        tp.status = status
+        acct.tpsl.pop(tp.tpsl_id, None)
+        self._triggers[tp.symbol].pop(tp.tpsl_id, None)
+        acct.tpsl_history.append(tp)
+        self._push_tpsl(tp, "CLOSE")
+
+    def _check_triggers(self, symbol: str, stop_type: str, price: Decimal) -> None:
+        triggers = self._triggers[symbol]
+        if not triggers:
+            return
+        fired: list[tuple[TpSl, str]] = []
+        for tp in triggers.values():
+            leg = _fired_leg(tp, stop_type, price)
+            if leg:
+                fired.append((tp, leg))
+        for tp, leg in fired:
+            if tp.status != "NEW":
+                continue  # cancelled by an earlier trigger closing the position
+            self._fire(tp, leg)
+
+    def _fire(self, tp: TpSl, leg: str) -> None:
+        acct = self.accounts[tp.uid]
+        tp.fired = leg
+        tp.trigger_ns = self.clock.now_ns()
+        self._end_tpsl(acct, tp, "FILLED")
+        pos = acct.positions.get((tp.symbol, tp.pos_side))
+        if pos is None or pos.position_id != tp.position_id:
+            return
+        if tp.kind == "POSITION_TPSL":
+            qty, order_type, price = pos.qty, "MARKET", None
+        elif leg == "tp":
+            qty, order_type, price = tp.tp_qty or pos.qty, tp.tp_order_type, tp.tp_order_price
+        else:
+            qty, order_type, price = tp.sl_qty or pos.qty, tp.sl_order_type, tp.sl_order_price
+        try:
+            self._close_at_market(acct, pos, min(qty, pos.qty), order_type=order_type,
+                                  price=price)
+        except SimError:
+            # The child order was refused (price band, size): the trigger is spent anyway,
+            # as on the exchange where FILLED means "child placed or attempted".
+            tp.status = "FAILED"
+
+    # ------------------------------------------------------------------ pushes
+    def _push(self, uid: str, channel: str, data: dict[str, object]) -> None:
+        for listener in self.listeners:
+            listener(uid, channel, data)
+
+    def _push_order(self, order: Order, event: str) -> None:
+        if self.listeners:
+            self._push(order.uid, "order", shapes.ws_order(order, event, self.quirks))
+
+    def _push_position(self, pos: Position, event: str) -> None:
+        if self.listeners:
+            self._push(pos.uid, "position", shapes.ws_position(
+                pos, event, self.markets[pos.symbol].mark))
+
+    def _push_balance(self, acct: Account) -> None:
+        if self.listeners:
+            self._push(acct.uid, "balance", shapes.ws_balance(acct))
+
+    def _push_tpsl(self, tp: TpSl, event: str) -> None:
+        if self.listeners:
+            self._push(tp.uid, "tpsl", shapes.ws_tpsl(tp, event, self.accounts[tp.uid]))
+
+
+def _stop_type(value: str) -> str:
+    """Normalise a stop type: LAST/Last/LAST_PRICE -> LAST_PRICE, MARK... -> MARK_PRICE."""
+    v = value.upper()
+    if v in ("LAST", "LAST_PRICE"):
+        return "LAST_PRICE"
+    if v in ("MARK", "MARK_PRICE"):
+        return "MARK_PRICE"
+    raise SimError(PARAMETER_ERROR, f"stop type {value!r}")
+
+
+def _opt_dec(value: object) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    raise SimError(PARAMETER_ERROR, f"not a decimal: {value!r}")
+
+
+def _fired_leg(tp: TpSl, stop_type: str, price: Decimal) -> str:
+    """Which leg of ``tp`` fires at ``price`` ("tp", "sl" or "")."""
+    long = tp.pos_side == LONG
+    if tp.trail_rate is not None:
+        if tp.sl_stop_type != stop_type:
+            return ""
+        if tp.trail_extreme is None or (price > tp.trail_extreme if long
+                                        else price < tp.trail_extreme):
+            tp.trail_extreme = price
+            return ""
+        retrace = (tp.trail_extreme - price if long else price - tp.trail_extreme)
+        return "sl" if retrace >= tp.trail_extreme * tp.trail_rate else ""
+    if tp.tp_price is not None and tp.tp_stop_type == stop_type and (
+            price >= tp.tp_price if long else price <= tp.tp_price):
+        return "tp"
+    if tp.sl_price is not None and tp.sl_stop_type == stop_type and (
+            price <= tp.sl_price if long else price >= tp.sl_price):
+        return "sl"
+    return ""
