@@ -1,1 +1,97 @@
-"""bitunix.wire (package)."""
+"""The Bitunix wire format: msgspec Structs that mirror the venue's messages exactly.
+
+``decode(data)`` turns any WebSocket frame (public or private push, or control frame)
+into its typed message. REST bodies are decoded with one :class:`ResponseDecoder` per
+endpoint. This package imports nothing else from bitunix; ``bitunix.exchange`` converts
+these messages into the domain types of ``bitunix.model``.
+"""
+
+from bitunix.wire.control import (
+    ChannelArg,
+    ConnectFrame,
+    LoginArg,
+    LoginFrame,
+    PingFrame,
+    Result,
+    SubscribeFrame,
+    UnsubscribeFrame,
+    encode_login,
+    encode_ping,
+    encode_subscribe,
+    encode_unsubscribe,
+)
+from bitunix.wire.decode import ResponseDecoder, WireError, decode, decode_control, decode_public
+from bitunix.wire.private import (
+    BalanceData,
+    BalancePush,
+    OrderData,
+    OrderPush,
+    PositionData,
+    PositionPush,
+    TpslData,
+    TpslPush,
+)
+from bitunix.wire.public import (
+    Book,
+    DepthBook1,
+    DepthBook5,
+    DepthBook15,
+    DepthBooks,
+    DepthPush,
+    KlineData,
+    KlinePush,
+    Level,
+    PriceData,
+    PricePush,
+    TickerData,
+    TickerPush,
+    TickersItem,
+    TickersPush,
+    TradeItem,
+    TradePush,
+)
+
+__all__ = [
+    "BalanceData",
+    "BalancePush",
+    "Book",
+    "ChannelArg",
+    "ConnectFrame",
+    "DepthBook1",
+    "DepthBook5",
+    "DepthBook15",
+    "DepthBooks",
+    "DepthPush",
+    "KlineData",
+    "KlinePush",
+    "Level",
+    "LoginArg",
+    "LoginFrame",
+    "OrderData",
+    "OrderPush",
+    "PingFrame",
+    "PositionData",
+    "PositionPush",
+    "PriceData",
+    "PricePush",
+    "ResponseDecoder",
+    "Result",
+    "SubscribeFrame",
+    "TickerData",
+    "TickerPush",
+    "TickersItem",
+    "TickersPush",
+    "TpslData",
+    "TpslPush",
+    "TradeItem",
+    "TradePush",
+    "UnsubscribeFrame",
+    "WireError",
+    "decode",
+    "decode_control",
+    "decode_public",
+    "encode_login",
+    "encode_ping",
+    "encode_subscribe",
+    "encode_unsubscribe",
+]

@@ -1,0 +1,112 @@
+"""decode() on the captured real frames, and its handling of malformed input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bitunix.wire import (
+    ConnectFrame,
+    DepthBook15,
+    DepthBooks,
+    PingFrame,
+    PricePush,
+    SubscribeFrame,
+    TickerPush,
+    TradePush,
+    UnsubscribeFrame,
+    WireError,
+    decode,
+    decode_public,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def _frames(stem: str) -> list[bytes]:
+    return [ln.encode() for ln in (DATA / f"{stem}.jsonl").read_text().splitlines() if ln]
+
+
+def test_captured_arbitrage_observatory_frames() -> None:
+    frames = _frames("ws_public_frames_arbitrage-observatory_2026-09-23")
+    directions = [ln.split("\t")[1] for ln in
+                  (DATA / "ws_public_frames_arbitrage-observatory_2026-09-23.direction.txt")
+                  .read_text().splitlines() if not ln.startswith("#")]
+    assert len(frames) == len(directions) == 12
+    decoded = [decode(f) for f in frames]
+    expected = [ConnectFrame, SubscribeFrame, DepthBook15, DepthBook15, DepthBook15, DepthBook15,
+                PricePush, TickerPush, PingFrame, PingFrame, UnsubscribeFrame, SubscribeFrame]
+    assert [type(m) for m in decoded] == expected
+    btc = decoded[2]
+    assert btc.symbol == "BTCUSDT"
+    assert btc.data.b[0].px == 86699.6
+    assert btc.data.a[-1].qty == 1.457
+    # An unknown symbol gets one frame of empty levels (spec 5.2): an empty book, not an error.
+    nope = decoded[5]
+    assert nope.symbol == "NOPEUSDT"
+    assert nope.data.b == []
+    assert nope.data.a == []
+    assert decoded[9].pong == 1790126498
+    # Every server frame also decodes through the public-only fast path.
+    for frame, direction in zip(frames, directions, strict=True):
+        if direction == "server":
+            assert decode_public(frame) == decode(frame)
+
+
+def test_captured_inkedup_frames() -> None:
+    trade, books = (decode(f) for f in _frames("ws_public_frames_inkedup1114_2025-06-01"))
+    assert isinstance(trade, TradePush)
+    assert (trade.data[0].p, trade.data[0].v, trade.data[0].is_buy) == (104350.0, 1.1536, True)
+    assert isinstance(books, DepthBooks)
+    assert books.data.a[0].px == 104350.0
+
+
+def test_blank_levels_mixed_with_real_ones_keep_the_real_ones() -> None:
+    raw = (b'{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[["1.5","2"],["",""]],'
+           b'"a":[["",""]]}}')
+    msg = decode(raw)
+    assert [(lv.px, lv.qty) for lv in msg.data.b] == [(1.5, 2.0)]
+    assert msg.data.a == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "symbol"),
+    [
+        (b'{"ch":"depth_books_v2","symbol":"BTCUSDT","ts":1,"data":{}}', "depth_books_v2",
+         "BTCUSDT"),
+        (b'{"ch":"trade","symbol":"BTCUSDT","ts":1,"data":[{"p":"abc","v":"1","s":"buy"}]}',
+         "trade", "BTCUSDT"),
+        (b'{"ch":"depth_book15","symbol":"ETHUSDT","ts":1}', "depth_book15", "ETHUSDT"),
+        (b'{"ch":"order","ts":1,"data":{"event":"CREATE"}}', "order", None),
+        (b'{"op":"ping","ping":"soon"}', "ping", None),
+        (b'{"hello":1}', "?", None),
+        (b'[1,2,3]', "?", None),
+        (b'{"ch":"trade",', "?", None),
+        (b"", "?", None),
+        (b"\xff\xfe", "?", None),
+    ],
+)
+def test_malformed_frames_raise_wire_error_with_kind(raw: bytes, kind: str,
+                                                     symbol: str | None) -> None:
+    with pytest.raises(WireError) as info:
+        decode(raw)
+    assert info.value.kind == kind
+    assert info.value.symbol == symbol
+    assert "malformed" in str(info.value)
+    with pytest.raises(WireError):
+        decode_public(raw)
+    assert isinstance(info.value, ValueError)
+
+
+def test_decode_accepts_str_and_memoryview() -> None:
+    raw = _frames("ws_public_frames_inkedup1114_2025-06-01")[0]
+    assert decode(raw.decode()) == decode(memoryview(raw)) == decode(bytearray(raw))
+
+
+def test_spec_example_round_trip_via_json() -> None:
+    raw = _frames("ws_public_frames_arbitrage-observatory_2026-09-23")[2]
+    obj = json.loads(raw)
+    msg = decode(raw)
+    assert [[str(lv.px), str(lv.qty)] for lv in msg.data.b] == obj["data"]["b"]
