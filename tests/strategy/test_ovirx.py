@@ -20,7 +20,7 @@ from bitunix.strategy import (
 )
 
 # A short setup: price 3 sigma above VWAP, ticks turning down, book leaning to the asks.
-# std 30 USD at 60,000: the target (VWAP) is 90 USD = 15 bp away, above the 12 bp fee floor.
+# std 30 USD at 60,000: the target (VWAP) is 90 USD = 15 bp away, above the 4 bp fee floor.
 SHORT = {"z": 3.0, "tick": -0.2, "depth": -0.3}
 LONG = {"z": -3.0, "tick": 0.2, "depth": 0.3}
 

@@ -36,9 +36,10 @@ class OvirxConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     * ``std / last_price * 1e4 >= min_std_bps`` (0.5 bp): a dead market's tiny std turns
       noise into large z-scores;
     * the target is worth the fees: ``|entry - target| / entry * 1e4 >= min_edge_bps``
-      (12 bp, a taker round trip at VIP 0: 0.06 % per side);
+      (4 bp, a maker round trip at VIP 0: 0.02 % per side; at taker fees, 0.06 % per
+      side, the 30 s reversions of the bundled BTCUSDT capture never pay, see docs);
     * the model (or its fallback) gives P(reversion) ``>= prob_threshold`` (0.65);
-    * ``fee_bps`` (6 bp, taker at VIP 0) per side decides whether a non-target exit
+    * ``fee_bps`` (2 bp, maker at VIP 0) per side decides whether a non-target exit
       counts as a hit for the model monitor;
     * not within ``cooldown_s`` (5 s) of this strategy's last exit, no open position.
     """
@@ -49,8 +50,8 @@ class OvirxConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     min_depth_lean: float = 0.1
     max_spread_ticks: float = 5.0
     min_std_bps: float = 0.5
-    min_edge_bps: float = 12.0
-    fee_bps: float = 6.0
+    min_edge_bps: float = 4.0
+    fee_bps: float = 2.0
     prob_threshold: float = 0.65
     cooldown_s: float = 5.0
     exits: ExitConfig = msgspec.field(default_factory=ExitConfig)
@@ -84,8 +85,8 @@ class MeanReversionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     max_entry_z: float = 5.0
     max_spread_ticks: float = 5.0
     min_std_bps: float = 0.5
-    min_edge_bps: float = 12.0
-    fee_bps: float = 6.0
+    min_edge_bps: float = 4.0
+    fee_bps: float = 2.0
     cooldown_s: float = 5.0
     exits: ExitConfig = msgspec.field(default_factory=ExitConfig)
 

@@ -1,0 +1,109 @@
+"""From recorded market events to training samples, through the live FeatureEngine.
+
+The same native ``FeatureEngine`` that trades computes the training features (one
+implementation for live, backtest and training; the earlier bot had three). Events are
+duck-typed: a trade has ``price``, ``qty``, ``is_buy``; a book has ``bids`` and ``asks``
+(the shape of ``bitunix.data``'s events, which this layer may not import). A sample is
+taken after every book event whose features are valid and whose ``|vwap_z|`` is at
+least ``min_abs_z`` (the model is asked only about deviations); *every* such evaluation
+becomes a sample, not only approved ones (no selection bias).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from bitunix.core.errors import ConfigError
+
+
+class FeatureParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the FeatureEngine is built for training: ``tick_size`` plus keyword overrides
+    of its defaults (recorded in the manifest so live features match)."""
+
+    tick_size: float = 0.1
+    overrides: dict[str, int] = msgspec.field(default_factory=dict)
+
+    def build(self) -> Any:
+        """Return a fresh ``bitunix.features.FeatureEngine``."""
+        from bitunix.features import FeatureEngine
+
+        kwargs: dict[str, Any] = dict(self.overrides)
+        try:
+            return FeatureEngine(tick_size=self.tick_size, **kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"feature params {self.overrides}: {exc}") from exc
+
+
+class SampleSet(msgspec.Struct, kw_only=True):
+    """Samples in time order plus the trade path that labels them."""
+
+    ts_ns: npt.NDArray[np.int64]
+    features: npt.NDArray[np.float32]
+    price: npt.NDArray[np.float64]
+    vwap: npt.NDArray[np.float64]
+    std: npt.NDArray[np.float64]
+    trade_ts_ns: npt.NDArray[np.int64]
+    trade_price: npt.NDArray[np.float64]
+    end_ns: int
+
+    def __len__(self) -> int:
+        return int(self.ts_ns.shape[0])
+
+
+def _levels(levels: list[tuple[str, str]]) -> tuple[npt.NDArray[np.float64], ...]:
+    arr = np.array(levels, dtype=np.float64).reshape(-1, 2)
+    return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
+
+
+def build_samples(
+    events: Iterable[Any],
+    params: FeatureParams | None = None,
+    *,
+    min_abs_z: float = 1.0,
+) -> SampleSet:
+    """Replay ``events`` (time order) through a FeatureEngine; see the module doc."""
+    fe = (params or FeatureParams()).build()
+    ts: list[int] = []
+    rows: list[npt.NDArray[np.float32]] = []
+    px: list[float] = []
+    vw: list[float] = []
+    sd: list[float] = []
+    t_ts: list[int] = []
+    t_px: list[float] = []
+    end_ns = 0
+    for ev in events:
+        end_ns = max(end_ns, ev.ts_ns)
+        bids = getattr(ev, "bids", None)
+        if bids is None:
+            price = float(ev.price)
+            fe.on_trade(price, float(ev.qty), ev.ts_ns, ev.is_buy)
+            t_ts.append(ev.ts_ns)
+            t_px.append(price)
+            continue
+        if not bids or not ev.asks:
+            continue
+        bp, bq = _levels(bids)
+        ap, aq = _levels(ev.asks)
+        fe.on_book(bp, bq, ap, aq, ev.ts_ns)
+        if fe.write() and abs(fe.zscore) >= min_abs_z:
+            ts.append(ev.ts_ns)
+            rows.append(fe.vector.copy())
+            px.append(fe.last_price)
+            vw.append(fe.vwap)
+            sd.append(fe.std)
+    n_features = int(fe.vector.shape[0])
+    return SampleSet(
+        ts_ns=np.array(ts, dtype=np.int64),
+        features=np.array(rows, dtype=np.float32).reshape(-1, n_features),
+        price=np.array(px, dtype=np.float64),
+        vwap=np.array(vw, dtype=np.float64),
+        std=np.array(sd, dtype=np.float64),
+        trade_ts_ns=np.array(t_ts, dtype=np.int64),
+        trade_price=np.array(t_px, dtype=np.float64),
+        end_ns=end_ns,
+    )
