@@ -144,7 +144,8 @@ static inline void wsum_evict_oldest(bx_wsum_t *s) {
 static inline void wsum_settle(bx_wsum_t *s) {
     if (s->count == 0) {
         wsum_clear(s);
-    } else if (s->evicted_since_resum >= s->count && s->evicted_since_resum >= BX_RESUM_MIN) {
+    } else if (s->evicted_since_resum >= BX_RESUM_FACTOR * s->count &&
+               s->evicted_since_resum >= BX_RESUM_MIN) {
         wsum_resum(s);
     }
 }

@@ -32,10 +32,17 @@ void bx_vwap_free(bx_vwap_t *s) {
 }
 
 static void clear_sums(bx_vwap_t *s) {
-    s->sum_q = s->comp_q = 0.0;
-    s->sum_dq = s->comp_dq = 0.0;
-    s->sum_ddq = s->comp_ddq = 0.0;
+    memset(&s->sums, 0, sizeof(s->sums));
     s->evicted_since_resum = 0;
+}
+
+/* The sums are updated in a local copy and stored once per call: through `s` the compiler
+ * must assume the ring stores may alias them and round-trips every add via memory (seen in
+ * perf annotate as addsd on the struct's fields). */
+static inline void sums_add(bx_vwap_sums_t *m, double q, double d) {
+    bx_csum_add(&m->q, &m->comp_q, q);
+    bx_csum_add(&m->dq, &m->comp_dq, q * d);
+    bx_csum_add(&m->ddq, &m->comp_ddq, q * d * d);
 }
 
 void bx_vwap_reset(bx_vwap_t *s) {
@@ -56,42 +63,38 @@ void bx_vwap_resum(bx_vwap_t *s) {
     /* Re-centre on the newest price so the shifted sums stay small as the price trends. */
     uint32_t newest = (s->head + s->count - 1) % s->cap;
     s->ref = s->px[newest];
+    bx_vwap_sums_t m = s->sums;
+    const double ref = s->ref;
     uint32_t i = s->head;
     for (uint32_t k = 0; k < s->count; ++k) {
-        double q = s->qty[i];
-        double d = s->px[i] - s->ref;
-        bx_csum_add(&s->sum_q, &s->comp_q, q);
-        bx_csum_add(&s->sum_dq, &s->comp_dq, q * d);
-        bx_csum_add(&s->sum_ddq, &s->comp_ddq, q * d * d);
+        sums_add(&m, s->qty[i], s->px[i] - ref);
         if (++i == s->cap) {
             i = 0;
         }
     }
+    s->sums = m;
 }
 
-static inline void evict_oldest(bx_vwap_t *s) {
+static inline void evict_oldest(bx_vwap_t *s, bx_vwap_sums_t *m) {
     uint32_t i = s->head;
-    double q = s->qty[i];
-    double d = s->px[i] - s->ref;
-    bx_csum_add(&s->sum_q, &s->comp_q, -q);
-    bx_csum_add(&s->sum_dq, &s->comp_dq, -(q * d));
-    bx_csum_add(&s->sum_ddq, &s->comp_ddq, -(q * d * d));
+    sums_add(m, -s->qty[i], s->px[i] - s->ref);
     s->head = (i + 1 == s->cap) ? 0 : i + 1;
     s->count--;
     s->evicted_since_resum++;
 }
 
-static inline void evict_before(bx_vwap_t *s, int64_t ts_ns) {
+static inline void evict_before(bx_vwap_t *s, bx_vwap_sums_t *m, int64_t ts_ns) {
     int64_t cutoff = ts_ns - s->window_ns;
     while (s->count > 0 && s->ts[s->head] <= cutoff) {
-        evict_oldest(s);
+        evict_oldest(s, m);
     }
 }
 
 static inline void settle(bx_vwap_t *s) {
     if (s->count == 0) {
         clear_sums(s); /* an empty window is exactly zero, whatever rounding came before */
-    } else if (s->evicted_since_resum >= s->count && s->evicted_since_resum >= BX_RESUM_MIN) {
+    } else if (s->evicted_since_resum >= BX_RESUM_FACTOR * s->count &&
+               s->evicted_since_resum >= BX_RESUM_MIN) {
         bx_vwap_resum(s);
     }
 }
@@ -100,21 +103,28 @@ void bx_vwap_advance(bx_vwap_t *s, int64_t ts_ns) {
     if (s->has_last && ts_ns < s->last_ts) {
         return;
     }
-    evict_before(s, ts_ns);
+    bx_vwap_sums_t m = s->sums;
+    evict_before(s, &m, ts_ns);
+    s->sums = m;
     settle(s);
 }
 
-int bx_vwap_add(bx_vwap_t *s, double px, double qty, int64_t ts_ns) {
+/* Always inlined so the batch loop keeps the state in registers across samples. */
+static inline __attribute__((always_inline)) int add_sample(bx_vwap_t *s, double px, double qty,
+                                                             int64_t ts_ns) {
     if (!bx_is_positive_finite(px) || !bx_is_positive_finite(qty) ||
         (s->has_last && ts_ns < s->last_ts)) {
         s->rejected++;
         return 0;
     }
-    evict_before(s, ts_ns);
+    bx_vwap_sums_t m = s->sums;
+    evict_before(s, &m, ts_ns);
     if (s->count == s->cap) {
-        evict_oldest(s);
+        evict_oldest(s, &m);
     }
+    s->sums = m;
     settle(s);
+    m = s->sums;
     if (s->count == 0) {
         s->ref = px;
     }
@@ -126,48 +136,65 @@ int bx_vwap_add(bx_vwap_t *s, double px, double qty, int64_t ts_ns) {
     s->px[tail] = px;
     s->qty[tail] = qty;
     s->count++;
-    double d = px - s->ref;
-    bx_csum_add(&s->sum_q, &s->comp_q, qty);
-    bx_csum_add(&s->sum_dq, &s->comp_dq, qty * d);
-    bx_csum_add(&s->sum_ddq, &s->comp_ddq, qty * d * d);
+    sums_add(&m, qty, px - s->ref);
+    s->sums = m;
     s->last_ts = ts_ns;
     s->has_last = 1;
     return 1;
 }
 
+int bx_vwap_add(bx_vwap_t *s, double px, double qty, int64_t ts_ns) {
+    return add_sample(s, px, qty, ts_ns);
+}
+
 double bx_vwap_volume(const bx_vwap_t *s) {
-    return s->count ? s->sum_q + s->comp_q : 0.0;
+    return s->count ? s->sums.q + s->sums.comp_q : 0.0;
 }
 
 double bx_vwap_value(const bx_vwap_t *s) {
     if (s->count == 0) {
         return 0.0;
     }
-    return s->ref + (s->sum_dq + s->comp_dq) / (s->sum_q + s->comp_q);
+    return s->ref + (s->sums.dq + s->sums.comp_dq) / (s->sums.q + s->sums.comp_q);
 }
 
 double bx_vwap_std(const bx_vwap_t *s) {
     if (s->count < 2) {
         return 0.0;
     }
-    double w = s->sum_q + s->comp_q;
-    double m = (s->sum_dq + s->comp_dq) / w;
-    double var = (s->sum_ddq + s->comp_ddq) / w - m * m;
+    double w = s->sums.q + s->sums.comp_q;
+    double m = (s->sums.dq + s->sums.comp_dq) / w;
+    double var = (s->sums.ddq + s->sums.comp_ddq) / w - m * m;
     /* Rounding can leave a tiny negative variance for a flat window: never sqrt it. */
     return var > 0.0 ? sqrt(var) : 0.0;
 }
 
-size_t bx_vwap_add_many(bx_vwap_t *s, const int64_t *ts, const double *px, const double *qty,
-                        size_t n, double *out_vwap, double *out_std) {
+/* vwap and std from one reciprocal: the batch path reads both after every update. */
+static inline void read_both(const bx_vwap_t *s, double *vwap, double *std) {
+    if (s->count == 0) {
+        *vwap = *std = 0.0;
+        return;
+    }
+    double inv_w = 1.0 / (s->sums.q + s->sums.comp_q);
+    double m = (s->sums.dq + s->sums.comp_dq) * inv_w;
+    double var = (s->sums.ddq + s->sums.comp_ddq) * inv_w - m * m;
+    *vwap = s->ref + m;
+    *std = (s->count >= 2 && var > 0.0) ? sqrt(var) : 0.0;
+}
+
+size_t bx_vwap_add_many(bx_vwap_t *restrict s, const int64_t *restrict ts,
+                        const double *restrict px, const double *restrict qty,
+                        size_t n, double *restrict out_vwap, double *restrict out_std) {
     size_t accepted = 0;
+    if (!out_vwap || !out_std) {
+        for (size_t i = 0; i < n; ++i) {
+            accepted += (size_t)add_sample(s, px[i], qty[i], ts[i]);
+        }
+        return accepted;
+    }
     for (size_t i = 0; i < n; ++i) {
-        accepted += (size_t)bx_vwap_add(s, px[i], qty[i], ts[i]);
-        if (out_vwap) {
-            out_vwap[i] = bx_vwap_value(s);
-        }
-        if (out_std) {
-            out_std[i] = bx_vwap_std(s);
-        }
+        accepted += (size_t)add_sample(s, px[i], qty[i], ts[i]);
+        read_both(s, &out_vwap[i], &out_std[i]);
     }
     return accepted;
 }

@@ -5,6 +5,13 @@
 
 #include "bx_common.h"
 
+/* Compensated sums of the window: sum q, sum q (p - ref), sum q (p - ref)^2. */
+typedef struct {
+    double q, comp_q;
+    double dq, comp_dq;
+    double ddq, comp_ddq;
+} bx_vwap_sums_t;
+
 typedef struct {
     int64_t *ts;
     double *px;
@@ -17,9 +24,7 @@ typedef struct {
     /* Sums are of prices shifted by `ref` (a recent price), which keeps the variance
      * E[(p-ref)^2] - E[p-ref]^2 free of the cancellation that p^2 sums suffer at 1e4-1e5. */
     double ref;
-    double sum_q, comp_q;
-    double sum_dq, comp_dq;     /* sum q * (p - ref) */
-    double sum_ddq, comp_ddq;   /* sum q * (p - ref)^2 */
+    bx_vwap_sums_t sums;
     int64_t last_ts;
     int has_last;
     uint64_t rejected;
@@ -39,7 +44,8 @@ double bx_vwap_std(const bx_vwap_t *s);
 double bx_vwap_volume(const bx_vwap_t *s);
 /* Recompute every sum from the stored samples. */
 void bx_vwap_resum(bx_vwap_t *s);
-/* Feed n samples; out_vwap/out_std may be NULL. Returns the number accepted. */
+/* Feed n samples, writing vwap and std after each when both outputs are given (or neither,
+ * both NULL). Returns the number accepted. */
 size_t bx_vwap_add_many(bx_vwap_t *s, const int64_t *ts, const double *px, const double *qty,
                         size_t n, double *out_vwap, double *out_std);
 
