@@ -1,0 +1,40 @@
+"""Benchmarks compare against a baseline measured in the same run.
+
+Each benchmark may record its per-operation median under a name with ``record``; at the
+end of the session the ratios declared in ``RATIOS`` by the benchmark modules are printed.
+Absolute numbers from other machines are never compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+MEDIANS_NS: dict[str, float] = {}
+# (label, numerator, denominator): how many times faster the denominator is.
+RATIOS: list[tuple[str, str, str]] = []
+
+
+@pytest.fixture
+def record() -> Callable[..., None]:
+    """``record(name, benchmark, ops_per_round)``: keep the median ns per operation."""
+
+    def _record(name: str, benchmark: object, ops: int = 1) -> None:
+        stats = getattr(benchmark, "stats", None)
+        if stats is not None:
+            MEDIANS_NS[name] = stats.stats.median * 1e9 / ops
+
+    return _record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not MEDIANS_NS:
+        return
+    terminalreporter.section("per-operation medians and in-run ratios")
+    for name, ns in sorted(MEDIANS_NS.items()):
+        terminalreporter.write_line(f"{name:<48} {ns:12.1f} ns/op")
+    for label, slow, fast in RATIOS:
+        if slow in MEDIANS_NS and fast in MEDIANS_NS:
+            ratio = MEDIANS_NS[slow] / MEDIANS_NS[fast]
+            terminalreporter.write_line(f"{label:<48} {ratio:10.1f}x")
