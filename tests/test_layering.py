@@ -15,7 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "wire": set(),
     "model": {"core"},
-    "features": {"core"},
+    "features": {"core", "_native"},
     "config": {"core", "model"},
     "ml": {"core", "features", "model"},
     "strategy": {"core", "features", "model", "ml"},

@@ -1,1 +1,1 @@
-"""bitunix.app (package)."""
+"""Runtime wiring: the only package that puts concrete components together."""

@@ -1,0 +1,66 @@
+"""The bitunix-bot entry point and the run command."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from bitunix import cli
+from bitunix.core.errors import BitunixError
+
+
+def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert "bitunix-bot 0.1.0" in capsys.readouterr().out
+
+
+def test_run_replays_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--limit", "3000"]) == 0
+    out = capsys.readouterr().out
+    assert "paper replay" in out
+    assert "no orders are sent" in out
+    assert "events: 3000" in out
+    assert "vwap_z" in out
+
+
+def test_bitunix_errors_become_exit_code_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail(_args: argparse.Namespace) -> int:
+        raise BitunixError("bad things, clearly said")
+
+    def interrupt(_args: argparse.Namespace) -> int:
+        raise KeyboardInterrupt
+
+    original = cli.build_parser
+
+    def parser_with(func: Any) -> argparse.ArgumentParser:
+        parser = original()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.add_parser("boom").set_defaults(func=func)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", lambda: parser_with(fail))
+    assert cli.main(["boom"]) == 1
+    assert "bitunix-bot boom: error: bad things, clearly said" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "build_parser", lambda: parser_with(interrupt))
+    assert cli.main(["boom"]) == 130
+
+
+def test_missing_capture_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(FileNotFoundError):
+        cli.main(["run", "--data", "/nonexistent/capture.txt"])
+
+
+def test_console_script_module_entry() -> None:
+    out = subprocess.run([sys.executable, "-m", "bitunix", "--version"], capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert "bitunix-bot" in out.stdout
