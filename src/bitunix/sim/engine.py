@@ -316,6 +316,8 @@ class MatchingEngine:
         self.markets: dict[str, MarketState] = {s: MarketState() for s in self.contracts}
         self.listeners: list[PushListener] = []
         self.last_funding_ns = 0
+        #: Settlements: (ts_ns, symbol, rate in percent, mark price).
+        self.funding_history: list[tuple[int, str, Decimal, Decimal]] = []
         self.next_funding_ns = self._next_funding_after(clock.now_ns())
         self._order_ids = itertools.count(1_000_000_001)
         self._position_ids = itertools.count(6_000_000_000_000_001)
@@ -942,6 +944,10 @@ class MatchingEngine:
     def settle_funding(self) -> None:
         """Charge every open position ``notional at mark x rate``; longs pay a positive rate."""
         rate = self.funding_rate_pct / 100
+        now = self.clock.now_ns()
+        for symbol, mkt in self.markets.items():
+            if mkt.mark is not None:
+                self.funding_history.append((now, symbol, self.funding_rate_pct, mkt.mark))
         for acct in self.accounts.values():
             touched = False
             for pos in list(acct.positions.values()):

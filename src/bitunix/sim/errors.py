@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from bitunix.core.errors import BitunixError
 
+LIVE_NETWORK_ERROR = 1
 NETWORK_ERROR = 10001
 PARAMETER_ERROR = 10002
 API_KEY_EMPTY = 10003
+RATE_LIMIT_IP = 10005
 RATE_LIMIT = 10006
 SIGN_ERROR = 10007
 VALUE_RULE = 10008
@@ -39,9 +41,13 @@ TRIGGER_PRICE_NOT_POSITIVE = 30041
 CLIENT_ID_DUPLICATE = 30042
 
 MESSAGES: dict[int, str] = {
+    LIVE_NETWORK_ERROR: "Network Error",
+    403: "this API key does not support this operation",
+    404: "Not Found",
     NETWORK_ERROR: "Network Error",
     PARAMETER_ERROR: "Parameter Error",
     API_KEY_EMPTY: "api-key can't be empty",
+    RATE_LIMIT_IP: "Too many requests, please try again later",
     RATE_LIMIT: "Request too frequently",
     SIGN_ERROR: "Sign signature error",
     VALUE_RULE: "value does not comply with the rule",

@@ -1,0 +1,50 @@
+"""Fault injection knobs of the simulator, for testing a client's resilience.
+
+Set attributes of :class:`Faults` on a running server (``sim.faults``); actions that happen
+once (drop every socket, restart) are methods of the server itself.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass
+class Faults:
+    """What the simulator does wrong on purpose; all off by default.
+
+    * ``reject_fraction`` of REST calls are refused before reaching the engine with
+      ``reject_code``: 10006 or 10005 (rate limit), 10001 (network error, an envelope) or
+      500 (HTTP 500, the layer below the envelope);
+    * ``delay_s`` delays every REST answer and every WS push;
+    * ``silent``: WS sockets stay open but nothing is pushed (a stalled feed);
+    * ``rest_hang``: REST requests never answer (until cleared), to test client timeouts;
+    * ``partial_fill_fraction``: each fill takes at most this fraction of the order's
+      remaining qty (the rest waits for the next market event).
+    """
+
+    reject_fraction: float = 0.0
+    reject_code: int = 10006
+    delay_s: float = 0.0
+    silent: bool = False
+    rest_hang: bool = False
+    partial_fill_fraction: Decimal | None = None
+    seed: int = 0
+    _rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng.seed(self.seed)
+
+    def should_reject(self) -> bool:
+        """Draw whether this call is refused (seeded, reproducible)."""
+        return self.reject_fraction > 0 and self._rng.random() < self.reject_fraction
+
+    def clear(self) -> None:
+        """Turn every fault off."""
+        self.reject_fraction = 0.0
+        self.delay_s = 0.0
+        self.silent = False
+        self.rest_hang = False
+        self.partial_fill_fraction = None

@@ -1,0 +1,186 @@
+"""Market data of the simulator: replaying events into the engine, paced or stepped.
+
+Events are the venue-neutral :class:`bitunix.data.TradeEvent` / :class:`BookEvent`; sources
+are the bundled real capture (``bitunix.data.iter_capture``, the default), a recording of
+Bitunix pushes (:func:`bitunix.data.recording.iter_recording_events`) or the seeded synthetic
+generator (:mod:`bitunix.sim.synthetic`). Candles for the kline endpoints and channels are
+aggregated here from what was replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from bitunix.core.clock import ManualClock
+from bitunix.data import BookEvent, MarketEvent, TradeEvent
+from bitunix.sim.engine import Level, MatchingEngine
+
+EventSource = Callable[[], Iterable[MarketEvent]]
+
+#: Interval names of the REST kline endpoint and the WS kline channels, in seconds.
+REST_INTERVALS: dict[str, int] = {
+    "1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "2h": 7200,
+    "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400, "3d": 259200,
+    "1w": 604800, "1M": 2592000,
+}
+WS_INTERVALS: dict[str, int] = {
+    "1min": 60, "3min": 180, "5min": 300, "15min": 900, "30min": 1800, "60min": 3600,
+    "2h": 7200, "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1day": 86400,
+    "3day": 259200, "1week": 604800, "1month": 2592000,
+}
+
+
+def to_levels(pairs: Iterable[tuple[str, str]]) -> list[Level]:
+    """Exact ``[price, qty]`` levels from decimal strings."""
+    return [[Decimal(p), Decimal(q)] for p, q in pairs]
+
+
+def source_for(data: str | Path | None, *, symbol: str | None = None) -> EventSource:
+    """An event source: ``None`` = the bundled capture; ``synthetic[:seed]`` = the generator;
+    a ``.txt``/``.gz`` file of Bitunix pushes (``<recv_ts_ns> <json>`` lines) = a recording;
+    otherwise a Binance-style capture file read by :func:`bitunix.data.iter_capture`."""
+    from bitunix.data import iter_capture
+    from bitunix.data.recording import is_recording, iter_recording_events
+
+    if data is None:
+        return lambda: iter_capture(symbol=symbol)
+    text = str(data)
+    if text.startswith("synthetic"):
+        from bitunix.sim.synthetic import SyntheticMarket
+
+        seed = int(text.partition(":")[2] or 0)
+        return lambda: SyntheticMarket(seed=seed, symbol=symbol or "BTCUSDT").events()
+    path = Path(text)
+    if is_recording(path):
+        return lambda: iter_recording_events(path)
+    return lambda: iter_capture(path, symbol=symbol)
+
+
+@dataclass(slots=True)
+class Candle:
+    """One OHLC candle with base and quote volume."""
+
+    open_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    base_volume: Decimal
+    quote_volume: Decimal
+
+
+class Candles:
+    """Candles of one price series per interval, aggregated as prices arrive."""
+
+    def __init__(self, intervals_s: Iterable[int], keep: int = 1000) -> None:
+        self.series: dict[int, deque[Candle]] = {s: deque(maxlen=keep) for s in intervals_s}
+
+    def add(self, ts_ms: int, price: Decimal, qty: Decimal = Decimal(0)) -> None:
+        """Fold one price (and traded qty) at ``ts_ms`` into every interval."""
+        for interval_s, series in self.series.items():
+            open_ms = ts_ms - ts_ms % (interval_s * 1000)
+            last = series[-1] if series else None
+            if last is None or open_ms > last.open_ms:
+                series.append(Candle(open_ms, price, price, price, price, qty, qty * price))
+                continue
+            last.high = max(last.high, price)
+            last.low = min(last.low, price)
+            last.close = price
+            last.base_volume += qty
+            last.quote_volume += qty * price
+
+    def current(self, interval_s: int) -> Candle | None:
+        """The newest (still forming) candle."""
+        series = self.series.get(interval_s)
+        return series[-1] if series else None
+
+
+class Playback:
+    """Feeds market events into a :class:`MatchingEngine`, stepped or paced.
+
+    ``speed`` is the replay rate relative to the recorded time (1 = real time, 10 = ten
+    times faster); :meth:`step` applies one event at once, regardless of speed. With a
+    :class:`ManualClock` the clock follows the events' timestamps (backtests); otherwise
+    the engine keeps its own (live) clock. ``loop`` restarts the source when it ends.
+    """
+
+    def __init__(self, engine: MatchingEngine, source: EventSource, *, speed: float = 1.0,
+                 loop: bool = False, clock: ManualClock | None = None,
+                 on_event: Callable[[MarketEvent], None] | None = None) -> None:
+        self.engine = engine
+        self.source = source
+        self.speed = speed
+        self.loop = loop
+        self.clock = clock
+        self.on_event = on_event
+        self.applied = 0
+        self.trades = {s: Candles(REST_INTERVALS.values()) for s in engine.contracts}
+        self.marks = {s: Candles(REST_INTERVALS.values()) for s in engine.contracts}
+        self._it: Iterator[MarketEvent] = iter(source())
+
+    def _next(self) -> MarketEvent | None:
+        event = next(self._it, None)
+        if event is None and self.loop:
+            self._it = iter(self.source())
+            event = next(self._it, None)
+        return event
+
+    def apply(self, event: MarketEvent) -> None:
+        """Apply one event to the engine (and the candles), then notify ``on_event``."""
+        symbol = event.symbol
+        if symbol not in self.engine.contracts:
+            return
+        if self.clock is not None and event.ts_ns > self.clock.now_ns():
+            self.clock.set_ns(event.ts_ns)
+        now_ms = self.engine.clock.now_ns() // 1_000_000
+        if isinstance(event, TradeEvent):
+            price, qty = Decimal(event.price), Decimal(event.qty)
+            self.engine.on_trade(symbol, price, qty, event.is_buy)
+            self.trades[symbol].add(now_ms, price, qty)
+        else:
+            self.engine.on_book(symbol, to_levels(event.bids), to_levels(event.asks))
+            mark = self.engine.markets[symbol].mark
+            if mark is not None:
+                self.marks[symbol].add(now_ms, mark)
+        self.applied += 1
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def step(self, n: int = 1) -> int:
+        """Apply up to ``n`` events now; return how many were applied."""
+        done = 0
+        while done < n:
+            event = self._next()
+            if event is None:
+                break
+            self.apply(event)
+            done += 1
+        return done
+
+    async def run(self) -> None:
+        """Replay at ``speed`` until the source ends (forever with ``loop``)."""
+        loop = asyncio.get_running_loop()
+        first_ts: int | None = None
+        start = loop.time()
+        while True:
+            event = self._next()
+            if event is None:
+                return
+            if first_ts is None or event.ts_ns < first_ts:
+                first_ts, start = event.ts_ns, loop.time()
+            due = start + (event.ts_ns - first_ts) / 1e9 / self.speed
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.apply(event)
+
+
+def book_event(symbol: str, ts_ns: int, bids: list[Level], asks: list[Level]) -> BookEvent:
+    """A :class:`BookEvent` from exact levels (used by generators and tests)."""
+    return BookEvent(ts_ns=ts_ns, symbol=symbol, bids=[(str(p), str(q)) for p, q in bids],
+                     asks=[(str(p), str(q)) for p, q in asks])

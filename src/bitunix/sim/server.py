@@ -1,0 +1,429 @@
+"""The simulated Bitunix futures exchange on 127.0.0.1: REST and WebSocket (spec section 9).
+
+>>> async with SimServer() as sim:               # bundled real capture, real-time playback
+...     sim.rest_url, sim.public_ws_url, sim.private_ws_url
+
+One aiohttp application serves the REST paths (``/api/v1/futures/...``) and both sockets
+(``/public/`` and ``/private/``) on one port. Each WebSocket has one writer task fed by a
+queue, so pushes leave in the order the engine produced them. Market data is replayed by a
+:class:`~bitunix.sim.market.Playback` (paced, or stepped with :meth:`SimServer.advance` when
+``speed=0``). Sim-side controls for tests: ``faults``, :meth:`SimServer.drop_sockets`,
+:meth:`SimServer.restart`, :meth:`SimServer.publish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bitunix.core.clock import Clock, LiveClock
+from bitunix.data import MarketEvent, TradeEvent
+from bitunix.sim import rest
+from bitunix.sim.auth import Authenticator
+from bitunix.sim.engine import MatchingEngine
+from bitunix.sim.errors import PARAMETER_ERROR, SimError
+from bitunix.sim.faults import Faults
+from bitunix.sim.market import WS_INTERVALS, EventSource, Playback, source_for
+from bitunix.sim.ratelimit import RateLimiter
+from bitunix.sim.shapes import dec, iso_s
+
+DEFAULT_KEYS = {"sim-api-key": "sim-secret-key"}
+PRIVATE_CHANNELS = frozenset({"balance", "position", "order", "tpsl"})
+DEPTH_CHANNELS = {"depth_book1": 1, "depth_book5": 5, "depth_book15": 15, "depth_books": 10_000}
+MAX_STREAMS = 300
+
+
+class WsSession:
+    """One WebSocket connection: its subscriptions, login and ordered outgoing queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, private: bool, opened_s: int) -> None:
+        self.ws = ws
+        self.private = private
+        self.opened_s = opened_s
+        self.uid: str | None = None
+        self.subs: set[tuple[str, str]] = set()  # (channel, SYMBOL or "")
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.recent: list[float] = []
+
+    def send(self, payload: dict[str, Any]) -> None:
+        """Queue a frame (sent by the session's writer task, in order)."""
+        self.queue.put_nowait(json.dumps(payload, separators=(",", ":")))
+
+
+class SimServer:
+    """The simulated exchange as a server. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        engine: MatchingEngine | None = None,
+        data: str | None = None,
+        source: EventSource | None = None,
+        speed: float = 1.0,
+        loop_data: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_keys: dict[str, str] | None = None,
+        balance: Decimal = Decimal("10000"),
+        position_mode: str = "ONE_WAY",
+        clock: Clock | None = None,
+        rate_limits: bool = False,
+        timestamp_window_ms: int = 60_000,
+        push_interval_s: float | None = 0.3,
+        ws_msg_per_s: int | None = 5,
+        idle_timeout_s: float = 60.0,
+        quirks: bool = False,
+        faults: Faults | None = None,
+    ) -> None:
+        self.clock: Clock = clock or (engine.clock if engine else LiveClock())
+        self.engine = engine or MatchingEngine(self.clock, quirks=quirks)
+        self.engine.quirks = quirks
+        self.keys = dict(api_keys or DEFAULT_KEYS)
+        for key in self.keys:
+            if key not in self.engine.accounts:
+                self.engine.add_account(key, balance, position_mode=position_mode)
+        self.auth = Authenticator(self.keys, window_ms=timestamp_window_ms)
+        self.limiter = RateLimiter() if rate_limits else None
+        self.faults = faults or Faults()
+        self.quirks = quirks
+        self.host = host
+        self.port = port
+        self.speed = speed
+        self.push_interval_s = push_interval_s
+        self.ws_msg_per_s = ws_msg_per_s
+        self.idle_timeout_s = idle_timeout_s
+        self.playback = Playback(self.engine, source or source_for(data), speed=speed or 1.0,
+                                 loop=loop_data, on_event=self._on_market_event)
+        self.sessions: set[WsSession] = set()
+        self.engine.listeners.append(self._on_private_push)
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._accepting = True
+        self.api = rest.RestApi(self)
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def rest_url(self) -> str:
+        """Base URL of the REST API (paths start ``/api/v1/futures``)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def public_ws_url(self) -> str:
+        """URL of the public WebSocket."""
+        return f"ws://{self.host}:{self.port}/public/"
+
+    @property
+    def private_ws_url(self) -> str:
+        """URL of the private WebSocket."""
+        return f"ws://{self.host}:{self.port}/private/"
+
+    async def start(self) -> None:
+        """Bind the port and start playback and push timers."""
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_get("/public/", self._ws_public)
+        app.router.add_get("/public", self._ws_public)
+        app.router.add_get("/private/", self._ws_private)
+        app.router.add_get("/private", self._ws_private)
+        app.router.add_route("*", "/{tail:.*}", self.api.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None)
+        assert sockets
+        self.port = int(sockets[0].getsockname()[1])
+        self._accepting = True
+        if self.speed:
+            self._tasks.append(asyncio.create_task(self.playback.run()))
+        if self.push_interval_s:
+            self._tasks.append(asyncio.create_task(self._push_timer()))
+
+    async def stop(self) -> None:
+        """Close every socket, stop the tasks and release the port."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.drop_sockets()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def restart(self, down_s: float = 0.0) -> None:
+        """Simulate an exchange restart: every socket drops, the port is closed for
+        ``down_s`` seconds, then serves again on the same port with the state kept."""
+        await self.stop()
+        await asyncio.sleep(down_s)
+        await self.start()
+
+    async def drop_sockets(self) -> None:
+        """Close every WebSocket abruptly (as the exchange does, without a close frame)."""
+        for session in list(self.sessions):
+            session.queue.put_nowait(None)
+            transport = session.ws._req.transport if session.ws._req else None
+            if transport is not None:
+                transport.abort()
+            else:  # pragma: no cover - aiohttp always keeps the request while open
+                await session.ws.close()
+        self.sessions.clear()
+
+    # ------------------------------------------------------------------ controls
+    def advance(self, n: int = 1) -> int:
+        """Apply the next ``n`` market events now (stepped playback); return how many."""
+        return self.playback.step(n)
+
+    def publish(self) -> None:
+        """Push the timer-driven channels (depth, ticker, tickers, price, kline) now."""
+        for session in list(self.sessions):
+            if not session.private:
+                self._publish_session(session)
+
+    # ------------------------------------------------------------------ REST edge
+    @web.middleware
+    async def _middleware(self, request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                          ) -> web.StreamResponse:
+        if request.path.startswith(("/public", "/private")):
+            return await handler(request)
+        faults = self.faults
+        while faults.rest_hang:
+            await asyncio.sleep(0.01)
+        if faults.delay_s:
+            await asyncio.sleep(faults.delay_s)
+        if faults.should_reject():
+            if faults.reject_code == 500:
+                return web.json_response({"code": 500, "msg": "Internal Server Error",
+                                          "data": None}, status=500)
+            return rest.envelope_error(SimError(faults.reject_code))
+        self.engine.max_fill_fraction = faults.partial_fill_fraction
+        return await handler(request)
+
+    # ------------------------------------------------------------------ WebSocket edge
+    async def _ws_public(self, request: web.Request) -> web.WebSocketResponse:
+        return await self._serve_ws(request, private=False)
+
+    async def _ws_private(self, request: web.Request) -> web.WebSocketResponse:
+        return await self._serve_ws(request, private=True)
+
+    async def _serve_ws(self, request: web.Request, *, private: bool) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        session = WsSession(ws, private, int(time.time()))
+        self.sessions.add(session)
+        writer = asyncio.create_task(self._writer(session))
+        session.send({"op": "connect", "data": {"result": True}})
+        try:
+            while True:
+                try:
+                    msg = await ws.receive(timeout=self.idle_timeout_s)
+                except TimeoutError:
+                    break  # idle: the exchange drops sockets that say nothing for ~60 s
+                if msg.type != WSMsgType.TEXT:
+                    break
+                if not self._within_msg_limit(session):
+                    break
+                self._on_client_frame(session, msg.data)
+        finally:
+            self.sessions.discard(session)
+            session.queue.put_nowait(None)
+            await writer
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    def _within_msg_limit(self, session: WsSession) -> bool:
+        if not self.ws_msg_per_s:
+            return True
+        now = time.monotonic()
+        session.recent = [t for t in session.recent if t > now - 1.0]
+        session.recent.append(now)
+        return len(session.recent) <= self.ws_msg_per_s
+
+    async def _writer(self, session: WsSession) -> None:
+        while True:
+            text = await session.queue.get()
+            if text is None:
+                return
+            if self.faults.silent and '"op"' not in text[:8]:
+                continue
+            if self.faults.delay_s:
+                await asyncio.sleep(self.faults.delay_s)
+            try:
+                await session.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    def _on_client_frame(self, session: WsSession, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(frame, dict):
+            return
+        op = frame.get("op")
+        raw_args = frame.get("args")
+        args: list[Any] = raw_args if isinstance(raw_args, list) else []
+        if op == "ping":
+            session.send({"op": "ping", "pong": frame.get("ping"), "ping": session.opened_s})
+        elif op == "login" and session.private:
+            self._login(session, args[0] if args and isinstance(args[0], dict) else {})
+        elif op == "subscribe":
+            self._subscribe(session, args)
+        elif op == "unsubscribe":
+            for arg in args:
+                if isinstance(arg, dict):
+                    session.subs.discard(_sub_key(arg, session.private))
+            session.send({"op": "unsubscribe", "ts": self._now_ms(), "data": "success"})
+
+    def _login(self, session: WsSession, args: dict[str, Any]) -> None:
+        try:
+            session.uid = self.auth.verify_login(args, self._wall_ms())
+        except SimError as exc:
+            session.send({"op": "login", "data": {"result": False, "msg": exc.msg,
+                                                  "code": exc.code}})
+            return
+        session.send({"op": "login", "data": {"result": True}})
+
+    def _subscribe(self, session: WsSession, args: list[Any]) -> None:
+        fresh: list[tuple[str, str]] = []
+        for arg in args:
+            if not isinstance(arg, dict):
+                continue
+            key = _sub_key(arg, session.private)
+            if session.private and (key[0] not in PRIVATE_CHANNELS or session.uid is None):
+                continue
+            if key in session.subs:
+                continue
+            if len(session.subs) >= MAX_STREAMS:
+                session.send({"op": "subscribe", "data": {
+                    "msg": f"subscribe channel > {MAX_STREAMS}", "nonce": "", "result": False}})
+                break
+            session.subs.add(key)
+            fresh.append(key)
+        for ch, symbol in fresh:
+            if ch in DEPTH_CHANNELS and symbol not in self.engine.contracts:
+                # Unknown symbols get one frame of empty levels and nothing more.
+                session.send({"ch": ch, "symbol": symbol, "ts": self._now_ms(),
+                              "data": {"b": [["", ""]], "a": [["", ""]]}})
+                session.subs.discard((ch, symbol))
+
+    # ------------------------------------------------------------------ pushes
+    def _now_ms(self) -> int:
+        return self.clock.now_ns() // 1_000_000
+
+    def _wall_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def _on_private_push(self, uid: str, channel: str, data: dict[str, object]) -> None:
+        if not self.sessions:
+            return
+        for session in self.sessions:
+            if session.private and session.uid == uid and (channel, "") in session.subs:
+                session.send({"ch": channel, "ts": self._now_ms(), "data": data})
+
+    def _on_market_event(self, event: MarketEvent) -> None:
+        if not isinstance(event, TradeEvent) or not self.sessions:
+            return
+        key = ("trade", event.symbol)
+        payload: dict[str, Any] | None = None
+        for session in self.sessions:
+            if key in session.subs:
+                if payload is None:
+                    payload = {"ch": "trade", "symbol": event.symbol, "ts": self._now_ms(),
+                               "data": [{"p": event.price, "v": event.qty,
+                                         "s": "buy" if event.is_buy else "sell",
+                                         "t": iso_s(self.clock.now_ns())}]}
+                session.send(payload)
+
+    async def _push_timer(self) -> None:
+        assert self.push_interval_s
+        while True:
+            await asyncio.sleep(self.push_interval_s)
+            self.publish()
+
+    def _publish_session(self, session: WsSession) -> None:
+        ts = self._now_ms()
+        tickers: list[dict[str, Any]] = []
+        for ch, symbol in sorted(session.subs):
+            if ch == "tickers":
+                tickers.append(self._ticker(symbol, with_book=True))
+                continue
+            data = self._public_data(ch, symbol)
+            if data is not None:
+                session.send({"ch": ch, "symbol": symbol, "ts": ts, "data": data})
+        if tickers:
+            session.send({"ch": "tickers", "ts": ts, "data": tickers})
+
+    def _public_data(self, ch: str, symbol: str) -> dict[str, Any] | None:
+        mkt = self.engine.markets.get(symbol)
+        if mkt is None:
+            return None
+        if ch in DEPTH_CHANNELS:
+            n = DEPTH_CHANNELS[ch]
+            return {"b": [[dec(p), dec(q)] for p, q in mkt.bids[:n]],
+                    "a": [[dec(p), dec(q)] for p, q in mkt.asks[:n]]}
+        if ch == "ticker":
+            return self._ticker(symbol, with_book=False)
+        if ch == "price":
+            next_ns = self.engine.next_funding_ns
+            last_ns = next_ns - self.engine.funding_interval_ns
+            return {"ip": dec(mkt.mark), "mp": dec(mkt.mark),
+                    "fr": dec(self.engine.funding_rate_pct), "ft": iso_s(last_ns),
+                    "nft": iso_s(next_ns)}
+        prefix, _, interval = ch.rpartition("_kline_")
+        if prefix in ("market", "mark") and interval in WS_INTERVALS:
+            candles = (self.playback.trades if prefix == "market" else self.playback.marks)
+            series = candles[symbol].series
+            seconds = WS_INTERVALS[interval]
+            candle = series[seconds][-1] if series.get(seconds) else None
+            if candle is None:
+                return None
+            return {"o": dec(candle.open), "h": dec(candle.high), "l": dec(candle.low),
+                    "c": dec(candle.close), "b": dec(candle.base_volume),
+                    "q": dec(candle.quote_volume)}
+        return None
+
+    def _ticker(self, symbol: str, *, with_book: bool) -> dict[str, Any]:
+        mkt = self.engine.markets[symbol]
+        last = mkt.last or mkt.mark or Decimal(0)
+        open_ = mkt.open_24h or last
+        change = ((last - open_) / open_ * 100) if open_ else Decimal(0)
+        out: dict[str, Any] = {
+            "s": symbol, "o": dec(open_), "h": dec(mkt.high_24h or last),
+            "l": dec(mkt.low_24h or last), "la": dec(last), "b": dec(mkt.base_volume),
+            "q": dec(mkt.quote_volume), "r": dec(change.quantize(Decimal("1e-10"))),
+        }
+        if with_book:
+            out.update({
+                "bd": dec(mkt.bids[0][0]) if mkt.bids else "",
+                "ak": dec(mkt.asks[0][0]) if mkt.asks else "",
+                "bv": dec(mkt.bids[0][1]) if mkt.bids else "",
+                "av": dec(mkt.asks[0][1]) if mkt.asks else "",
+            })
+        return out
+
+
+def _sub_key(arg: dict[str, Any], private: bool) -> tuple[str, str]:
+    ch = str(arg.get("ch", ""))
+    symbol = "" if private else str(arg.get("symbol", "")).upper()
+    return ch, symbol
+
+
+__all__ = ["DEFAULT_KEYS", "PARAMETER_ERROR", "SimServer", "WsSession"]
