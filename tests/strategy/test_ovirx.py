@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from tests.strategy.crafted import NS, FixedGate, frame
 
 from bitunix.core.errors import ConfigError
 from bitunix.features import FEATURE_NAMES
@@ -18,6 +17,7 @@ from bitunix.strategy import (
     OvirxStrategy,
     SignalKind,
 )
+from tests.strategy.crafted import NS, FixedGate, frame
 
 # A short setup: price 3 sigma above VWAP, ticks turning down, book leaning to the asks.
 # std 30 USD at 60,000: the target (VWAP) is 90 USD = 15 bp away, above the 4 bp fee floor.

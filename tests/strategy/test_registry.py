@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from tests.strategy.crafted import NS, FixedGate, frame
 
 from bitunix.core.errors import ConfigError
 from bitunix.features import FEATURE_NAMES
@@ -18,6 +17,7 @@ from bitunix.strategy import (
     SymbolStrategies,
     build_strategy,
 )
+from tests.strategy.crafted import NS, FixedGate, frame
 
 
 def test_kinds_are_registered_by_name() -> None:

@@ -45,6 +45,8 @@ SOURCE_MODEL: Final = "model"
 SOURCE_FALLBACK: Final = "fallback"
 SOURCE_INVALID: Final = "invalid"
 
+_WARMUP_RUNS = 3
+
 
 class Scorer(Protocol):
     """Anything that maps one feature vector to P(reversion) in [0, 1]."""
@@ -148,6 +150,9 @@ class OnnxScorer:
             raise ModelLoadError(f"{self.path}: no [N, 2] float probability output")
         self._prob = prob
         self._io = io
+        # The first runs allocate and plan; do them at load, not on the first tick.
+        for _ in range(_WARMUP_RUNS):
+            sess.run_with_iobinding(io)
 
     def score(self, vector: F32) -> float:
         """Run the model on one row; return P(class 1)."""
@@ -233,6 +238,8 @@ class Predictor:
         self._fallback = fallback
         self._timer_ns = timer_ns
         self.name = name
+        #: Why no model serves (set by ``registry.load_predictor``); empty when one does.
+        self.load_error = ""
         self.stats = PredictorStats()
         self.last_source: str = SOURCE_FALLBACK
         self._lat = np.zeros(self._cfg.latency_window, dtype=np.int64)

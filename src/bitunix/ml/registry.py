@@ -1,0 +1,288 @@
+"""The model registry: a directory of models, each with its manifest, and who is active.
+
+Layout (``models/`` at the repository root is one; any directory can be)::
+
+    models/
+      registry.json                  # entries + activation history (for rollback)
+      <name>/<version>/model.onnx
+      <name>/<version>/manifest.json
+
+Status of an entry: ``active`` (serves and trades; at most one), ``shadow`` (scores the
+same features without trading, tracked beside the active one; at most one),
+``candidate`` (registered, idle) or ``retired`` (was active or shadow, replaced).
+``promote`` makes a model active and remembers the one it replaced; ``rollback``
+re-activates the previous one. Every change rewrites ``registry.json`` atomically
+(temp file + rename), so a crash never leaves half an index.
+
+Loading checks the file's sha256 against the entry (a corrupt or swapped file is
+refused) and the manifest's features against the FeatureEngine's (a mismatch is refused
+with the difference spelled out). ``load_predictor`` turns any load failure into the
+rule fallback, with the reason kept in ``Predictor.load_error``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from bitunix.ml.errors import ModelError, ModelLoadError, RegistryError
+from bitunix.ml.fallback import RuleFallback, RuleFallbackConfig
+from bitunix.ml.manifest import (
+    MANIFEST_NAME,
+    ModelManifest,
+    check_features,
+    load_manifest,
+    sha256_file,
+)
+from bitunix.ml.runtime import LogisticScorer, OnnxScorer, Predictor, RuntimeConfig, Scorer
+
+INDEX_NAME = "registry.json"
+Status = Literal["active", "shadow", "candidate", "retired"]
+
+
+class RegistryEntry(msgspec.Struct, kw_only=True):
+    """One registered model, as ``models list --json`` prints it."""
+
+    name: str
+    version: str
+    path: str
+    sha256: str
+    features: list[str]
+    status: Status = "candidate"
+    kind: str = "onnx"
+
+
+class RegistryIndex(msgspec.Struct, kw_only=True):
+    """The content of ``registry.json``: entries and the stack of previously active ids."""
+
+    entries: list[RegistryEntry] = msgspec.field(default_factory=list)
+    history: list[str] = msgspec.field(default_factory=list)
+
+
+def model_id(name: str, version: str) -> str:
+    """The ``name@version`` key used in the history and on the command line."""
+    return f"{name}@{version}"
+
+
+class LoadedModel(msgspec.Struct, kw_only=True):
+    """A model ready to serve."""
+
+    entry: RegistryEntry
+    manifest: ModelManifest
+    scorer: Scorer
+
+
+class ModelRegistry:
+    """Read and change a registry directory; see the module doc."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    # -- reading ---------------------------------------------------------------------
+    def index(self) -> RegistryIndex:
+        """The current index (empty when the directory has none yet)."""
+        path = self.root / INDEX_NAME
+        if not path.exists():
+            return RegistryIndex()
+        try:
+            return msgspec.json.decode(path.read_bytes(), type=RegistryIndex)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise RegistryError(f"registry index {path} is invalid: {exc}") from exc
+
+    def entries(self) -> list[RegistryEntry]:
+        """All registered models."""
+        return self.index().entries
+
+    def get(self, name: str, version: str | None = None) -> RegistryEntry:
+        """The entry ``name@version`` (``version`` None: the only or the active one)."""
+        matches = [e for e in self.entries() if e.name == name]
+        if version is not None:
+            matches = [e for e in matches if e.version == version]
+        elif len(matches) > 1:
+            matches = [e for e in matches if e.status == "active"] or matches[-1:]
+        if not matches:
+            raise RegistryError(f"no model {model_id(name, version or '*')} in {self.root}")
+        return matches[0]
+
+    def with_status(self, status: Status) -> RegistryEntry | None:
+        """The entry with ``status`` (active or shadow), if any."""
+        for e in self.entries():
+            if e.status == status:
+                return e
+        return None
+
+    def model_dir(self, entry: RegistryEntry) -> Path:
+        """Directory holding the entry's files."""
+        return self.root / entry.path
+
+    # -- changing --------------------------------------------------------------------
+    def register(self, source_dir: str | Path) -> RegistryEntry:
+        """Copy a model directory (manifest + file) into the registry as a candidate."""
+        src = Path(source_dir)
+        manifest = load_manifest(src / MANIFEST_NAME)
+        if manifest.kind == "onnx":
+            model_file = src / manifest.file
+            if not model_file.is_file():
+                raise RegistryError(f"{src}: model file {manifest.file} is missing")
+            actual = sha256_file(model_file)
+            if actual != manifest.sha256:
+                raise RegistryError(
+                    f"{model_file}: sha256 {actual} does not match its manifest {manifest.sha256}"
+                )
+        idx = self.index()
+        key = model_id(manifest.name, manifest.version)
+        if any(model_id(e.name, e.version) == key for e in idx.entries):
+            raise RegistryError(f"{key} is already registered in {self.root}")
+        rel = Path(manifest.name) / manifest.version
+        dest = self.root / rel
+        if dest.resolve() != src.resolve():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / MANIFEST_NAME, dest / MANIFEST_NAME)
+            if manifest.kind == "onnx":
+                shutil.copyfile(src / manifest.file, dest / manifest.file)
+        entry = RegistryEntry(
+            name=manifest.name,
+            version=manifest.version,
+            path=rel.as_posix(),
+            sha256=manifest.sha256,
+            features=list(manifest.features),
+            kind=manifest.kind,
+        )
+        idx.entries.append(entry)
+        self._write(idx)
+        return entry
+
+    def promote(self, name: str, version: str | None = None) -> RegistryEntry:
+        """Make a model active; the active one is retired and remembered for rollback."""
+        idx = self.index()
+        target = self._find(idx, name, version)
+        if target.status == "active":
+            return target
+        for e in idx.entries:
+            if e.status == "active":
+                e.status = "retired"
+                idx.history.append(model_id(e.name, e.version))
+        target.status = "active"
+        self._write(idx)
+        return target
+
+    def shadow(self, name: str, version: str | None = None) -> RegistryEntry:
+        """Make a model the shadow (challenger); a previous shadow goes back to candidate."""
+        idx = self.index()
+        target = self._find(idx, name, version)
+        if target.status == "active":
+            raise RegistryError(
+                f"{model_id(target.name, target.version)} is active, not a challenger"
+            )
+        for e in idx.entries:
+            if e.status == "shadow":
+                e.status = "candidate"
+        target.status = "shadow"
+        self._write(idx)
+        return target
+
+    def retire(self, name: str, version: str | None = None) -> RegistryEntry:
+        """Take a model out of service (an active model leaves no model active)."""
+        idx = self.index()
+        target = self._find(idx, name, version)
+        target.status = "retired"
+        self._write(idx)
+        return target
+
+    def rollback(self) -> RegistryEntry:
+        """Re-activate the previously active model; the current one is retired."""
+        idx = self.index()
+        if not idx.history:
+            raise RegistryError(f"nothing to roll back to in {self.root}")
+        previous_id = idx.history.pop()
+        name, _, version = previous_id.partition("@")
+        previous = self._find(idx, name, version)
+        for e in idx.entries:
+            if e.status == "active":
+                e.status = "retired"
+        previous.status = "active"
+        self._write(idx)
+        return previous
+
+    # -- loading ---------------------------------------------------------------------
+    def load(self, entry: RegistryEntry, feature_names: Sequence[str]) -> LoadedModel:
+        """Verify and open a model; ModelLoadError / FeatureMismatchError on failure."""
+        mdir = self.model_dir(entry)
+        manifest = load_manifest(mdir / MANIFEST_NAME)
+        check_features(manifest, feature_names)
+        if manifest.sha256 != entry.sha256:
+            raise ModelLoadError(
+                f"{model_id(entry.name, entry.version)}: manifest sha256 differs from the registry"
+            )
+        scorer: Scorer
+        if manifest.kind == "logistic":
+            if manifest.logistic is None:
+                raise ModelLoadError(f"{mdir}: logistic model without weights")
+            lp = manifest.logistic
+            scorer = LogisticScorer(lp.weights, lp.bias, lp.mean, lp.scale)
+        else:
+            path = mdir / manifest.file
+            if not path.is_file():
+                raise ModelLoadError(f"model file {path} does not exist")
+            actual = sha256_file(path)
+            if actual != entry.sha256:
+                raise ModelLoadError(
+                    f"{path}: sha256 {actual} does not match the registry's {entry.sha256} "
+                    "(corrupt or replaced file)"
+                )
+            scorer = OnnxScorer(path, len(feature_names))
+        return LoadedModel(entry=entry, manifest=manifest, scorer=scorer)
+
+    def load_status(self, status: Status, feature_names: Sequence[str]) -> LoadedModel | None:
+        """Load the active or shadow model (None when there is none)."""
+        entry = self.with_status(status)
+        return None if entry is None else self.load(entry, feature_names)
+
+    # -- internals -------------------------------------------------------------------
+    def _find(self, idx: RegistryIndex, name: str, version: str | None) -> RegistryEntry:
+        for e in idx.entries:
+            if e.name == name and (version is None or e.version == version):
+                return e
+        raise RegistryError(f"no model {model_id(name, version or '*')} in {self.root}")
+
+    def _write(self, idx: RegistryIndex) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / INDEX_NAME
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(idx), indent=2) + b"\n")
+        os.replace(tmp, path)
+
+
+def load_predictor(
+    registry: ModelRegistry | None,
+    feature_names: Sequence[str],
+    *,
+    runtime: RuntimeConfig | None = None,
+    fallback: RuleFallbackConfig | None = None,
+    status: Status = "active",
+) -> tuple[Predictor, LoadedModel | None]:
+    """A Predictor serving the registry's active (or shadow) model, else the rule fallback.
+
+    Never raises for a model problem: a missing registry, no active model, a corrupt
+    file, a feature mismatch or a missing runtime all give a fallback-only Predictor whose
+    ``load_error`` says why (the caller logs it).
+    """
+    rule = RuleFallback(feature_names, fallback)
+    loaded: LoadedModel | None = None
+    error = "no model registry configured" if registry is None else ""
+    if registry is not None:
+        try:
+            loaded = registry.load_status(status, feature_names)
+            if loaded is None:
+                error = f"no {status} model in {registry.root}"
+        except ModelError as exc:
+            error = str(exc)
+    name = "" if loaded is None else model_id(loaded.entry.name, loaded.entry.version)
+    predictor = Predictor(None if loaded is None else loaded.scorer, rule, runtime, name=name)
+    predictor.load_error = error
+    return predictor, loaded

@@ -1,0 +1,204 @@
+"""Registry: register, promote, shadow, rollback, retire; refusing corrupt or mismatched
+models; the fallback when nothing can be served."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from bitunix.features import FEATURE_NAMES
+from bitunix.ml.errors import FeatureMismatchError, ModelLoadError, RegistryError
+from bitunix.ml.manifest import ModelManifest, load_manifest, save_manifest
+from bitunix.ml.registry import ModelRegistry, load_predictor
+from bitunix.ml.runtime import SOURCE_FALLBACK, SOURCE_MODEL, OnnxScorer
+
+
+def versioned(model_dir: Path, tmp_path: Path, version: str) -> Path:
+    """A copy of the test model under another version."""
+    out = tmp_path / f"src-{version}"
+    shutil.copytree(model_dir, out)
+    m = load_manifest(out / "manifest.json")
+    save_manifest(msgspec.structs.replace(m, version=version), out / "manifest.json")
+    return out
+
+
+@pytest.fixture
+def registry(model_dir: Path, tmp_path: Path) -> ModelRegistry:
+    reg = ModelRegistry(tmp_path / "models")
+    for v in ("v1", "v2", "v3"):
+        reg.register(versioned(model_dir, tmp_path, v))
+    return reg
+
+
+def statuses(reg: ModelRegistry) -> dict[str, str]:
+    return {e.version: e.status for e in reg.entries()}
+
+
+def test_register_copies_files_and_lists_entries(registry: ModelRegistry) -> None:
+    entries = registry.entries()
+    assert [(e.name, e.version, e.status) for e in entries] == [
+        ("ovirx-test", "v1", "candidate"),
+        ("ovirx-test", "v2", "candidate"),
+        ("ovirx-test", "v3", "candidate"),
+    ]
+    e = entries[0]
+    assert e.features == list(FEATURE_NAMES)
+    assert (registry.model_dir(e) / "model.onnx").is_file()
+    assert registry.with_status("active") is None
+
+
+def test_register_refuses_duplicates_and_tampered_files(
+    registry: ModelRegistry, model_dir: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(RegistryError, match="already registered"):
+        registry.register(versioned(model_dir, tmp_path / "again", "v1"))
+    bad = versioned(model_dir, tmp_path / "bad", "v9")
+    (bad / "model.onnx").write_bytes(b"not a model")
+    with pytest.raises(RegistryError, match="does not match its manifest"):
+        registry.register(bad)
+    gone = versioned(model_dir, tmp_path / "gone", "v8")
+    (gone / "model.onnx").unlink()
+    with pytest.raises(RegistryError, match="missing"):
+        registry.register(gone)
+
+
+def test_promote_and_rollback(registry: ModelRegistry) -> None:
+    registry.promote("ovirx-test", "v1")
+    registry.promote("ovirx-test", "v2")
+    assert statuses(registry) == {"v1": "retired", "v2": "active", "v3": "candidate"}
+    registry.promote("ovirx-test", "v2")  # idempotent, history unchanged
+    registry.promote("ovirx-test", "v3")
+    assert registry.index().history == ["ovirx-test@v1", "ovirx-test@v2"]
+    back = registry.rollback()
+    assert back.version == "v2"
+    assert statuses(registry) == {"v1": "retired", "v2": "active", "v3": "retired"}
+    assert registry.rollback().version == "v1"
+    with pytest.raises(RegistryError, match="nothing to roll back"):
+        registry.rollback()
+
+
+def test_shadow_is_single_and_never_the_active(registry: ModelRegistry) -> None:
+    registry.promote("ovirx-test", "v1")
+    registry.shadow("ovirx-test", "v2")
+    registry.shadow("ovirx-test", "v3")
+    assert statuses(registry) == {"v1": "active", "v2": "candidate", "v3": "shadow"}
+    with pytest.raises(RegistryError, match="is active"):
+        registry.shadow("ovirx-test", "v1")
+    registry.promote("ovirx-test", "v3")  # a shadow that wins is promoted
+    assert statuses(registry)["v3"] == "active"
+    registry.retire("ovirx-test", "v3")
+    assert registry.with_status("active") is None
+
+
+def test_unknown_models_and_bad_index(registry: ModelRegistry) -> None:
+    with pytest.raises(RegistryError, match="no model nope"):
+        registry.promote("nope")
+    with pytest.raises(RegistryError, match="no model"):
+        registry.get("ovirx-test", "v7")
+    assert registry.get("ovirx-test", "v2").version == "v2"
+    registry.promote("ovirx-test", "v2")
+    assert registry.get("ovirx-test").version == "v2"
+    (registry.root / "registry.json").write_text("{oops")
+    with pytest.raises(RegistryError, match="invalid"):
+        registry.entries()
+
+
+def test_load_active_serves_the_model(registry: ModelRegistry) -> None:
+    registry.promote("ovirx-test", "v2")
+    predictor, loaded = load_predictor(registry, FEATURE_NAMES)
+    assert loaded is not None
+    assert isinstance(loaded.scorer, OnnxScorer)
+    assert predictor.name == "ovirx-test@v2"
+    assert predictor.load_error == ""
+    import numpy as np
+
+    p = predictor.predict(np.zeros(len(FEATURE_NAMES), dtype=np.float32))
+    assert 0.0 <= p <= 1.0
+    assert predictor.last_source == SOURCE_MODEL
+
+
+def test_corrupt_file_is_refused_and_falls_back(registry: ModelRegistry) -> None:
+    e = registry.promote("ovirx-test", "v1")
+    path = registry.model_dir(e) / "model.onnx"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="corrupt or replaced"):
+        registry.load(e, FEATURE_NAMES)
+    predictor, loaded = load_predictor(registry, FEATURE_NAMES)
+    assert loaded is None
+    assert "corrupt" in predictor.load_error
+    assert predictor.model is None
+
+
+def test_missing_file_and_manifest_sha_mismatch(registry: ModelRegistry) -> None:
+    e = registry.promote("ovirx-test", "v1")
+    (registry.model_dir(e) / "model.onnx").unlink()
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        registry.load(e, FEATURE_NAMES)
+    e2 = registry.get("ovirx-test", "v2")
+    m = load_manifest(registry.model_dir(e2) / "manifest.json")
+    save_manifest(
+        msgspec.structs.replace(m, sha256="0" * 64), registry.model_dir(e2) / "manifest.json"
+    )
+    with pytest.raises(ModelLoadError, match="manifest sha256 differs"):
+        registry.load(e2, FEATURE_NAMES)
+
+
+def test_feature_mismatch_is_refused_and_falls_back(registry: ModelRegistry) -> None:
+    e = registry.promote("ovirx-test", "v1")
+    engine = list(FEATURE_NAMES)[::-1]
+    with pytest.raises(FeatureMismatchError, match="different order"):
+        registry.load(e, engine)
+    predictor, loaded = load_predictor(registry, engine)
+    assert loaded is None
+    assert "different order" in predictor.load_error
+
+
+def test_no_registry_or_no_active_model_gives_the_fallback(tmp_path: Path) -> None:
+    import numpy as np
+
+    predictor, loaded = load_predictor(None, FEATURE_NAMES)
+    assert loaded is None
+    assert predictor.load_error == "no model registry configured"
+    predictor.predict(np.zeros(len(FEATURE_NAMES), dtype=np.float32))
+    assert predictor.last_source == SOURCE_FALLBACK
+    predictor, _ = load_predictor(ModelRegistry(tmp_path / "empty"), FEATURE_NAMES)
+    assert "no active model" in predictor.load_error
+
+
+def test_logistic_model_loads_without_a_file(manifest: ModelManifest, tmp_path: Path) -> None:
+    from bitunix.ml.manifest import LogisticParams
+
+    n = len(FEATURE_NAMES)
+    src = tmp_path / "logit"
+    src.mkdir()
+    m = msgspec.structs.replace(
+        manifest,
+        name="ovirx-logit",
+        version="l1",
+        kind="logistic",
+        file="",
+        sha256="-",
+        logistic=LogisticParams(weights=[0.1] * n, bias=0.0, mean=[0.0] * n, scale=[1.0] * n),
+    )
+    save_manifest(m, src / "manifest.json")
+    reg = ModelRegistry(tmp_path / "reg")
+    reg.register(src)
+    reg.promote("ovirx-logit")
+    predictor, loaded = load_predictor(reg, FEATURE_NAMES)
+    assert loaded is not None
+    assert loaded.entry.kind == "logistic"
+    import numpy as np
+
+    assert predictor.predict(np.zeros(n, dtype=np.float32)) == pytest.approx(0.5)
+    broken = msgspec.structs.replace(m, version="l2", logistic=None)
+    src2 = tmp_path / "logit2"
+    src2.mkdir()
+    save_manifest(broken, src2 / "manifest.json")
+    e2 = reg.register(src2)
+    with pytest.raises(ModelLoadError, match="without weights"):
+        reg.load(e2, FEATURE_NAMES)
