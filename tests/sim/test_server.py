@@ -1,0 +1,306 @@
+"""The simulator's WebSocket channels (spec 5), playback, rate limits and fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bitunix.sim.faults import Faults
+from bitunix.sim.server import SimServer
+
+from .conftest import KEY, SECRET, Client, flat_market, stepped_server
+
+P = "/api/v1/futures"
+
+
+async def recv(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) -> dict[str, Any]:
+    msg = await ws.receive(timeout=timeout)
+    assert msg.type == aiohttp.WSMsgType.TEXT, msg
+    out: dict[str, Any] = json.loads(msg.data)
+    return out
+
+
+async def nothing_within(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> bool:
+    try:
+        await ws.receive(timeout=seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+def login_frame(key: str = KEY, secret: str = SECRET, ts: int | None = None) -> dict[str, Any]:
+    nonce = secrets.token_hex(16)
+    ts = ts if ts is not None else int(time.time())
+    digest = hashlib.sha256(f"{nonce}{ts}{key}".encode()).hexdigest()
+    sign = hashlib.sha256((digest + secret).encode()).hexdigest()
+    return {"op": "login", "args": [{"apiKey": key, "timestamp": ts, "nonce": nonce,
+                                     "sign": sign}]}
+
+
+async def test_public_socket_connect_ping_subscribe_and_pushes(sim: SimServer) -> None:
+    async with aiohttp.ClientSession() as s, s.ws_connect(sim.public_ws_url) as ws:
+        assert await recv(ws) == {"op": "connect", "data": {"result": True}}
+        await ws.send_json({"op": "ping", "ping": 1700000000})
+        pong = await recv(ws)
+        assert pong["op"] == "ping"
+        assert pong["pong"] == 1700000000
+        assert isinstance(pong["ping"], int)
+        await ws.send_json({"op": "subscribe", "args": [
+            {"symbol": "BTCUSDT", "ch": "depth_book5"}, {"symbol": "btcusdt", "ch": "trade"},
+            {"symbol": "BTCUSDT", "ch": "ticker"}, {"symbol": "BTCUSDT", "ch": "tickers"},
+            {"symbol": "BTCUSDT", "ch": "price"}, {"symbol": "BTCUSDT", "ch": "market_kline_1min"},
+            {"symbol": "BTCUSDT", "ch": "mark_kline_1min"}]})
+        assert await nothing_within(ws, 0.2)  # no subscribe ack
+        sim.publish()
+        frames = {(f["ch"]): f for f in [await recv(ws) for _ in range(6)]}
+        depth = frames["depth_book5"]
+        assert depth["symbol"] == "BTCUSDT"
+        assert isinstance(depth["ts"], int)
+        assert depth["data"]["b"][0] == ["59999.9", "2"]
+        assert depth["data"]["a"][0] == ["60000", "2"]
+        assert len(depth["data"]["b"]) == 5
+        assert frames["ticker"]["data"]["la"] == "60000"
+        assert frames["ticker"]["data"]["s"] == "BTCUSDT"
+        tickers = frames["tickers"]
+        assert "symbol" not in tickers
+        assert tickers["data"][0]["bd"] == "59999.9"
+        price = frames["price"]["data"]
+        assert price["mp"] == "59999.95"
+        assert price["fr"] == "0.01"
+        assert price["nft"].endswith("Z")
+        assert set(frames["market_kline_1min"]["data"]) == {"o", "h", "l", "c", "b", "q"}
+        assert frames["mark_kline_1min"]["data"]["c"] == "59999.95"
+        sim.playback.apply(flat_market()[-1])  # a trade
+        trade = await recv(ws)
+        assert trade["ch"] == "trade"
+        assert trade["symbol"] == "BTCUSDT"
+        (item,) = trade["data"]
+        assert item["p"] == "60000"
+        assert item["v"] == "0.01"
+        assert item["s"] == "buy"
+        assert item["t"].endswith("Z")
+        assert "T" in item["t"]
+        await ws.send_json({"op": "unsubscribe", "args": [{"symbol": "BTCUSDT", "ch": "trade"}]})
+        unsub = await recv(ws)
+        assert unsub["op"] == "unsubscribe"
+        assert unsub["data"] == "success"
+        sim.playback.apply(flat_market()[-1])
+        assert await nothing_within(ws, 0.2)
+
+
+async def test_unknown_symbol_stream_cap_and_garbage(sim: SimServer) -> None:
+    sim.ws_msg_per_s = None
+    async with aiohttp.ClientSession() as s, s.ws_connect(sim.public_ws_url) as ws:
+        await recv(ws)
+        await ws.send_str("not json")
+        await ws.send_str("[1]")
+        await ws.send_json({"op": "subscribe", "args": [{"symbol": "NOPE", "ch": "depth_book15"}]})
+        empty = await recv(ws)
+        assert empty["data"] == {"b": [["", ""]], "a": [["", ""]]}
+        args = [{"symbol": f"S{i}", "ch": "trade"} for i in range(301)]
+        await ws.send_json({"op": "subscribe", "args": args})
+        refused = await recv(ws)
+        assert refused["data"]["result"] is False
+        assert refused["data"]["msg"] == "subscribe channel > 300"
+
+
+async def test_message_rate_limit_disconnects() -> None:
+    async with stepped_server(ws_msg_per_s=5) as sim, aiohttp.ClientSession() as s, \
+            s.ws_connect(sim.public_ws_url) as ws:
+        await recv(ws)
+        for i in range(7):
+            await ws.send_json({"op": "ping", "ping": i})
+        seen = []
+        while True:
+            msg = await ws.receive(timeout=2)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            seen.append(json.loads(msg.data))
+        assert len(seen) == 5  # the sixth frame in one second closed the socket
+
+
+async def test_idle_socket_is_dropped() -> None:
+    async with stepped_server(idle_timeout_s=0.3) as sim, aiohttp.ClientSession() as s, \
+            s.ws_connect(sim.public_ws_url) as ws:
+        await recv(ws)
+        msg = await ws.receive(timeout=3)
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_private_login_and_channels(sim: SimServer, client: Client) -> None:
+    async with aiohttp.ClientSession() as s, s.ws_connect(sim.private_ws_url) as ws:
+        await recv(ws)
+        await ws.send_json({"op": "subscribe", "args": [{"ch": "order"}]})  # before login
+        await ws.send_json(login_frame(secret="wrong"))
+        failed = await recv(ws)
+        assert failed["op"] == "login"
+        assert failed["data"]["result"] is False
+        await ws.send_json(login_frame(ts=int(time.time()) - 3600))
+        assert (await recv(ws))["data"]["result"] is False
+        await ws.send_json(login_frame())
+        assert await recv(ws) == {"op": "login", "data": {"result": True}}
+        await asyncio.sleep(1.0)  # stay under 5 frames per second
+        await ws.send_json({"op": "subscribe", "args": [
+            {"ch": "balance"}, {"ch": "position"}, {"ch": "order"}, {"ch": "tpsl"},
+            {"ch": "wallet"}]})
+        await asyncio.sleep(0.05)
+        await client.ok("POST", f"{P}/trade/place_order", {
+            "symbol": "BTCUSDT", "side": "BUY", "orderType": "LIMIT", "qty": "0.5",
+            "price": "60000", "clientId": "w1", "tpPrice": "61000", "tpStopType": "MARK_PRICE"})
+        frames = []
+        while not await nothing_within_collect(ws, frames, 0.3):
+            pass
+        by_ch: dict[str, list[dict[str, Any]]] = {}
+        for f in frames:
+            assert set(f) == {"ch", "ts", "data"}
+            by_ch.setdefault(f["ch"], []).append(f["data"])
+        assert [(o["event"], o["orderStatus"]) for o in by_ch["order"]] == [
+            ("CREATE", "NEW"), ("CLOSE", "FILLED")]
+        closed = by_ch["order"][-1]
+        assert closed["dealAmount"] == "0.5"
+        assert closed["averagePrice"] == "60000"
+        assert closed["reductionOnly"] is False
+        assert closed["clientId"] == "w1"
+        assert closed["ctime"].endswith("Z")
+        assert len(closed["ctime"].split(".")[1]) == 10
+        assert closed["tpPrice"] == "61000"
+        assert closed["leverage"] == "20"
+        assert by_ch["position"][0]["event"] == "OPEN"
+        assert by_ch["position"][0]["qty"] == "0.5"
+        assert by_ch["position"][0]["side"] == "LONG"
+        bal = by_ch["balance"][-1]
+        assert set(bal) == {"coin", "available", "frozen", "isolationFrozen", "crossFrozen",
+                            "margin", "isolationMargin", "crossMargin", "expMoney"}
+        assert bal["margin"] == "1500"
+        (tpsl,) = by_ch["tpsl"]
+        assert (tpsl["event"], tpsl["status"], tpsl["tpPrice"], tpsl["tpQty"]) == (
+            "CREATE", "NEW", "61000", "0.5")
+        assert "wallet" not in by_ch
+
+
+async def nothing_within_collect(ws: aiohttp.ClientWebSocketResponse,
+                                 into: list[dict[str, Any]], seconds: float) -> bool:
+    try:
+        msg = await ws.receive(timeout=seconds)
+    except TimeoutError:
+        return True
+    into.append(json.loads(msg.data))
+    return False
+
+
+async def test_rest_rate_limit_answers_10006() -> None:
+    async with stepped_server(rate_limits=True) as sim, aiohttp.ClientSession() as s:
+        client = Client(s, sim.rest_url)
+        codes = [(await client.get(f"{P}/account", {"marginCoin": "USDT"}))["code"]
+                 for _ in range(12)]
+        assert codes[:10] == [0] * 10
+        assert codes[10:] == [10006, 10006]
+        public = [(await client.get(f"{P}/market/tickers", signed=False))["code"]
+                  for _ in range(11)]
+        assert public[-1] == 10006
+
+
+async def test_faults_reject_delay_and_partial_fill() -> None:
+    faults = Faults(reject_fraction=1.0, reject_code=10006, seed=3)
+    async with stepped_server(faults=faults) as sim, aiohttp.ClientSession() as s:
+        sim.advance(10)
+        client = Client(s, sim.rest_url)
+        assert (await client.get(f"{P}/account", {"marginCoin": "USDT"}))["code"] == 10006
+        faults.reject_code = 500
+        async with s.get(sim.rest_url + f"{P}/market/tickers") as r:
+            assert r.status == 500
+        faults.reject_fraction = 0.5
+        faults.reject_code = 10001
+        codes = {(await client.get(f"{P}/market/tickers", signed=False))["code"]
+                 for _ in range(30)}
+        assert codes == {0, 10001}
+        faults.clear()
+        faults.delay_s = 0.2
+        t0 = time.monotonic()
+        await client.ok("GET", f"{P}/market/tickers")
+        assert time.monotonic() - t0 >= 0.2
+        faults.delay_s = 0
+        faults.partial_fill_fraction = Decimal("0.5")
+        placed = await client.ok("POST", f"{P}/trade/place_order", {
+            "symbol": "BTCUSDT", "side": "BUY", "orderType": "LIMIT", "qty": "1",
+            "price": "60000"})
+        detail = await client.ok("GET", f"{P}/trade/get_order_detail",
+                                 {"orderId": placed["orderId"]})
+        assert (detail["status"], detail["tradeQty"]) == ("PART_FILLED", "0.5")
+
+
+async def test_rest_hang_times_out_a_client() -> None:
+    async with stepped_server() as sim, aiohttp.ClientSession() as s:
+        sim.faults.rest_hang = True
+        with pytest.raises(TimeoutError):
+            async with s.get(sim.rest_url + f"{P}/market/tickers",
+                             timeout=aiohttp.ClientTimeout(total=0.3)):
+                pass
+        sim.faults.rest_hang = False
+        client = Client(s, sim.rest_url)
+        await client.ok("GET", f"{P}/market/tickers")
+
+
+async def test_silent_drop_and_restart() -> None:
+    async with stepped_server() as sim, aiohttp.ClientSession() as s:
+        sim.advance(10)
+        async with s.ws_connect(sim.public_ws_url) as ws:
+            await recv(ws)
+            await ws.send_json({"op": "subscribe", "args": [{"symbol": "BTCUSDT",
+                                                             "ch": "depth_book1"}]})
+            await asyncio.sleep(0.05)
+            sim.faults.silent = True
+            sim.publish()
+            assert await nothing_within(ws, 0.2)
+            await ws.send_json({"op": "ping", "ping": 5})  # control frames still answer
+            assert (await recv(ws))["pong"] == 5
+            sim.faults.silent = False
+            sim.publish()
+            assert (await recv(ws))["ch"] == "depth_book1"
+            await sim.drop_sockets()
+            msg = await ws.receive(timeout=2)
+            assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                aiohttp.WSMsgType.ERROR)
+        port = sim.port
+        client = Client(s, sim.rest_url)
+        await client.ok("POST", f"{P}/trade/place_order", {
+            "symbol": "BTCUSDT", "side": "BUY", "orderType": "MARKET", "qty": "0.1"})
+        await sim.restart(down_s=0.05)
+        assert sim.port == port
+        positions = await client.ok("GET", f"{P}/position/get_pending_positions")
+        assert positions[0]["qty"] == "0.1"  # state survives a restart
+
+
+async def test_paced_playback_and_timer_pushes() -> None:
+    events = flat_market(n_books=50)
+    async with SimServer(source=lambda: iter(events), speed=1e6, push_interval_s=0.05,
+                         loop_data=False) as sim, aiohttp.ClientSession() as s, \
+            s.ws_connect(sim.public_ws_url) as ws:
+        await recv(ws)
+        await ws.send_json({"op": "subscribe", "args": [{"symbol": "BTCUSDT",
+                                                         "ch": "depth_book1"}]})
+        pushed = await recv(ws)
+        assert pushed["ch"] == "depth_book1"
+        for _ in range(100):
+            if sim.playback.applied == len(events):
+                break
+            await asyncio.sleep(0.01)
+        assert sim.playback.applied == len(events)
+        assert sim.rest_url.startswith("http://127.0.0.1:")
+        assert sim.private_ws_url.endswith("/private/")
+
+
+async def test_default_source_is_the_bundled_capture() -> None:
+    sim = SimServer(speed=0, push_interval_s=None)
+    assert sim.advance(50) == 50
+    mkt = sim.engine.markets["BTCUSDT"]
+    assert mkt.last is not None
+    assert Decimal("50000") < mkt.last < Decimal("70000")
