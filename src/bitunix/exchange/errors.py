@@ -1,0 +1,228 @@
+"""Typed exchange errors, from the error-code table of spec section 3.1.
+
+Every business error arrives with HTTP 200 and a non-zero ``code``; the class comes from
+that code, never from the HTTP status. Each error carries the request context
+(``endpoint``, ``symbol``, ``client_id``), never a key or secret, and says whether a retry
+can help (``retryable``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from bitunix.core.errors import BitunixError
+
+__all__ = [
+    "CODES",
+    "AccountRestrictedError",
+    "AuthError",
+    "BadRequestError",
+    "DuplicateClientIdError",
+    "ExchangeError",
+    "ExchangeTimeoutError",
+    "HttpStatusError",
+    "InsufficientBalanceError",
+    "MalformedResponseError",
+    "NetworkError",
+    "OrderNotFoundError",
+    "OrderRejectedError",
+    "PositionNotFoundError",
+    "RateLimitError",
+    "SignatureError",
+    "SymbolUnavailableError",
+    "TransportError",
+    "error_for_code",
+]
+
+
+class ExchangeError(BitunixError):
+    """An error answered by (or on the way to) the exchange.
+
+    Attributes: ``code`` (the venue's code, 0 for transport errors), ``message`` (the
+    venue's ``msg``), ``retryable``, ``endpoint``, ``symbol``, ``client_id``.
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        endpoint: str = "",
+        symbol: str | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.endpoint = endpoint
+        self.symbol = symbol
+        self.client_id = client_id
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        ctx = [f"endpoint={self.endpoint}"] if self.endpoint else []
+        if self.symbol:
+            ctx.append(f"symbol={self.symbol}")
+        if self.client_id:
+            ctx.append(f"clientId={self.client_id}")
+        head = f"[{self.code}] {self.message}" if self.code else self.message
+        return f"{head} ({', '.join(ctx)})" if ctx else head
+
+
+class BadRequestError(ExchangeError):
+    """The request is wrong (parameter, path, unknown symbol): fix it, do not retry."""
+
+
+class SymbolUnavailableError(BadRequestError):
+    """Unknown, delisted or halted symbol (20001, 20012, 20015)."""
+
+
+class AuthError(ExchangeError):
+    """Missing key, IP not whitelisted, permission denied."""
+
+
+class SignatureError(AuthError):
+    """10007: the signature did not verify (signing bug, or the clock is off)."""
+
+
+class RateLimitError(ExchangeError):
+    """10005/10006: too many requests; back off and retry."""
+
+    retryable = True
+
+
+class NetworkError(ExchangeError):
+    """10001: the venue's transient "Network Error"."""
+
+    retryable = True
+
+
+class OrderRejectedError(ExchangeError):
+    """The order was refused by a trading rule (price band, qty, leverage, reduce-only...)."""
+
+
+class InsufficientBalanceError(OrderRejectedError):
+    """20003/20008: not enough balance or amount."""
+
+
+class DuplicateClientIdError(OrderRejectedError):
+    """30042: an order with this clientId exists already (an idempotency hit)."""
+
+
+class OrderNotFoundError(ExchangeError):
+    """20007: order not found (may be transient right after placement)."""
+
+
+class PositionNotFoundError(OrderRejectedError):
+    """30004: the position does not exist (closed already, or a stale positionId)."""
+
+
+class AccountRestrictedError(ExchangeError):
+    """The account may not trade (20011, 20013, 20014, 30040): stop."""
+
+
+class TransportError(ExchangeError):
+    """No valid answer: connection failure, timeout, HTTP error or an unreadable body."""
+
+    retryable = True
+
+
+class ExchangeTimeoutError(TransportError):
+    """The request timed out; a write may or may not have been executed."""
+
+
+class HttpStatusError(TransportError):
+    """A non-200 HTTP status without a readable business code; 5xx and 429 are retryable."""
+
+    def __init__(self, status: int, message: str, **ctx: str | None) -> None:
+        self.status = status
+        super().__init__(f"HTTP {status}: {message}", **ctx)  # type: ignore[arg-type]
+        self.retryable = status >= 500 or status == 429
+
+
+class MalformedResponseError(TransportError):
+    """A 200 answer whose body is not the documented shape."""
+
+    retryable = False
+
+
+class CodeInfo(NamedTuple):
+    """One row of the spec's error table."""
+
+    cls: type[ExchangeError]
+    meaning: str
+
+
+_RANGE_REJECT = "order rejected by a TP/SL or price rule"
+
+# Spec section 3.1, one row per code.
+CODES: dict[int, CodeInfo] = {
+    1: CodeInfo(BadRequestError, "Network Error (seen for a missing required parameter)"),
+    403: CodeInfo(AuthError, "this API key does not support this operation"),
+    404: CodeInfo(BadRequestError, "path not found"),
+    10001: CodeInfo(NetworkError, "Network Error"),
+    10002: CodeInfo(BadRequestError, "Parameter Error"),
+    10003: CodeInfo(AuthError, "api-key can't be empty"),
+    10004: CodeInfo(AuthError, "current IP not in the API key whitelist"),
+    10005: CodeInfo(RateLimitError, "Too many requests"),
+    10006: CodeInfo(RateLimitError, "Request too frequently"),
+    10007: CodeInfo(SignatureError, "Sign signature error"),
+    10008: CodeInfo(BadRequestError, "parameter does not comply with the rule"),
+    20001: CodeInfo(SymbolUnavailableError, "Market not exists"),
+    20002: CodeInfo(OrderRejectedError, "position amount exceeds max open limit"),
+    20003: CodeInfo(InsufficientBalanceError, "Insufficient balance"),
+    20004: CodeInfo(OrderRejectedError, "Insufficient Trader"),
+    20005: CodeInfo(OrderRejectedError, "Invalid leverage"),
+    20006: CodeInfo(OrderRejectedError, "can't change leverage or margin mode with open orders"),
+    20007: CodeInfo(OrderNotFoundError, "Order not found"),
+    20008: CodeInfo(InsufficientBalanceError, "Insufficient amount"),
+    20009: CodeInfo(OrderRejectedError, "position exists, position mode cannot be changed"),
+    20010: CodeInfo(ExchangeError, "coupon activation failed"),
+    20011: CodeInfo(AccountRestrictedError, "Account not allowed to trade"),
+    20012: CodeInfo(SymbolUnavailableError, "This futures does not allow trading"),
+    20013: CodeInfo(AccountRestrictedError, "function disabled: pending account deletion"),
+    20014: CodeInfo(AccountRestrictedError, "Account deleted"),
+    20015: CodeInfo(SymbolUnavailableError, "This futures is not supported"),
+    20016: CodeInfo(BadRequestError, "Batch order exceeded the max size"),
+    30001: CodeInfo(OrderRejectedError, "order price may immediately liquidate"),
+    30002: CodeInfo(OrderRejectedError, "price below liquidation price"),
+    30003: CodeInfo(OrderRejectedError, "price above liquidation price"),
+    30004: CodeInfo(PositionNotFoundError, "Position not exist"),
+    30005: CodeInfo(OrderRejectedError, "trigger price too close to current price"),
+    30006: CodeInfo(OrderRejectedError, "select TP or SL"),
+    30011: CodeInfo(OrderRejectedError, "Abnormal order status"),
+    30012: CodeInfo(ExchangeError, "Already added to favorite"),
+    30013: CodeInfo(OrderRejectedError, "Exceeded the maximum order quantity"),
+    30014: CodeInfo(OrderRejectedError, "above the max buy price (price band)"),
+    30015: CodeInfo(OrderRejectedError, "below the min sell price (price band)"),
+    30016: CodeInfo(OrderRejectedError, "qty too small"),
+    30017: CodeInfo(OrderRejectedError, "qty below minimum"),
+    30018: CodeInfo(OrderRejectedError, "reduce-only with no open position"),
+    30019: CodeInfo(OrderRejectedError, "reduce-only order in the same direction as the position"),
+    30038: CodeInfo(OrderRejectedError, "TP/SL amount must be less than position size"),
+    30039: CodeInfo(OrderRejectedError, "order qty greater than max order qty"),
+    30040: CodeInfo(AccountRestrictedError, "futures trading prohibited"),
+    30041: CodeInfo(OrderRejectedError, "trigger price must be > 0"),
+    30042: CodeInfo(DuplicateClientIdError, "Client ID duplicate"),
+}
+for _code in range(30007, 30011):
+    CODES[_code] = CodeInfo(OrderRejectedError, "TP/SL trigger vs average entry price")
+for _code in range(30020, 30038):
+    CODES[_code] = CodeInfo(OrderRejectedError, _RANGE_REJECT)
+
+
+def error_for_code(
+    code: int,
+    msg: str | None,
+    *,
+    endpoint: str = "",
+    symbol: str | None = None,
+    client_id: str | None = None,
+) -> ExchangeError:
+    """Build the typed error of a non-zero ``code``; unknown codes give a plain
+    :class:`ExchangeError` (not retryable, spec 3.1)."""
+    info = CODES.get(code)
+    cls = info.cls if info else ExchangeError
+    message = msg or (info.meaning if info else "unknown error")
+    return cls(message, code=code, endpoint=endpoint, symbol=symbol, client_id=client_id)

@@ -1,0 +1,418 @@
+"""BitunixREST against a fake venue on 127.0.0.1: signing on the wire, error mapping,
+retry safety, rate limiting, clock skew and redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+
+import pytest
+
+from bitunix.core.clock import ManualClock
+from bitunix.exchange import errors as e
+from bitunix.exchange.config import RestConfig
+from bitunix.exchange.requests import InvalidRequestError, OrderRequest, TpslRequest
+from bitunix.exchange.rest import BitunixREST
+from bitunix.exchange.signing import Credentials
+from bitunix.model.enums import MarginMode, OrderType, PositionMode, PositionSide, Side, TradeSide
+from tests.exchange.fake_rest import API_KEY, SECRET, FakeBitunixRest, Fault
+
+P = "/api/v1/futures"
+
+
+def limit_buy(cid: str | None = "bot-0001") -> OrderRequest:
+    return OrderRequest(symbol="BTCUSDT", side=Side.BUY, trade_side=TradeSide.OPEN,
+                        qty=Decimal("0.001"), price=Decimal("60000"), client_id=cid)
+
+
+async def test_signed_get_carries_valid_headers(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/position/get_pending_positions"] = lambda s: []
+    assert await rest.pending_positions("BTCUSDT") == []
+    (seen,) = fake.calls("/position/get_pending_positions")
+    assert seen.raw_query == "symbol=BTCUSDT"
+    assert fake.check_sign(seen) == 0
+    assert seen.headers["api-key"] == API_KEY
+    assert len(seen.headers["nonce"]) == 32
+    assert seen.body == b""
+
+
+async def test_post_body_is_compact_and_signed_as_sent(fake: FakeBitunixRest,
+                                                       rest: BitunixREST) -> None:
+    ack = await rest.place_order(limit_buy())
+    assert (ack.order_id, ack.client_id) == ("1001", "bot-0001")
+    (seen,) = fake.calls("/trade/place_order")
+    assert seen.body == (b'{"symbol":"BTCUSDT","side":"BUY","tradeSide":"OPEN","orderType":"LIMIT",'
+                         b'"qty":"0.001","price":"60000","effect":"GTC","clientId":"bot-0001",'
+                         b'"reduceOnly":false}')
+    assert fake.check_sign(seen) == 0
+
+
+async def test_public_endpoints_are_not_signed(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/market/depth"] = lambda s: {"asks": [["86699.7", "0.7095"]],
+                                                "bids": [["86699.6", "2.274"]]}
+    depth = await rest.depth("BTCUSDT", 15)
+    assert depth.bids[0].px == 86699.6
+    (seen,) = fake.calls("/market/depth")
+    assert "api-key" not in seen.headers
+    assert sorted(seen.query) == [("limit", "15"), ("symbol", "BTCUSDT")]
+
+
+async def test_market_data_without_credentials(fake: FakeBitunixRest) -> None:
+    fake.handlers["/market/tickers"] = lambda s: [{"symbol": "BTCUSDT", "lastPrice": "1.5"}]
+    async with BitunixREST(None, RestConfig(base_url=fake.url, rate_limits=False)) as rest:
+        (t,) = await rest.tickers(["BTCUSDT", "ETHUSDT"])
+        assert t.last_price == 1.5
+        assert fake.calls("/market/tickers")[0].raw_query == "symbols=BTCUSDT%2CETHUSDT"
+        with pytest.raises(InvalidRequestError, match="needs credentials"):
+            await rest.account()
+
+
+@pytest.mark.parametrize(
+    ("code", "cls", "retryable"),
+    [
+        (10007, e.SignatureError, False),
+        (10003, e.AuthError, False),
+        (10008, e.BadRequestError, False),
+        (20003, e.InsufficientBalanceError, False),
+        (20015, e.SymbolUnavailableError, False),
+        (30004, e.PositionNotFoundError, False),
+        (30014, e.OrderRejectedError, False),
+        (30042, e.DuplicateClientIdError, False),
+        (20011, e.AccountRestrictedError, False),
+        (99999, e.ExchangeError, False),
+        (10006, e.RateLimitError, True),
+        (10001, e.NetworkError, True),
+    ],
+)
+async def test_error_codes_map_to_typed_errors(fake: FakeBitunixRest, rest: BitunixREST,
+                                               code: int, cls: type, retryable: bool) -> None:
+    fake.fail("/trade/place_order", *[Fault(code=code)] * 10)
+    with pytest.raises(cls) as info:
+        await rest.place_order(limit_buy("cid-7"))
+    err = info.value
+    assert type(err) is cls
+    assert err.code == code
+    assert err.retryable is retryable
+    assert err.endpoint == f"{P}/trade/place_order"
+    assert (err.symbol, err.client_id) == ("BTCUSDT", "cid-7")
+    text = str(err)
+    assert f"[{code}]" in text
+    assert "clientId=cid-7" in text
+    assert SECRET not in text
+    assert API_KEY not in text
+    # Retryable codes were retried (max_retries=3), the others sent once.
+    assert len(fake.calls("/trade/place_order")) == (4 if retryable else 1)
+
+
+async def test_read_retries_transient_failures_then_succeeds(fake: FakeBitunixRest,
+                                                             rest: BitunixREST) -> None:
+    fake.handlers["/account"] = lambda s: {"marginCoin": "USDT", "available": "1000.5"}
+    fake.fail("/account", Fault(status=502, body=b"<html>bad gateway</html>"),
+              Fault(delay_s=1.0, then_execute=False), Fault(code=10006))
+    acc = await rest.account()
+    assert acc.available == Decimal("1000.5")
+    assert len(fake.calls("/account")) == 4
+    assert rest.retries == 3
+
+
+async def test_read_gives_up_after_max_retries(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.fail("/account", *[Fault(status=503)] * 5)
+    with pytest.raises(e.HttpStatusError) as info:
+        await rest.account()
+    assert info.value.status == 503
+    assert len(fake.calls("/account")) == 4
+
+
+async def test_http_4xx_is_not_retried(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.fail("/account", Fault(status=403, body=b"forbidden by cloudflare"))
+    with pytest.raises(e.HttpStatusError, match="HTTP 403") as info:
+        await rest.account()
+    assert not info.value.retryable
+    assert len(fake.calls("/account")) == 1
+
+
+async def test_http_error_with_a_business_code_maps_the_code(fake: FakeBitunixRest,
+                                                             rest: BitunixREST) -> None:
+    fake.fail("/account", Fault(status=400, body=b'{"code":10002,"msg":"Parameter Error"}'))
+    with pytest.raises(e.BadRequestError, match="Parameter Error"):
+        await rest.account()
+
+
+async def test_timed_out_order_is_retried_without_duplicating(fake: FakeBitunixRest,
+                                                              rest: BitunixREST) -> None:
+    # The venue places the order but answers after the client's 0.5 s timeout.
+    fake.fail("/trade/place_order", Fault(delay_s=1.0))
+    ack = await rest.place_order(limit_buy(None))
+    assert len(fake.orders) == 1
+    (placed,) = fake.orders.values()
+    assert ack.order_id == placed["orderId"]
+    assert ack.client_id == placed["clientId"]
+    assert ack.client_id is not None
+    assert ack.client_id.startswith("bx-")
+    calls = fake.calls("/trade/place_order")
+    assert len(calls) == 2
+    assert calls[0].body == calls[1].body  # the same clientId both times
+    assert len(fake.calls("/trade/get_order_detail")) == 1
+
+
+async def test_first_attempt_duplicate_is_an_error(fake: FakeBitunixRest,
+                                                   rest: BitunixREST) -> None:
+    await rest.place_order(limit_buy("dup-1"))
+    with pytest.raises(e.DuplicateClientIdError):
+        await rest.place_order(limit_buy("dup-1"))
+    assert len(fake.orders) == 1
+
+
+async def test_unsafe_write_is_not_retried(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/trade/flash_close_position"] = lambda s: {"positionId": "1"}
+    fake.fail("/trade/flash_close_position", Fault(delay_s=1.0))
+    with pytest.raises(e.ExchangeTimeoutError, match="timed out"):
+        await rest.flash_close_position("1")
+    assert len(fake.calls("/trade/flash_close_position")) == 1
+    fake.fail("/account/adjust_position_margin", Fault(code=10001))
+    with pytest.raises(e.NetworkError):
+        await rest.adjust_position_margin("BTCUSDT", Decimal("5"), side=PositionSide.LONG)
+    assert len(fake.calls("/account/adjust_position_margin")) == 1
+
+
+async def test_clock_skew_is_corrected_from_the_date_header(fake: FakeBitunixRest,
+                                                            creds: Credentials) -> None:
+    fake.clock_offset_ms = 3_600_000  # the venue is an hour ahead of us
+    fake.handlers["/account"] = lambda s: [{"marginCoin": "USDT", "available": "1"}]
+    cfg = RestConfig(base_url=fake.url, rate_limits=False, max_retries=0)
+    async with BitunixREST(creds, cfg) as rest:
+        acc = await rest.account()
+        assert acc.available == Decimal(1)
+        assert abs(rest.clock_offset_ms - 3_600_000) < 2_000
+        calls = fake.calls("/account")
+        assert [fake.check_sign(c) for c in calls] == [10007, 0]
+        await rest.account()  # no more rejections once corrected
+        assert len(fake.calls("/account")) == 3
+
+
+async def test_signature_error_without_skew_is_raised(fake: FakeBitunixRest) -> None:
+    wrong = Credentials(API_KEY, "not-the-secret")
+    async with BitunixREST(wrong, RestConfig(base_url=fake.url, rate_limits=False)) as rest:
+        with pytest.raises(e.SignatureError):
+            await rest.account()
+    assert len(fake.calls("/account")) == 1
+
+
+async def test_logs_never_contain_credentials(fake: FakeBitunixRest, rest: BitunixREST,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="bitunix.exchange")
+    fake.fail("/trade/place_order", Fault(code=10006))
+    await rest.place_order(limit_buy())
+    fake.fail("/account", Fault(code=10007))
+    with pytest.raises(e.SignatureError):
+        await rest.account()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "-> POST /api/v1/futures/trade/place_order" in text
+    assert "<- POST" in text
+    assert "retry 1/3" in text
+    assert SECRET not in text
+    assert API_KEY not in text
+    sent = fake.calls("/trade/place_order")[0].headers["sign"]
+    assert sent not in text
+
+
+async def test_object_or_list_answers_and_quirks(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/market/funding_rate"] = lambda s: [{"symbol": "BTCUSDT",
+                                                        "fundingRate": "0.0005",
+                                                        "nextFundingTime": "1770710400000"}]
+    fr = await rest.funding_rate("BTCUSDT")
+    assert fr.funding_rate == Decimal("0.0005")
+    fake.handlers["/account/get_leverage_margin_mode"] = lambda s: {
+        "symbol": "BTCUSDT", "marginCoin": "USDT", "leverage": 10, "marginMode": "ISOLATION"}
+    assert (await rest.leverage_margin_mode("BTCUSDT")).leverage == 10
+    await rest.place_order(limit_buy("q-1"))
+    detail = await rest.order_detail(client_id="q-1")
+    assert detail.status == "NEW_"
+    fake.handlers["/tpsl/place_order"] = lambda s: [{"orderId": "77", "clientId": None}]
+    tp = await rest.place_tpsl(TpslRequest(symbol="BTCUSDT", position_id="9",
+                                           tp_price=Decimal("70000"), tp_qty=Decimal("0.01")))
+    assert tp.order_id == "77"
+    assert json.loads(fake.calls("/tpsl/place_order")[0].body) == {
+        "symbol": "BTCUSDT", "positionId": "9", "tpPrice": "70000", "tpQty": "0.01"}
+
+
+async def test_klines_are_returned_oldest_first(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    rows = [{"open": "2", "high": "2", "low": "2", "close": "2", "quoteVol": "1",
+             "baseVol": "2", "time": "1789482120000"},
+            {"open": "1", "high": "1", "low": "1", "close": "1", "quoteVol": "1",
+             "baseVol": "1", "time": "1789482060000"}]
+    fake.handlers["/market/kline"] = lambda s: rows
+    ks = await rest.klines("BTCUSDT", "1m", end_ms=1789482180000, limit=2)
+    assert [k.time for k in ks] == [1789482060000, 1789482120000]
+    q = dict(fake.calls("/market/kline")[0].query)
+    assert q == {"symbol": "BTCUSDT", "interval": "1m", "endTime": "1789482180000",
+                 "limit": "2", "type": "LAST_PRICE"}
+
+
+async def test_contracts_convert_to_specs(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/market/trading_pairs"] = lambda s: [
+        {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "minTradeVolume": "0.0001",
+         "maxLimitOrderVolume": "100000", "maxMarketOrderVolume": "50000", "basePrecision": 4,
+         "quotePrecision": 1, "minLeverage": 1, "maxLeverage": 125, "defaultLeverage": 20,
+         "priceProtectScope": "0.02", "symbolStatus": "OPEN", "isApiSupported": True}]
+    specs = await rest.contracts(["BTCUSDT"])
+    spec = specs["BTCUSDT"]
+    assert spec.tick_size == Decimal("0.1")
+    assert spec.qty_step == Decimal("0.0001")
+    assert spec.max_market_qty == Decimal("50000")
+    assert spec.is_tradable
+
+
+async def test_pending_orders_paginate_to_total(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    orders = [{"orderId": str(i), "symbol": "BTCUSDT", "qty": "1", "side": "BUY",
+               "status": "NEW"} for i in range(7)]
+
+    def page(s: object) -> dict[str, object]:
+        q = dict(s.query)  # type: ignore[attr-defined]
+        skip, limit = int(q["skip"]), int(q["limit"])
+        return {"orderList": orders[skip:skip + limit], "total": len(orders)}
+
+    fake.handlers["/trade/get_pending_orders"] = page
+    got = await rest.all_pending_orders("BTCUSDT", page=3)
+    assert [o.order_id for o in got] == [str(i) for i in range(7)]
+    calls = fake.calls("/trade/get_pending_orders")
+    assert len(calls) == 3
+    assert len({dict(c.query)["endTime"] for c in calls}) == 1
+
+
+async def test_batch_cancel_modify_and_settings(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/trade/batch_order"] = lambda s: {"successList": [{"id": "1",
+                                                                      "clientId": "a"}],
+                                                     "failureList": []}
+    res = await rest.batch_orders("BTCUSDT", [limit_buy("a")])
+    assert res.success_list[0].venue_order_id == "1"
+    body = json.loads(fake.calls("/trade/batch_order")[0].body)
+    assert "symbol" not in body["orderList"][0]
+    with pytest.raises(InvalidRequestError, match=r"1\.\.5"):
+        await rest.batch_orders("BTCUSDT", [limit_buy(str(i)) for i in range(6)])
+    with pytest.raises(InvalidRequestError, match="every order"):
+        await rest.batch_orders("ETHUSDT", [limit_buy("x")])
+    fake.handlers["/trade/cancel_orders"] = lambda s: {"successList": [{"orderId": "11"}],
+                                                       "failureList": [{"clientId": "c",
+                                                                        "errorCode": 10013}]}
+    res = await rest.cancel_orders("BTCUSDT", order_ids=["11"], client_ids=["c"])
+    assert res.failure_list[0].error_code == 10013
+    assert json.loads(fake.calls("/trade/cancel_orders")[0].body) == {
+        "symbol": "BTCUSDT", "orderList": [{"orderId": "11"}, {"clientId": "c"}]}
+    with pytest.raises(InvalidRequestError):
+        await rest.cancel_orders("BTCUSDT")
+    fake.handlers["/trade/cancel_all_orders"] = lambda s: None
+    assert (await rest.cancel_all_orders()).success_list == []
+    fake.handlers["/trade/modify_order"] = lambda s: {"orderId": "11"}
+    ack = await rest.modify_order(order_id="11", qty=Decimal("0.002"), price=Decimal("1E+5"))
+    assert ack.order_id == "11"
+    assert json.loads(fake.calls("/trade/modify_order")[0].body) == {
+        "orderId": "11", "qty": "0.002", "price": "100000"}
+    for path in ("/account/change_leverage", "/account/change_margin_mode",
+                 "/account/change_position_mode"):
+        fake.handlers[path] = lambda s: ""
+    await rest.change_leverage("BTCUSDT", 12)
+    await rest.change_margin_mode("BTCUSDT", MarginMode.CROSS)
+    await rest.change_position_mode(PositionMode.HEDGE)
+    assert json.loads(fake.calls("/account/change_leverage")[0].body) == {
+        "symbol": "BTCUSDT", "marginCoin": "USDT", "leverage": 12}
+
+
+async def test_history_and_tpsl_reads(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/trade/get_history_trades"] = lambda s: {"tradeList": [
+        {"tradeId": "1", "orderId": "2", "symbol": "BTCUSDT", "qty": "0.1", "price": "5",
+         "side": "SELL"}], "total": 1}
+    assert (await rest.history_trades("BTCUSDT")).trade_list[0].price == Decimal(5)
+    fake.handlers["/trade/get_history_orders"] = lambda s: {"orderList": [], "total": 0}
+    assert (await rest.history_orders(canceled=True)).total == 0
+    assert dict(fake.calls("/trade/get_history_orders")[0].query)["queryCanceled"] == "true"
+    fake.handlers["/position/get_history_positions"] = lambda s: {"positionList": [],
+                                                                  "total": "0"}
+    assert (await rest.history_positions()).total == 0
+    fake.handlers["/tpsl/get_pending_orders"] = lambda s: None
+    assert await rest.pending_tpsl("BTCUSDT") == []
+    fake.handlers["/tpsl/get_history_orders"] = lambda s: {"orderList": [{"id": "5",
+                                                                           "symbol": "X"}]}
+    assert (await rest.history_tpsl()).order_list[0].id == "5"
+    fake.handlers["/tpsl/cancel_order"] = lambda s: {"orderId": "5"}
+    assert (await rest.cancel_tpsl("X", "5")).order_id == "5"
+    fake.handlers["/tpsl/position/place_order"] = lambda s: {"orderId": "6"}
+    assert (await rest.place_position_tpsl("X", "9", sl_price=Decimal("1.5"))).order_id == "6"
+    fake.handlers["/tpsl/modify_order"] = lambda s: {"orderId": "5"}
+    req = TpslRequest(symbol="X", position_id="9", sl_price=Decimal(1), sl_qty=Decimal(1))
+    assert (await rest.modify_tpsl("5", req)).order_id == "5"
+    fake.handlers["/market/funding_rate/batch"] = lambda s: [{"symbol": "X",
+                                                              "fundingRate": "0"}]
+    assert len(await rest.funding_rates()) == 1
+    fake.handlers["/market/get_funding_rate_history"] = lambda s: []
+    assert await rest.funding_rate_history("X", start_ms=1) == []
+    assert dict(fake.calls("/market/get_funding_rate_history")[0].query)["starTime"] == "1"
+    fake.handlers["/position/get_position_tiers"] = lambda s: []
+    assert await rest.position_tiers("X") == []
+    fake.handlers["/trade/close_all_position"] = lambda s: ""
+    await rest.close_all_positions("X")
+
+
+async def test_malformed_success_body(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/account"] = lambda s: {"nothing": "useful"}
+    with pytest.raises(e.MalformedResponseError, match="account"):
+        await rest.account()
+    fake.handlers["/account"] = lambda s: []
+    with pytest.raises(e.MalformedResponseError, match="empty account"):
+        await rest.account()
+
+
+async def test_connection_refused_is_a_transport_error(creds: Credentials) -> None:
+    cfg = RestConfig(base_url="http://127.0.0.1:9", rate_limits=False, max_retries=1,
+                     backoff_base_s=0.001)
+    async with BitunixREST(creds, cfg) as rest:
+        with pytest.raises(e.TransportError):
+            await rest.account()
+        assert rest.retries == 1
+
+
+async def test_rate_limiter_spaces_requests(fake: FakeBitunixRest, creds: Credentials) -> None:
+    slept: list[float] = []
+    now = [0.0]
+
+    async def fake_sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    cfg = RestConfig(base_url=fake.url, rate_limits=True)
+    async with BitunixREST(creds, cfg, sleep=fake_sleep, monotonic=lambda: now[0],
+                           clock=ManualClock(0)) as rest:
+        fake.window_ms = 10**15
+        fake.handlers["/trade/batch_order"] = lambda s: {"successList": []}
+        for i in range(4):
+            await rest.batch_orders("BTCUSDT", [limit_buy(f"b{i}")])
+        # batch_order: 1/s documented, so three of four calls waited, ~2.2 s each.
+        assert len(slept) == 3
+        assert now[0] >= 3 * (1 / 0.45) - 1e-9
+        assert rest.limiter.throttled == 3
+
+
+def test_order_request_validation() -> None:
+    with pytest.raises(InvalidRequestError, match="needs a price"):
+        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1)).body()
+    with pytest.raises(InvalidRequestError, match="qty must be > 0"):
+        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(0), price=Decimal(1)).body()
+    with pytest.raises(InvalidRequestError, match="price must be > 0"):
+        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1), price=Decimal(-1)).body()
+    with pytest.raises(InvalidRequestError, match="needs a positionId"):
+        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1), order_type=OrderType.MARKET,
+                     trade_side=TradeSide.CLOSE).body()
+    with pytest.raises(InvalidRequestError, match="tpOrderPrice"):
+        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1), price=Decimal(1),
+                     tp_price=Decimal(2), tp_order_type=OrderType.LIMIT).body()
+    with pytest.raises(InvalidRequestError, match="tpPrice or slPrice"):
+        TpslRequest(symbol="X", position_id="1", tp_qty=Decimal(1)).body()
+    with pytest.raises(InvalidRequestError, match="tpQty or slQty"):
+        TpslRequest(symbol="X", position_id="1", tp_price=Decimal(1)).body()
+    close = OrderRequest(symbol="X", side=Side.BUY, qty=Decimal("1E-7"),
+                         order_type=OrderType.MARKET, trade_side=TradeSide.CLOSE,
+                         position_id="42", reduce_only=True)
+    assert close.body() == {"symbol": "X", "side": "BUY", "tradeSide": "CLOSE",
+                            "positionId": "42", "orderType": "MARKET", "qty": "0.0000001",
+                            "reduceOnly": True}
