@@ -100,3 +100,30 @@ def test_evaluate_and_ece_on_known_values() -> None:
 def test_train_config_validation(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         TrainConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_mirror_negates_only_signed_columns() -> None:
+    from bitunix.ml.train import mirror
+
+    x = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    y = np.array([1], dtype=np.int8)
+    xm, ym = mirror(x, y, [0, 2])
+    assert xm.tolist() == [[1.0, 2.0, 3.0], [-1.0, 2.0, -3.0]]
+    assert ym.tolist() == [1, 1]
+
+
+def test_mirrored_model_is_symmetric_on_validation_rows(trained: TrainedModel) -> None:
+    """A fade is symmetric: mirroring a row barely changes its score (the augmentation)."""
+    signed = [FEATURE_NAMES.index(n) for n in TrainConfig().mirrored_features]
+    x = trained.x_validation
+    flipped = x.copy()
+    flipped[:, signed] *= -1.0
+    p = trained.estimator.predict_proba(x)[:, 1]
+    q = trained.estimator.predict_proba(flipped)[:, 1]
+    assert np.median(np.abs(p - q)) < 0.05
+
+
+def test_unknown_mirrored_feature_is_refused(datasets: list[Dataset]) -> None:
+    cfg = TrainConfig(trees=5, mirrored_features=("nope",))
+    with pytest.raises(TrainingError, match="mirrored features"):
+        fit(datasets, FEATURE_NAMES, cfg, LABELS)
