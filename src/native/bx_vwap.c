@@ -151,25 +151,8 @@ double bx_vwap_volume(const bx_vwap_t *s) {
     return s->count ? s->sums.q + s->sums.comp_q : 0.0;
 }
 
-double bx_vwap_value(const bx_vwap_t *s) {
-    if (s->count == 0) {
-        return 0.0;
-    }
-    return s->ref + (s->sums.dq + s->sums.comp_dq) / (s->sums.q + s->sums.comp_q);
-}
-
-double bx_vwap_std(const bx_vwap_t *s) {
-    if (s->count < 2) {
-        return 0.0;
-    }
-    double w = s->sums.q + s->sums.comp_q;
-    double m = (s->sums.dq + s->sums.comp_dq) / w;
-    double var = (s->sums.ddq + s->sums.comp_ddq) / w - m * m;
-    /* Rounding can leave a tiny negative variance for a flat window: never sqrt it. */
-    return var > 0.0 ? sqrt(var) : 0.0;
-}
-
-/* vwap and std from one reciprocal: the batch path reads both after every update. */
+/* vwap and std from one reciprocal. Every reader goes through here, so the batch outputs are
+ * bit-identical to the incremental properties. */
 static inline void read_both(const bx_vwap_t *s, double *vwap, double *std) {
     if (s->count == 0) {
         *vwap = *std = 0.0;
@@ -180,6 +163,18 @@ static inline void read_both(const bx_vwap_t *s, double *vwap, double *std) {
     double var = (s->sums.ddq + s->sums.comp_ddq) * inv_w - m * m;
     *vwap = s->ref + m;
     *std = (s->count >= 2 && var > 0.0) ? sqrt(var) : 0.0;
+}
+
+double bx_vwap_value(const bx_vwap_t *s) {
+    double vwap, std;
+    read_both(s, &vwap, &std);
+    return vwap;
+}
+
+double bx_vwap_std(const bx_vwap_t *s) {
+    double vwap, std;
+    read_both(s, &vwap, &std);
+    return std;
 }
 
 size_t bx_vwap_add_many(bx_vwap_t *restrict s, const int64_t *restrict ts,
