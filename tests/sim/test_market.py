@@ -1,0 +1,81 @@
+"""Playback of market data into the engine: sources, stepping, clocks, candles."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+
+from bitunix.core.clock import ManualClock
+from bitunix.data import BookEvent, TradeEvent, bundled_capture
+from bitunix.data.recording import RecordingWriter
+from bitunix.sim.engine import MatchingEngine
+from bitunix.sim.market import Candles, Playback, book_event, source_for, to_levels
+
+from .conftest import START_NS, flat_market
+
+D = Decimal
+
+
+def test_to_levels_and_book_event() -> None:
+    levels = to_levels([("60000.10", "1.500")])
+    assert levels == [[D("60000.1"), D("1.5")]]
+    ev = book_event("BTCUSDT", 5, levels, [[D("60000.2"), D("2")]])
+    assert ev.bids == [("60000.10", "1.500")]
+    assert ev.asks == [("60000.2", "2")]
+
+
+def test_stepping_with_a_manual_clock_follows_event_time() -> None:
+    clock = ManualClock(0)
+    engine = MatchingEngine(clock)
+    seen: list[object] = []
+    events = [*flat_market(), TradeEvent(ts_ns=START_NS + 20, symbol="DOGEUSDT", price="1",
+                                         qty="1", is_buy=True)]
+    pb = Playback(engine, lambda: iter(events), clock=clock, on_event=seen.append)
+    assert pb.step(2) == 2
+    assert clock.now_ns() == START_NS + 1
+    assert pb.step(100) == 3  # the unknown symbol is skipped, not applied
+    assert pb.applied == 4
+    assert len(seen) == 4
+    assert engine.markets["BTCUSDT"].last == D("60000")
+    candle = pb.trades["BTCUSDT"].current(60)
+    assert candle is not None
+    assert candle.close == D("60000")
+    assert candle.base_volume == D("0.01")
+    assert pb.marks["BTCUSDT"].current(60) is not None
+    assert pb.step() == 0
+
+
+def test_loop_restarts_the_source() -> None:
+    engine = MatchingEngine(ManualClock(0))
+    pb = Playback(engine, lambda: iter(flat_market()), loop=True)
+    assert pb.step(10) == 10
+
+
+def test_candles_roll_over_buckets() -> None:
+    c = Candles([60])
+    c.add(60_000, D("10"), D("1"))
+    c.add(61_000, D("12"), D("1"))
+    c.add(62_000, D("9"), D("2"))
+    c.add(120_000, D("11"), D("1"))
+    first, second = c.series[60]
+    assert (first.open, first.high, first.low, first.close) == (D(10), D(12), D(9), D(9))
+    assert first.base_volume == D(4)
+    assert first.quote_volume == D(10 + 12 + 18)
+    assert second.open_ms == 120_000
+    assert c.current(300) is None
+
+
+def test_sources(tmp_path: Path) -> None:
+    bundled = next(iter(source_for(None)()))
+    assert bundled.symbol == "BTCUSDT"
+    explicit = next(iter(source_for(bundled_capture())()))
+    assert explicit == bundled
+    synth = list(islice(source_for("synthetic:3", symbol="ETHUSDT")(), 300))
+    assert {e.symbol for e in synth} == {"ETHUSDT"}
+    rec = tmp_path / "r.txt"
+    with RecordingWriter(rec) as w:
+        w.write(7, '{"ch":"depth_book1","symbol":"BTCUSDT","ts":1,"data":{"b":[["1","2"]],'
+                   '"a":[["3","4"]]}}')
+    assert list(source_for(rec)()) == [BookEvent(ts_ns=7, symbol="BTCUSDT", bids=[("1", "2")],
+                                                 asks=[("3", "4")])]
