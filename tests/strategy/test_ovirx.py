@@ -235,3 +235,11 @@ def test_config_rejects_bad_values(bad: dict[str, float]) -> None:
 def test_exit_config_rejects_bad_values(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         ExitConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_reset_forgets_position_and_cooldown() -> None:
+    s, _ = make(cooldown_s=60.0)
+    s.on_tick(1 * NS, frame(**SHORT), True)
+    s.reset()
+    assert not s.in_position
+    assert s.on_tick(2 * NS, frame(**SHORT), True) is not None

@@ -146,6 +146,11 @@ class ReversionStrategy:
             score_source=source,
         )
 
+    def reset(self) -> None:
+        """Forget the position and the cooldown without a signal (replays, restarts)."""
+        self._pos = None
+        self._next_entry_ns = 0
+
     def close_external(self, ts_ns: int, price: float) -> Signal | None:
         """Forget the position closed by someone else (risk, operator, liquidation)."""
         if self._pos is None:
