@@ -40,6 +40,7 @@ class WsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     stale_after_s: float = 5.0
     connect_timeout_s: float = 10.0
     login_timeout_s: float = 10.0
+    connect_frame_wait_s: float = 2.0
     reconnect_base_s: float = 0.5
     reconnect_max_s: float = 30.0
     reconnect_jitter: float = 0.2

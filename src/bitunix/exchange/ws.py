@@ -1,0 +1,601 @@
+"""WebSocket clients of Bitunix futures on picows (best on uvloop).
+
+Hot path: picows calls :meth:`_Listener.on_ws_frame` with a frame that is a view into its
+receive buffer. The payload is decoded there, synchronously, by one reused msgspec decoder
+and dispatched to the handler's typed method: no task, future or queue per message. A
+frame must not be kept after the callback returns (picows reuses the buffer); decoded
+messages own their data and may be kept.
+
+Bursts: frames that arrive in one socket read are processed as a batch. A depth snapshot
+is held until the end of the batch; if a newer snapshot of the same channel and symbol
+arrives in the same batch, the older one is skipped (each push replaces the whole window,
+spec 5.4) and counted. At the end of each batch :meth:`WsHandler.on_batch_end` runs once.
+
+Connection life (state enum :class:`ConnState`): ``CONNECTING`` -> (private: ``LOGGING_IN``)
+-> ``SUBSCRIBING`` -> ``LIVE``; a JSON ping every ``ping_interval_s``; no pong within
+``pong_timeout_s`` (a half-open socket) or no data for ``stale_after_s`` -> ``STALE`` and a
+reconnect; every disconnect goes through ``BACKOFF`` (exponential with jitter), then
+everything is re-subscribed (and re-logged-in). Every disconnect, reconnect, malformed
+frame and handler error is logged and counted in :attr:`BitunixWS.stats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from picows import WSListener, WSMsgType, WSTransport, ws_connect
+
+from bitunix.core.clock import Clock, LiveClock
+from bitunix.core.errors import BitunixError
+from bitunix.exchange.config import WsConfig
+from bitunix.exchange.ratelimit import TokenBucket
+from bitunix.exchange.signing import Credentials, new_nonce, ws_login_arg
+from bitunix.wire.control import (
+    ChannelArg,
+    ConnectFrame,
+    LoginFrame,
+    PingFrame,
+    Result,
+    SubscribeFrame,
+    UnsubscribeFrame,
+    encode_login,
+    encode_ping,
+    encode_subscribe,
+    encode_unsubscribe,
+)
+from bitunix.wire.decode import WireError, decode
+from bitunix.wire.private import BalancePush, OrderPush, PositionPush, TpslPush
+from bitunix.wire.public import (
+    KLINE_PUSH_TYPES,
+    DepthBook1,
+    DepthBook5,
+    DepthBook15,
+    DepthBooks,
+    DepthPush,
+    KlinePush,
+    PricePush,
+    TickerPush,
+    TickersPush,
+    TradePush,
+)
+
+__all__ = ["BitunixWS", "ConnState", "WsError", "WsHandler", "WsStats"]
+
+log = logging.getLogger("bitunix.exchange.ws")
+
+PRIVATE_CHANNELS = ("balance", "position", "order", "tpsl")
+
+
+class WsError(BitunixError):
+    """A misuse of the WebSocket client (e.g. more channels than one connection allows)."""
+
+
+class ConnState(enum.Enum):
+    """Where a connection is in its life."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    LOGGING_IN = "logging_in"
+    SUBSCRIBING = "subscribing"
+    LIVE = "live"
+    STALE = "stale"
+    BACKOFF = "backoff"
+    CLOSED = "closed"
+
+
+class WsHandler:
+    """Receiver of typed messages; override the methods you need (all no-ops here).
+
+    Called synchronously from the frame callback: keep them short, never block, and
+    schedule I/O (``loop.create_task``) instead of awaiting it.
+    """
+
+    def on_trade(self, msg: TradePush) -> None:
+        """A ``trade`` push (a list of trades)."""
+
+    def on_depth(self, msg: DepthPush) -> None:
+        """A depth snapshot (``depth_book1/5/15``, ``depth_books``)."""
+
+    def on_ticker(self, msg: TickerPush) -> None:
+        """A ``ticker`` push."""
+
+    def on_tickers(self, msg: TickersPush) -> None:
+        """A ``tickers`` push."""
+
+    def on_kline(self, msg: KlinePush) -> None:
+        """A ``market_kline_*`` / ``mark_kline_*`` push."""
+
+    def on_price(self, msg: PricePush) -> None:
+        """A ``price`` push (mark, index, funding)."""
+
+    def on_order(self, msg: OrderPush) -> None:
+        """A private ``order`` push."""
+
+    def on_position(self, msg: PositionPush) -> None:
+        """A private ``position`` push."""
+
+    def on_balance(self, msg: BalancePush) -> None:
+        """A private ``balance`` push."""
+
+    def on_tpsl(self, msg: TpslPush) -> None:
+        """A private ``tpsl`` push."""
+
+    def on_batch_end(self) -> None:
+        """All frames of one socket read have been dispatched."""
+
+    def on_state(self, state: ConnState) -> None:
+        """The connection changed state (``LIVE`` after every (re)subscription)."""
+
+    def on_error(self, error: str) -> None:
+        """A refused login or subscription, reported by the server."""
+
+
+@dataclass
+class WsStats:
+    """Counters of one client; nothing fails without moving one of them."""
+
+    frames: int = 0
+    messages: int = 0
+    malformed: dict[str, int] = field(default_factory=dict)
+    unhandled: int = 0
+    handler_errors: int = 0
+    depth_skipped: int = 0
+    batches: int = 0
+    connects: int = 0
+    connect_failures: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+    stale_disconnects: int = 0
+    pong_timeouts: int = 0
+    login_failures: int = 0
+    subscribe_refusals: int = 0
+    pings_sent: int = 0
+    pongs: int = 0
+    last_rtt_s: float = 0.0
+    max_gap_s: float = 0.0
+    last_lag_ms: int = 0
+
+
+def _dispatch_table(h: WsHandler) -> dict[type, Any]:
+    table: dict[type, Any] = {
+        TradePush: h.on_trade,
+        DepthBook1: h.on_depth,
+        DepthBook5: h.on_depth,
+        DepthBook15: h.on_depth,
+        DepthBooks: h.on_depth,
+        TickerPush: h.on_ticker,
+        TickersPush: h.on_tickers,
+        PricePush: h.on_price,
+        OrderPush: h.on_order,
+        PositionPush: h.on_position,
+        BalancePush: h.on_balance,
+        TpslPush: h.on_tpsl,
+    }
+    for k in KLINE_PUSH_TYPES:
+        table[k] = h.on_kline
+    return table
+
+
+class _Listener(WSListener):
+    """picows listener of one connection; forwards everything to its client."""
+
+    def __init__(self, client: BitunixWS) -> None:
+        self._client = client
+        self._fragments: bytearray | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._client._on_connected(transport)
+
+    def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
+        mt = frame.msg_type
+        if mt is WSMsgType.TEXT or mt is WSMsgType.BINARY:
+            if frame.fin:
+                self._client._on_payload(frame.get_payload_as_memoryview(), frame.last_in_buffer)
+            else:
+                self._fragments = bytearray(frame.get_payload_as_memoryview())
+        elif mt is WSMsgType.CONTINUATION and self._fragments is not None:
+            self._fragments += frame.get_payload_as_memoryview()
+            if frame.fin:
+                data, self._fragments = bytes(self._fragments), None
+                self._client._on_payload(data, frame.last_in_buffer)
+        elif mt is WSMsgType.CLOSE:
+            self._client._close_reason = f"server closed ({frame.get_close_code()})"
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._client._on_disconnected(transport)
+
+
+class BitunixWS:
+    """One public or private Bitunix WebSocket connection that keeps itself alive.
+
+    ``BitunixWS(handler, config)`` is public; pass ``credentials`` for the private socket
+    (it logs in on every connect and subscribes ``balance/position/order/tpsl`` unless told
+    otherwise). ``subscribe`` before or after :meth:`start`; :meth:`close` stops it.
+    """
+
+    def __init__(
+        self,
+        handler: WsHandler,
+        config: WsConfig | None = None,
+        *,
+        credentials: Credentials | None = None,
+        private_channels: Iterable[str] = PRIVATE_CHANNELS,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config or WsConfig()
+        self.handler = handler
+        self.private = credentials is not None
+        self._creds = credentials
+        self._clock: Clock = clock or LiveClock()
+        self._rng = rng or random.Random()
+        self.url = self.config.private_url if self.private else self.config.public_url
+        self.stale_after_s = 0.0 if self.private else self.config.stale_after_s
+        self.stats = WsStats()
+        self.state = ConnState.IDLE
+        self._dispatch = _dispatch_table(handler)
+        self._subs: dict[tuple[str, str | None], ChannelArg] = {}
+        if self.private:
+            for ch in private_channels:
+                self._subs[(ch, None)] = ChannelArg(ch)
+        self._transport: WSTransport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._setup_task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._close_reason = ""
+        self._pending_depth: dict[tuple[type, str], DepthPush] = {}
+        self._last_data = 0.0
+        self._last_ts = 0
+        self._ping_sent_at = 0.0
+        self._timers: list[asyncio.TimerHandle] = []
+        self._connected_evt = asyncio.Event()
+        self._live_evt = asyncio.Event()
+        self._login_evt = asyncio.Event()
+        self._login_ok = False
+        self._attempt = 0
+        self._send_bucket: TokenBucket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._malformed_logged: set[str] = set()
+
+    # -- public API ---------------------------------------------------------------------
+
+    @property
+    def subscriptions(self) -> list[ChannelArg]:
+        """Channels this client keeps subscribed."""
+        return list(self._subs.values())
+
+    def subscribe(self, channels: Iterable[ChannelArg | tuple[str, str]]) -> None:
+        """Add channels (``ChannelArg`` or ``(channel, symbol)``); sent now if live."""
+        new = []
+        for c in channels:
+            arg = c if isinstance(c, ChannelArg) else ChannelArg(c[0], c[1])
+            key = (arg.ch, arg.symbol)
+            if key not in self._subs:
+                new.append(arg)
+        if len(self._subs) + len(new) > self.config.max_channels:
+            raise WsError(f"at most {self.config.max_channels} channels per connection "
+                          f"(spec 3.3), asked for {len(self._subs) + len(new)}")
+        for arg in new:
+            self._subs[(arg.ch, arg.symbol)] = arg
+        if new and self.state is ConnState.LIVE and self._loop is not None:
+            self._loop.create_task(self._send_args(new, encode_subscribe))
+
+    def unsubscribe(self, channels: Iterable[ChannelArg | tuple[str, str]]) -> None:
+        """Remove channels; sent now if live."""
+        gone = []
+        for c in channels:
+            arg = c if isinstance(c, ChannelArg) else ChannelArg(c[0], c[1])
+            if self._subs.pop((arg.ch, arg.symbol), None) is not None:
+                gone.append(arg)
+        if gone and self.state is ConnState.LIVE and self._loop is not None:
+            self._loop.create_task(self._send_args(gone, encode_unsubscribe))
+
+    def start(self) -> asyncio.Task[None]:
+        """Start connecting (and reconnecting) in the background."""
+        if self._task is None or self._task.done():
+            self._closing = False
+            self._loop = asyncio.get_running_loop()
+            self._task = self._loop.create_task(self._run(), name=f"bitunix-ws {self.url}")
+        return self._task
+
+    async def wait_live(self, timeout: float) -> None:
+        """Wait until the connection is subscribed; raises ``TimeoutError``."""
+        await asyncio.wait_for(self._live_evt.wait(), timeout)
+
+    async def close(self) -> None:
+        """Disconnect and stop reconnecting."""
+        self._closing = True
+        if self._transport is not None:
+            self._close_reason = "closed by us"
+            self._transport.disconnect()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, self.config.connect_timeout_s + 1.0)
+            except TimeoutError:  # pragma: no cover - a stuck connect attempt
+                self._task.cancel()
+        self._set_state(ConnState.CLOSED)
+
+    def disconnect(self, reason: str) -> None:
+        """Drop the current connection (it reconnects unless closing)."""
+        if self._transport is not None and not self._transport.is_disconnected:
+            self._close_reason = self._close_reason or reason
+            self._transport.disconnect()
+
+    # -- connection loop ----------------------------------------------------------------
+
+    def _set_state(self, state: ConnState) -> None:
+        if state is not self.state:
+            self.state = state
+            if state is ConnState.LIVE:
+                self._live_evt.set()
+            else:
+                self._live_evt.clear()
+            try:
+                self.handler.on_state(state)
+            except Exception:
+                log.exception("on_state handler failed")
+
+    def _backoff_s(self) -> float:
+        c = self.config
+        base = min(c.reconnect_max_s, c.reconnect_base_s * (2 ** min(self._attempt, 30)))
+        jitter = 1.0 + c.reconnect_jitter * (2 * self._rng.random() - 1)
+        return float(base * jitter)
+
+    async def _run(self) -> None:
+        while not self._closing:
+            self._set_state(ConnState.CONNECTING)
+            self._close_reason = ""
+            try:
+                await asyncio.wait_for(
+                    ws_connect(lambda: _Listener(self), self.url,
+                               enable_auto_ping=False,
+                               max_frame_size=self.config.max_frame_size,
+                               websocket_handshake_timeout=self.config.connect_timeout_s),
+                    self.config.connect_timeout_s)
+            except Exception as exc:
+                self.stats.connect_failures += 1
+                log.warning("connect to %s failed: %s: %s", self.url, type(exc).__name__, exc)
+                await self._backoff()
+                continue
+            transport = self._transport
+            assert transport is not None
+            try:
+                await transport.wait_disconnected()
+            except Exception as exc:
+                self._close_reason = self._close_reason or f"error: {exc!r}"
+            if self._closing:
+                break
+            await self._backoff()
+        self._set_state(ConnState.CLOSED)
+
+    async def _backoff(self) -> None:
+        if self._closing:
+            return
+        delay = self._backoff_s()
+        self._attempt += 1
+        self._set_state(ConnState.BACKOFF)
+        log.info("reconnecting to %s in %.3f s (attempt %d)", self.url, delay, self._attempt)
+        await asyncio.sleep(delay)
+        self.stats.reconnects += 1
+
+    def _on_connected(self, transport: WSTransport) -> None:
+        self._transport = transport
+        self.stats.connects += 1
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._send_bucket = TokenBucket.for_rate(self.config.max_messages_per_s, 0.8, loop.time)
+        self._last_data = loop.time()
+        self._login_evt.clear()
+        self._login_ok = False
+        self._pending_depth.clear()
+        log.info("connected to %s", self.url)
+        self._arm_ping(self.config.ping_interval_s)
+        # The venue greets with {"op":"connect"}; start anyway if it does not (spec 5.3).
+        self._arm(self.config.connect_frame_wait_s, self._start_setup)
+
+    def _on_disconnected(self, transport: WSTransport) -> None:
+        for t in self._timers:
+            t.cancel()
+        self._timers.clear()
+        if self._setup_task is not None:
+            self._setup_task.cancel()
+            self._setup_task = None
+        self._flush_depth()
+        self._transport = None
+        self.stats.disconnects += 1
+        reason = self._close_reason or "connection lost"
+        if self._closing:
+            log.info("disconnected from %s: %s", self.url, reason)
+        else:
+            log.warning("disconnected from %s: %s", self.url, reason)
+
+    # -- timers: ping, pong timeout, stale feed -----------------------------------------
+
+    def _arm(self, delay: float, cb: Any) -> None:
+        assert self._loop is not None
+        self._timers = [t for t in self._timers if not t.cancelled()]
+        self._timers.append(self._loop.call_later(delay, cb))
+
+    def _arm_ping(self, delay: float) -> None:
+        self._arm(delay, self._send_ping)
+
+    def _send_ping(self) -> None:
+        if self._transport is None or self._loop is None:
+            return
+        self._ping_sent_at = self._loop.time()
+        self.stats.pings_sent += 1
+        self._transport.send(WSMsgType.TEXT, encode_ping(self._clock.now_ns() // 1_000_000_000))
+        self._arm(self.config.pong_timeout_s, self._check_pong)
+        self._arm_ping(self.config.ping_interval_s)
+
+    def _check_pong(self) -> None:
+        if self._ping_sent_at and self._transport is not None:
+            self.stats.pong_timeouts += 1
+            self._set_state(ConnState.STALE)
+            self.disconnect(f"no pong within {self.config.pong_timeout_s} s (half-open socket)")
+
+    def _check_stale(self) -> None:
+        if self._transport is None or self._loop is None or not self.stale_after_s:
+            return
+        idle = self._loop.time() - self._last_data
+        if idle >= self.stale_after_s:
+            self.stats.stale_disconnects += 1
+            self._set_state(ConnState.STALE)
+            self.disconnect(f"no data for {idle:.3f} s (stale feed)")
+        else:
+            self._arm(self.stale_after_s - idle, self._check_stale)
+
+    # -- login and subscription ---------------------------------------------------------
+
+    async def _send_args(self, args: list[ChannelArg], encoder: Any) -> None:
+        step = max(1, self.config.channels_per_frame)
+        for i in range(0, len(args), step):
+            await self._send_limited(encoder(args[i:i + step]))
+
+    async def _send_limited(self, data: bytes) -> None:
+        """Client frames stay under the venue's 5 messages per second (spec 3.3)."""
+        if self._send_bucket is not None:
+            await self._send_bucket.acquire()
+        if self._transport is not None:
+            self._transport.send(WSMsgType.TEXT, data)
+
+    async def _setup(self) -> None:
+        if self.private:
+            self._set_state(ConnState.LOGGING_IN)
+            assert self._creds is not None
+            ts_s = self._clock.now_ns() // 1_000_000_000
+            await self._send_limited(encode_login(ws_login_arg(self._creds, ts_s, new_nonce())))
+            try:
+                await asyncio.wait_for(self._login_evt.wait(), self.config.login_timeout_s)
+            except TimeoutError:
+                self._login_ok = False
+            if not self._login_ok:
+                self.stats.login_failures += 1
+                self.disconnect("login rejected or unanswered")
+                return
+        self._set_state(ConnState.SUBSCRIBING)
+        await self._send_args(list(self._subs.values()), encode_subscribe)
+        assert self._loop is not None
+        self._last_data = self._loop.time()
+        if self.stale_after_s and any(a.symbol for a in self._subs.values()):
+            self._arm(self.stale_after_s, self._check_stale)
+        self._set_state(ConnState.LIVE)
+
+    def _start_setup(self) -> None:
+        if self._loop is not None and self._setup_task is None and self._transport is not None:
+            self._setup_task = self._loop.create_task(self._setup())
+
+    # -- frames -------------------------------------------------------------------------
+
+    def _on_payload(self, payload: Any, last_in_buffer: bool) -> None:
+        self.stats.frames += 1
+        try:
+            msg = decode(payload)
+        except WireError as exc:
+            self._on_malformed(exc)
+        else:
+            fn = self._dispatch.get(type(msg))
+            if fn is not None:
+                self._on_data(msg, fn)
+            else:
+                self._on_control(msg)
+        if last_in_buffer:
+            self._end_batch()
+
+    def _on_data(self, msg: Any, fn: Any) -> None:
+        loop = self._loop
+        if loop is not None:
+            now = loop.time()
+            gap = now - self._last_data
+            if gap > self.stats.max_gap_s and self.state is ConnState.LIVE:
+                self.stats.max_gap_s = gap
+            self._last_data = now
+        self.stats.messages += 1
+        self._last_ts = msg.ts
+        if isinstance(msg, DepthPush):
+            key = (type(msg), msg.symbol)
+            if self._pending_depth.pop(key, None) is not None:
+                self.stats.depth_skipped += 1
+            self._pending_depth[key] = msg
+            return
+        self._call(fn, msg)
+
+    def _call(self, fn: Any, msg: Any) -> None:
+        try:
+            fn(msg)
+        except Exception:
+            self.stats.handler_errors += 1
+            n = self.stats.handler_errors
+            if n == 1 or n % 1000 == 0:
+                log.exception("handler for %s failed (%d failures so far)",
+                              getattr(msg, "channel", type(msg).__name__), n)
+
+    def _flush_depth(self) -> None:
+        if self._pending_depth:
+            pending = list(self._pending_depth.values())
+            self._pending_depth.clear()
+            on_depth = self.handler.on_depth
+            for msg in pending:
+                self._call(on_depth, msg)
+
+    def _end_batch(self) -> None:
+        self._flush_depth()
+        self.stats.batches += 1
+        try:
+            self.handler.on_batch_end()
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("on_batch_end handler failed")
+        if self._attempt and self.state is ConnState.LIVE:
+            self._attempt = 0
+        ts = self._last_ts
+        if ts:
+            self.stats.last_lag_ms = self._clock.now_ns() // 1_000_000 - ts
+            self._last_ts = 0
+
+    def _on_malformed(self, exc: WireError) -> None:
+        kind = exc.kind
+        self.stats.malformed[kind] = self.stats.malformed.get(kind, 0) + 1
+        if kind not in self._malformed_logged:
+            self._malformed_logged.add(kind)
+            log.warning("dropping malformed %s frame (logged once per kind): %s", kind, exc)
+
+    def _on_control(self, msg: Any) -> None:
+        if isinstance(msg, PingFrame):
+            if msg.pong is not None and self._loop is not None and self._ping_sent_at:
+                self.stats.pongs += 1
+                self.stats.last_rtt_s = self._loop.time() - self._ping_sent_at
+                self._ping_sent_at = 0.0
+        elif isinstance(msg, ConnectFrame):
+            self._start_setup()
+        elif isinstance(msg, LoginFrame):
+            self._login_ok = msg.ok
+            if not msg.ok:
+                err = f"login rejected: {msg.data if msg.data is not None else msg.msg}"
+                log.error("%s", err)
+                self._report(err)
+            self._login_evt.set()
+        elif isinstance(msg, SubscribeFrame):
+            if isinstance(msg.data, Result) and not msg.data.result:
+                self.stats.subscribe_refusals += 1
+                err = f"subscription refused: {msg.data.msg}"
+                log.error("%s", err)
+                self._report(err)
+        elif isinstance(msg, UnsubscribeFrame):
+            log.debug("unsubscribe acknowledged")
+        else:
+            self.stats.unhandled += 1
+
+    def _report(self, err: str) -> None:
+        try:
+            self.handler.on_error(err)
+        except Exception:
+            log.exception("on_error handler failed")
