@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 NATIVE_SOURCES := $(wildcard src/native/*.c src/native/*.h src/native/*.pyx src/native/*.pxd) CMakeLists.txt
 COV_MIN ?= 90
 
-.PHONY: help run test bench lint debug clean venv
+.PHONY: help run test bench lint debug sanitize clean venv
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,14 @@ lint: $(STAMP) ## ruff and mypy --strict
 debug: $(VENV)/bin/python ## rebuild the native core with ASan/UBSan and debug symbols
 	$(PIP) install -e ".[test]" -Cbuild-dir=build/debug -Ccmake.build-type=Debug -Ccmake.define.BITUNIX_SANITIZE=ON
 	@rm -f $(STAMP)
+
+# ASan needs its runtime loaded before Python; the GIL and RSS tests are left out because
+# the sanitizer's own allocator and slowdown change what they measure.
+sanitize: debug ## run the native tests under ASan/UBSan (then `make venv` restores the release build)
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LD_PRELOAD="$$(cc -print-file-name=libasan.so) $$(cc -print-file-name=libubsan.so)" \
+	$(PY) -m pytest tests/features -p no:cacheprovider -q \
+	  --deselect tests/features/test_gil.py --deselect tests/features/test_memory.py
 
 clean: ## remove build products and the virtualenv
 	rm -rf build dist $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks coverage.json .coverage
