@@ -52,18 +52,30 @@ def test_loop_restarts_the_source() -> None:
     assert pb.step(10) == 10
 
 
-def test_candles_roll_over_buckets() -> None:
-    c = Candles([60])
+def test_candles_roll_over_buckets_and_fold_longer_intervals() -> None:
+    c = Candles()
+    assert c.current(60) is None
     c.add(60_000, D("10"), D("1"))
     c.add(61_000, D("12"), D("1"))
     c.add(62_000, D("9"), D("2"))
     c.add(120_000, D("11"), D("1"))
-    first, second = c.series[60]
+    c.add(300_000, D("13"))
+    first, second, third = c.series(60)
     assert (first.open, first.high, first.low, first.close) == (D(10), D(12), D(9), D(9))
     assert first.base_volume == D(4)
     assert first.quote_volume == D(10 + 12 + 18)
-    assert second.open_ms == 120_000
-    assert c.current(300) is None
+    assert (second.open_ms, third.open_ms) == (120_000, 300_000)
+    five = c.series(300)
+    assert [k.open_ms for k in five] == [0, 300_000]
+    assert (five[0].open, five[0].high, five[0].low, five[0].close) == (D(10), D(12), D(9),
+                                                                       D(11))
+    assert five[0].base_volume == D(5)
+    now = c.current(300)
+    assert now is not None
+    assert (now.open_ms, now.close, now.base_volume) == (300_000, D(13), 0)
+    hour = c.current(3600)
+    assert hour is not None
+    assert (hour.high, hour.low, hour.base_volume) == (D(13), D(9), D(5))
 
 
 def test_sources(tmp_path: Path) -> None:

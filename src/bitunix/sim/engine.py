@@ -624,7 +624,7 @@ class MatchingEngine:
     def _match_resting_on_trade(self, symbol: str, price: Decimal, qty: Decimal,
                                 is_buy: bool) -> None:
         left = qty
-        for order in self._priority(symbol, BUY if not is_buy else SELL):
+        for order in self._priority(symbol, BUY if not is_buy else SELL, price):
             if left <= 0:
                 break
             assert order.price is not None
@@ -639,7 +639,9 @@ class MatchingEngine:
 
     def _match_resting_on_book(self, symbol: str, mkt: MarketState) -> None:
         for side, levels in ((BUY, mkt.asks), (SELL, mkt.bids)):
-            for order in self._priority(symbol, side):
+            if not levels:
+                continue
+            for order in self._priority(symbol, side, levels[0][0]):
                 if order.status not in OPEN_STATUSES:
                     continue
                 while levels and order.remaining > 0 and self._eligible(order, levels[0][0]):
@@ -654,11 +656,18 @@ class MatchingEngine:
                     self._fill(self.accounts[order.uid], order, take, order.price, "MAKER")
                 self._settle_status(self.accounts[order.uid], order)
 
-    def _priority(self, symbol: str, side: str) -> list[Order]:
-        """Resting orders of one side, best price first, then time."""
-        orders = [o for o in self._resting[symbol].values() if o.side == side]
-        orders.sort(key=lambda o: ((-(o.price or ZERO)) if side == BUY else (o.price or ZERO),
-                                   o.ctime_ns, int(o.order_id)))
+    def _priority(self, symbol: str, side: str, reach: Decimal) -> list[Order]:
+        """Resting orders of ``side`` whose limit reaches ``reach`` (a buy at or above it, a
+        sell at or below it), best price first, then time. Most events match none of them,
+        so the filter runs before the sort."""
+        if side == BUY:
+            orders = [o for o in self._resting[symbol].values()
+                      if o.side == BUY and o.price is not None and o.price >= reach]
+            orders.sort(key=lambda o: (-(o.price or ZERO), o.ctime_ns, int(o.order_id)))
+        else:
+            orders = [o for o in self._resting[symbol].values()
+                      if o.side == SELL and o.price is not None and o.price <= reach]
+            orders.sort(key=lambda o: (o.price or ZERO, o.ctime_ns, int(o.order_id)))
         return orders
 
     def cancel_order(self, uid: str, symbol: str | None = None, *, order_id: str | None = None,

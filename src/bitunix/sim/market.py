@@ -75,29 +75,67 @@ class Candle:
 
 
 class Candles:
-    """Candles of one price series per interval, aggregated as prices arrive."""
+    """Candles of one price series: one-minute candles are kept as prices arrive, longer
+    intervals are folded from them when asked for (replay pays for one interval only)."""
 
-    def __init__(self, intervals_s: Iterable[int], keep: int = 1000) -> None:
-        self.series: dict[int, deque[Candle]] = {s: deque(maxlen=keep) for s in intervals_s}
+    BASE_S = 60
+
+    def __init__(self, keep: int = 43_200) -> None:
+        self.minutes: deque[Candle] = deque(maxlen=keep)
 
     def add(self, ts_ms: int, price: Decimal, qty: Decimal = Decimal(0)) -> None:
-        """Fold one price (and traded qty) at ``ts_ms`` into every interval."""
-        for interval_s, series in self.series.items():
-            open_ms = ts_ms - ts_ms % (interval_s * 1000)
-            last = series[-1] if series else None
-            if last is None or open_ms > last.open_ms:
-                series.append(Candle(open_ms, price, price, price, price, qty, qty * price))
-                continue
-            last.high = max(last.high, price)
-            last.low = min(last.low, price)
-            last.close = price
+        """Fold one price (and traded qty) at ``ts_ms`` into the current minute."""
+        open_ms = ts_ms - ts_ms % (self.BASE_S * 1000)
+        minutes = self.minutes
+        last = minutes[-1] if minutes else None
+        if last is None or open_ms > last.open_ms:
+            minutes.append(Candle(open_ms, price, price, price, price, qty, qty * price))
+            return
+        if price > last.high:
+            last.high = price
+        elif price < last.low:
+            last.low = price
+        last.close = price
+        if qty:
             last.base_volume += qty
             last.quote_volume += qty * price
 
+    def series(self, interval_s: int) -> list[Candle]:
+        """Candles of ``interval_s`` (a multiple of 60 s), oldest first."""
+        if interval_s == self.BASE_S:
+            return list(self.minutes)
+        span_ms = interval_s * 1000
+        out: list[Candle] = []
+        for m in self.minutes:
+            open_ms = m.open_ms - m.open_ms % span_ms
+            last = out[-1] if out else None
+            if last is None or open_ms > last.open_ms:
+                out.append(Candle(open_ms, m.open, m.high, m.low, m.close, m.base_volume,
+                                  m.quote_volume))
+                continue
+            last.high = max(last.high, m.high)
+            last.low = min(last.low, m.low)
+            last.close = m.close
+            last.base_volume += m.base_volume
+            last.quote_volume += m.quote_volume
+        return out
+
     def current(self, interval_s: int) -> Candle | None:
-        """The newest (still forming) candle."""
-        series = self.series.get(interval_s)
-        return series[-1] if series else None
+        """The newest (still forming) candle of ``interval_s``."""
+        if not self.minutes:
+            return None
+        newest = self.minutes[-1]
+        span_ms = interval_s * 1000
+        start = newest.open_ms - newest.open_ms % span_ms
+        recent: list[Candle] = []
+        for m in reversed(self.minutes):
+            if m.open_ms < start:
+                break
+            recent.append(m)
+        return Candle(start, recent[-1].open, max(m.high for m in recent),
+                      min(m.low for m in recent), newest.close,
+                      sum((m.base_volume for m in recent), Decimal(0)),
+                      sum((m.quote_volume for m in recent), Decimal(0)))
 
 
 class Playback:
@@ -119,8 +157,8 @@ class Playback:
         self.clock = clock
         self.on_event = on_event
         self.applied = 0
-        self.trades = {s: Candles(REST_INTERVALS.values()) for s in engine.contracts}
-        self.marks = {s: Candles(REST_INTERVALS.values()) for s in engine.contracts}
+        self.trades = {s: Candles() for s in engine.contracts}
+        self.marks = {s: Candles() for s in engine.contracts}
         self._it: Iterator[MarketEvent] = iter(source())
 
     def _next(self) -> MarketEvent | None:

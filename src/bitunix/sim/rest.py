@@ -269,7 +269,7 @@ class RestApi:
             raise SimError(VALUE_RULE, f"interval {interval}")
         kind = (p.text("type") or "LAST_PRICE").upper()
         candles = (self.server.playback.marks if kind == "MARK_PRICE"
-                   else self.server.playback.trades)[symbol].series[REST_INTERVALS[interval]]
+                   else self.server.playback.trades)[symbol].series(REST_INTERVALS[interval])
         end = p.integer("endTime", 2**62)
         limit = min(200, max(1, p.integer("limit", 100)))
         rows = [c for c in candles if c.open_ms <= end][-limit:]

@@ -390,9 +390,7 @@ class SimServer:
         prefix, _, interval = ch.rpartition("_kline_")
         if prefix in ("market", "mark") and interval in WS_INTERVALS:
             candles = (self.playback.trades if prefix == "market" else self.playback.marks)
-            series = candles[symbol].series
-            seconds = WS_INTERVALS[interval]
-            candle = series[seconds][-1] if series.get(seconds) else None
+            candle = candles[symbol].current(WS_INTERVALS[interval])
             if candle is None:
                 return None
             return {"o": dec(candle.open), "h": dec(candle.high), "l": dec(candle.low),
