@@ -298,6 +298,14 @@ def to_onnx_bytes(estimator: Any, n_features: int) -> bytes:
     )
     if fold is not None:
         _fold_platt(onx, *fold)
+    # skl2onnx lists opset imports in set order (string hash, so per process); sort them
+    # so the same data and seed give the same bytes, hence the same sha256 and version.
+    imports = sorted((o.domain, o.version) for o in onx.opset_import)
+    del onx.opset_import[:]
+    for domain, version in imports:
+        entry = onx.opset_import.add()
+        entry.domain = domain
+        entry.version = version
     data: bytes = onx.SerializeToString()
     return data
 
