@@ -27,7 +27,8 @@ T4_BODY = ('{"symbol":"BTCUSDT","side":"BUY","tradeSide":"OPEN","orderType":"LIM
 def test_spec_vectors(args: tuple[str, str, str, str], query: dict[str, str], body: str,
                       expected: str) -> None:
     key, secret, nonce, ts = args
-    assert sign(key, secret, nonce, ts, query=canonical_query(query), body=body) == expected
+    assert sign(key, secret, nonce, ts, query, body) == expected
+    assert canonical_query({"b": "2", "a": "1"}) == "a1b2"
     auth = Authenticator({key: secret}, window_ms=10**15)
     headers = {"api-key": key, "nonce": nonce, "timestamp": ts, "sign": expected}
     assert auth.verify_rest(headers, query, body, now_ms=int(ts)) == key

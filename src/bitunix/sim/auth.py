@@ -7,28 +7,15 @@ received, checks the timestamp window and refuses a nonce reused inside the wind
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections import OrderedDict
 from collections.abc import Mapping
 
+# One implementation of the spec's algorithm, shared with the bot's own client.
+from bitunix.exchange.signing import canonical_query, sign
 from bitunix.sim.errors import API_KEY_EMPTY, SIGN_ERROR, SimError
 
-
-def _sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def canonical_query(params: Mapping[str, str]) -> str:
-    """Concatenate ``key + value`` over the parameters sorted by key (no separators)."""
-    return "".join(f"{k}{params[k]}" for k in sorted(params))
-
-
-def sign(api_key: str, secret: str, nonce: str, timestamp: str, *, query: str = "",
-         body: str = "") -> str:
-    """The Bitunix double SHA-256 signature (not HMAC), lowercase hex."""
-    digest = _sha256_hex(nonce + timestamp + api_key + query + body)
-    return _sha256_hex(digest + secret)
+__all__ = ["Authenticator", "canonical_query", "sign"]
 
 
 class Authenticator:
@@ -56,7 +43,7 @@ class Authenticator:
         if not nonce or not timestamp.isdigit() or not given:
             raise SimError(SIGN_ERROR, "nonce, timestamp and sign headers are required")
         self._check_time(int(timestamp), now_ms)
-        expected = sign(api_key, secret, nonce, timestamp, query=canonical_query(query), body=body)
+        expected = sign(api_key, secret, nonce, timestamp, query, body)
         if not hmac.compare_digest(expected, given.lower()):
             raise SimError(SIGN_ERROR)
         self._use_nonce(nonce, now_ms)
