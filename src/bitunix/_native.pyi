@@ -4,6 +4,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 FEATURE_NAMES: Final[tuple[str, ...]]
 
@@ -14,6 +15,7 @@ _Bools = npt.ArrayLike
 def simd_impl() -> str:
     """Name of the vector path the batch kernels take on this CPU: avx2, sse2, neon or scalar."""
 
+@disjoint_base
 class RollingVWAP:
     """Rolling VWAP and volume-weighted std over a time- and count-bounded window."""
 
@@ -41,6 +43,7 @@ class RollingVWAP:
     @property
     def rejected(self) -> int: ...
 
+@disjoint_base
 class TickImbalance:
     """Tick-rule imbalance over the last ``n`` trades."""
 
@@ -56,6 +59,7 @@ class TickImbalance:
     @property
     def rejected(self) -> int: ...
 
+@disjoint_base
 class TradeFlowImbalance:
     """Signed trade-flow imbalance (buy - sell) / (buy + sell) over a time window."""
 
@@ -78,6 +82,7 @@ class TradeFlowImbalance:
     @property
     def rejected(self) -> int: ...
 
+@disjoint_base
 class RealizedVolatility:
     """Realised volatility of log returns over a time window, and a time-decayed variant."""
 
@@ -116,6 +121,7 @@ def realized_vol_batch(
     ts_ns: _I64, price: _F64, window_ns: int, max_samples: int, halflife_ns: int = ...
 ) -> _F64: ...
 
+@disjoint_base
 class FeatureEngine:
     """Per-symbol feature state that writes the model's feature vector in place."""
 

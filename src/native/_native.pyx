@@ -66,6 +66,11 @@ cdef class RollingVWAP:
     are rejected: the state is untouched and ``rejected`` counts them.
     """
 
+    # __cinit__ allocates (it runs exactly once, even for subclasses); __init__ only gives
+    # the constructor an introspectable signature for help(), IDEs and stubtest.
+    def __init__(self, int64_t window_ns, Py_ssize_t max_samples):
+        """See the class docstring."""
+
     def __cinit__(self, int64_t window_ns, Py_ssize_t max_samples):
         _check_positive(window_ns, "window_ns")
         _check_init(bx_vwap_init(&self._s, window_ns, _capacity(max_samples, "max_samples")),
@@ -137,6 +142,11 @@ cdef class TickImbalance:
     zero ticks before the first move are not counted. Reads 0.0 when empty.
     """
 
+    # __cinit__ allocates (it runs exactly once, even for subclasses); __init__ only gives
+    # the constructor an introspectable signature for help(), IDEs and stubtest.
+    def __init__(self, Py_ssize_t n):
+        """See the class docstring."""
+
     def __cinit__(self, Py_ssize_t n):
         _check_init(bx_tick_init(&self._s, _capacity(n, "n")), "TickImbalance")
         self.n = n
@@ -173,6 +183,11 @@ cdef class TradeFlowImbalance:
 
     Same window rule as RollingVWAP; quantities must be finite and > 0.
     """
+
+    # __cinit__ allocates (it runs exactly once, even for subclasses); __init__ only gives
+    # the constructor an introspectable signature for help(), IDEs and stubtest.
+    def __init__(self, int64_t window_ns, Py_ssize_t max_samples):
+        """See the class docstring."""
 
     def __cinit__(self, int64_t window_ns, Py_ssize_t max_samples):
         _check_positive(window_ns, "window_ns")
@@ -228,6 +243,11 @@ cdef class RealizedVolatility:
     ``realized`` is ``sqrt(sum r^2)`` over the returns whose timestamp is in the window;
     ``ewma`` is ``sqrt`` of the squared returns decayed by half every ``halflife_ns``.
     """
+
+    # __cinit__ allocates (it runs exactly once, even for subclasses); __init__ only gives
+    # the constructor an introspectable signature for help(), IDEs and stubtest.
+    def __init__(self, int64_t window_ns, Py_ssize_t max_samples, int64_t halflife_ns):
+        """See the class docstring."""
 
     def __cinit__(self, int64_t window_ns, Py_ssize_t max_samples, int64_t halflife_ns):
         _check_positive(window_ns, "window_ns")
@@ -378,6 +398,14 @@ cdef class FeatureEngine:
     in place and returns True when every feature is valid: at least ``min_samples`` trades
     in the VWAP window, ``std > 0`` and a book seen. Every entry is finite.
     """
+
+    def __init__(self, double tick_size, int64_t vwap_window_ns=30 * _NS_PER_S,
+                  Py_ssize_t vwap_max_samples=600, Py_ssize_t tick_n=50,
+                  int64_t flow_window_ns=30 * _NS_PER_S, Py_ssize_t flow_max_samples=4096,
+                  int64_t vol_window_ns=60 * _NS_PER_S, Py_ssize_t vol_max_samples=8192,
+                  int64_t vol_halflife_ns=30 * _NS_PER_S, Py_ssize_t depth_levels=5,
+                  Py_ssize_t min_samples=20, const double[::1] level_weights=None):
+        """See the class docstring."""
 
     def __cinit__(self, double tick_size, int64_t vwap_window_ns=30 * _NS_PER_S,
                   Py_ssize_t vwap_max_samples=600, Py_ssize_t tick_n=50,
