@@ -27,9 +27,8 @@ def test_default_training_reproduces_the_shipped_model(
     [entry] = index["entries"]
     assert entry["sha256"] == shipped.sha256
     assert entry["status"] == "active"
-    assert (tmp_path / "b" / "model.onnx").read_bytes() == (
-        bundled_model_dir() / "model.onnx"
-    ).read_bytes()
+    for name in ("model.onnx", "manifest.json"):
+        assert (tmp_path / "b" / name).read_bytes() == (bundled_model_dir() / name).read_bytes()
 
 
 def test_small_training_on_one_capture_with_options(

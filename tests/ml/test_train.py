@@ -50,6 +50,9 @@ def test_trained_model_metrics_and_split(trained: TrainedModel) -> None:
     assert m.auc is not None
     assert 0.0 <= m.auc <= 1.0
     assert 0.0 <= m.brier <= 1.0
+    assert 0 < m.tradable_n < m.n
+    assert m.tradable_base_rate is not None
+    assert m.tradable_base_rate > m.base_rate  # the fee floor makes every other sample 0
     assert set(trained.importance) == set(FEATURE_NAMES)
 
 
@@ -88,9 +91,16 @@ def test_evaluate_and_ece_on_known_values() -> None:
     assert m.hit_rate == 0.5
     assert m.auc == pytest.approx(5 / 6)
     assert expected_calibration_error(p, y) == pytest.approx((2 * 0.1 + 2 * 0.4) / 4)
+    assert m.tradable_n == 4
+    assert m.tradable_auc == m.auc
+    sub = evaluate(p, y, 0.65, np.array([False, True, True, False]))
+    assert sub.tradable_n == 2
+    assert sub.tradable_base_rate == 0.5
+    assert sub.tradable_auc == 1.0
     none = evaluate(np.array([0.2, 0.3]), np.array([0, 0], dtype=np.int8), 0.65)
     assert none.auc is None
     assert none.hit_rate is None
+    assert none.tradable_auc is None
 
 
 @pytest.mark.parametrize(

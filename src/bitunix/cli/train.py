@@ -125,6 +125,12 @@ def run(args: argparse.Namespace) -> int:
         f"validation: AUC {auc}, Brier {m.brier:.4f}, ECE {m.ece:.3f}, base rate "
         f"{m.base_rate:.3f}, approvals at {m.threshold} {m.approvals}, hit rate {hit}"
     )
+    t_auc = "n/a" if m.tradable_auc is None else f"{m.tradable_auc:.3f}"
+    t_base = "n/a" if m.tradable_base_rate is None else f"{m.tradable_base_rate:.3f}"
+    print(
+        f"validation, samples whose target pays the fees: {m.tradable_n}, base rate "
+        f"{t_base}, AUC {t_auc}"
+    )
     print(f"registered in {registry.root}" + (" and promoted" if args.promote else ""))
     sys.stdout.flush()
     return 0

@@ -53,6 +53,9 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
 
     ``hit_rate``: share of positives among validation samples scored >= ``threshold``
     (None when none is); ``ece``: expected calibration error over 10 probability bins.
+    ``tradable_*``: the same restricted to samples whose target clears the round-trip
+    fee (the only ones a strategy with ``min_edge_bps`` would ask about; every other
+    sample is a negative by construction, which inflates the overall AUC).
     """
 
     n: int
@@ -64,6 +67,9 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
     threshold: float
     approvals: int
     hit_rate: float | None
+    tradable_n: int = 0
+    tradable_base_rate: float | None = None
+    tradable_auc: float | None = None
 
 
 class LogisticParams(msgspec.Struct, frozen=True, kw_only=True):

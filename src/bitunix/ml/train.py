@@ -134,12 +134,22 @@ def expected_calibration_error(p: npt.NDArray[np.float64], y: npt.NDArray[np.int
     return total / max(len(p), 1)
 
 
-def evaluate(p: npt.NDArray[np.float64], y: npt.NDArray[np.int8], threshold: float) -> Metrics:
-    """Held-out metrics of probabilities ``p`` against labels ``y``."""
+def evaluate(
+    p: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int8],
+    threshold: float,
+    tradable: npt.NDArray[np.bool_] | None = None,
+) -> Metrics:
+    """Held-out metrics of probabilities ``p`` against labels ``y``.
+
+    ``tradable`` marks the samples whose target clears the fees (default: all).
+    """
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     approved = p >= threshold
     both = len(np.unique(y)) == 2
+    t = np.ones(len(y), dtype=bool) if tradable is None else tradable
+    yt = y[t]
     return Metrics(
         n=len(y),
         base_rate=float(y.mean()),
@@ -150,22 +160,29 @@ def evaluate(p: npt.NDArray[np.float64], y: npt.NDArray[np.int8], threshold: flo
         threshold=threshold,
         approvals=int(approved.sum()),
         hit_rate=float(y[approved].mean()) if approved.any() else None,
+        tradable_n=int(t.sum()),
+        tradable_base_rate=float(yt.mean()) if len(yt) else None,
+        tradable_auc=float(roc_auc_score(yt, p[t])) if len(np.unique(yt)) == 2 else None,
     )
 
 
 def _merge(datasets: Sequence[Dataset], labels: LabelConfig) -> tuple[Any, ...]:
-    xs, ys, ts = [], [], []
+    xs, ys, ts, ok = [], [], [], []
     for ds in datasets:
-        y = label_samples(ds.samples, labels)
+        s = ds.samples
+        y = label_samples(s, labels)
         keep = y != UNDEFINED
-        xs.append(ds.samples.features[keep])
+        gain_bps = labels.target_fraction * np.abs(s.vwap - s.price) / s.price * 1e4
+        xs.append(s.features[keep])
         ys.append(y[keep])
-        ts.append(ds.samples.ts_ns[keep])
+        ts.append(s.ts_ns[keep])
+        ok.append(gain_bps[keep] > 2.0 * labels.fee_bps)
     x = np.concatenate(xs)
     y = np.concatenate(ys)
     t = np.concatenate(ts)
+    tradable = np.concatenate(ok)
     order = np.argsort(t, kind="stable")
-    return x[order], y[order], t[order]
+    return x[order], y[order], t[order], tradable[order]
 
 
 def mirror(
@@ -197,7 +214,7 @@ def fit(
     lab = labels or LabelConfig()
     if not datasets:
         raise TrainingError("no data to train on")
-    x, y, t = _merge(datasets, lab)
+    x, y, t, tradable = _merge(datasets, lab)
     if x.shape[0] == 0 or x.shape[1] != len(feature_names):
         raise TrainingError(f"no usable samples (shape {x.shape}, {len(feature_names)} features)")
     horizon_ns = int(lab.horizon_s * 1e9)
@@ -229,7 +246,7 @@ def fit(
     # wrapper); the fitted calibrator keeps using the same trees either way.
     calibrated.calibrated_classifiers_[0].estimator = gbm
     p_val = calibrated.predict_proba(x[va])[:, 1].astype(np.float64)
-    metrics = evaluate(p_val, y[va], cfg.threshold)
+    metrics = evaluate(p_val, y[va], cfg.threshold, tradable[va])
     imp = permutation_importance(
         calibrated,
         x[va],
