@@ -231,7 +231,11 @@ async def test_positions_fills_and_closing(client: Client) -> None:
     assert gone["code"] == 30004
     hist = await client.ok("GET", f"{P}/position/get_history_positions", {"symbol": "BTCUSDT"})
     assert hist["total"] == 1
-    assert hist["positionList"][0]["positionId"] == pos["positionId"]
+    closed = hist["positionList"][0]
+    assert closed["positionId"] == pos["positionId"]
+    assert (closed["maxQty"], closed["entryPrice"], closed["closePrice"]) == (
+        "0.5", "60000", "59999.9")
+    assert closed["realizedPNL"] == "-0.05"
     await client.ok("POST", f"{P}/trade/place_order", {
         "symbol": "BTCUSDT", "side": "SELL", "orderType": "MARKET", "qty": "0.1"})
     assert await client.ok("POST", f"{P}/trade/close_all_position", {"symbol": "BTCUSDT"}) == ""

@@ -156,6 +156,11 @@ class Position:
     fee: Decimal = ZERO
     funding: Decimal = ZERO
     realized_pnl: Decimal = ZERO
+    max_qty: Decimal = ZERO
+    opened_qty: Decimal = ZERO
+    opened_value: Decimal = ZERO
+    closed_qty: Decimal = ZERO
+    closed_value: Decimal = ZERO
 
     @property
     def avg_price(self) -> Decimal:
@@ -845,6 +850,9 @@ class MatchingEngine:
             event = "OPEN"
         pos.qty += qty
         pos.entry_value += qty * price
+        pos.opened_qty += qty
+        pos.opened_value += qty * price
+        pos.max_qty = max(pos.max_qty, pos.qty)
         pos.margin += (qty * price / pos.leverage).quantize(QUANTUM, ROUND_UP)
         return pos, event, pnl
 
@@ -859,6 +867,8 @@ class MatchingEngine:
         pos.entry_value -= removed
         pos.margin -= released
         value = qty * price
+        pos.closed_qty += qty
+        pos.closed_value += value
         return value - removed if pos.side == LONG else removed - value
 
     def _close_position(self, acct: Account, pos: Position) -> None:
@@ -1173,7 +1183,9 @@ class MatchingEngine:
 
     def _push_tpsl(self, tp: TpSl, event: str) -> None:
         if self.listeners:
-            self._push(tp.uid, "tpsl", shapes.ws_tpsl(tp, event, self.accounts[tp.uid]))
+            acct = self.accounts[tp.uid]
+            self._push(tp.uid, "tpsl", shapes.ws_tpsl(tp, event, acct,
+                                                      self.leverage_of(acct, tp.symbol)))
 
 
 def _stop_type(value: str) -> str:

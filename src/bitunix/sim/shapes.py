@@ -156,8 +156,12 @@ def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal,
 
 
 def rest_history_position(pos: Position) -> JSON:
-    """A row of get_history_positions."""
+    """A row of get_history_positions (entry/close prices are fill-weighted averages)."""
+    entry = pos.opened_value / pos.opened_qty if pos.opened_qty else Decimal(0)
+    close = pos.closed_value / pos.closed_qty if pos.closed_qty else Decimal(0)
     return {
+        "maxQty": dec(pos.max_qty), "entryPrice": dec(entry.quantize(Decimal("1e-8"))),
+        "closePrice": dec(close.quantize(Decimal("1e-8"))), "liqQty": "0", "liqPrice": "0",
         "positionId": pos.position_id, "symbol": pos.symbol, "side": pos.side,
         "marginMode": pos.margin_mode, "positionMode": pos.position_mode,
         "leverage": pos.leverage, "fee": dec(pos.fee), "funding": dec(pos.funding),
@@ -221,14 +225,14 @@ def _tpsl_fields(tp: TpSl) -> JSON:
     return out
 
 
-def ws_tpsl(tp: TpSl, event: str, acct: Account) -> JSON:
+def ws_tpsl(tp: TpSl, event: str, acct: Account, leverage: int) -> JSON:
     """The ``tpsl`` channel push."""
     data: JSON = {
         "event": event,
         "positionId": tp.position_id,
         "orderId": tp.tpsl_id,
         "symbol": tp.symbol,
-        "leverage": str(acct.leverage.get(tp.symbol, "")),
+        "leverage": str(leverage),
         # A TP/SL closes the position: the action is the opposite of the position side.
         "side": "SELL" if tp.pos_side == "LONG" else "BUY",
         "positionMode": acct.position_mode,
