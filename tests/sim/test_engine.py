@@ -400,3 +400,15 @@ def test_decimal_is_exact_on_many_small_fills(engine: MatchingEngine) -> None:
     acct = engine.accounts["u1"]
     assert acct.positions == {}
     assert sum((e.amount for e in acct.ledger), Decimal(0)) == acct.wallet
+
+
+def test_one_way_close_with_a_plain_order_needs_no_new_margin(clock: ManualClock) -> None:
+    engine = MatchingEngine(clock)
+    engine.add_account("t", D("400"))
+    set_book(engine, qty="5")
+    engine.place_order("t", req(qty="0.1"))  # 300 margin at 20x, 3.6 fee
+    acct = engine.accounts["t"]
+    assert acct.available() < D("100")
+    assert code_of(engine, req(side="SELL", qty="0.3"), "t") == 20003  # would open 0.2 short
+    engine.place_order("t", req(side="SELL", qty="0.1"))  # nets the long: allowed
+    assert acct.positions == {}

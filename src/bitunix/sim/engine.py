@@ -547,7 +547,16 @@ class MatchingEngine:
         return (qty * ref / order.leverage).quantize(QUANTUM, ROUND_UP)
 
     def _reserve(self, acct: Account, order: Order, mkt: MarketState) -> None:
-        need = self._order_margin(order, order.qty, mkt)
+        """Freeze the initial margin of the part of ``order`` that can open a position.
+
+        In one-way mode the part that nets an opposite position opens nothing, so closing
+        with a plain order never needs free balance beyond its fee."""
+        opening = order.qty
+        if acct.position_mode == "ONE_WAY":
+            other = acct.positions.get((order.symbol, opposite(order.pos_side)))
+            if other is not None:
+                opening = max(ZERO, opening - other.qty)
+        need = self._order_margin(order, opening, mkt)
         ref = self._reference_price(order, mkt) or ZERO
         fee = order.qty * ref * self.fees.taker
         if need + fee > acct.available():
@@ -798,9 +807,9 @@ class MatchingEngine:
         order.mtime_ns = now
         if order.status == "NEW":
             order.status = "PART_FILLED"
-        if not order.reduce_only:
-            order.frozen = self._order_margin(order, order.remaining,
-                                              self.markets[order.symbol])
+        if order.frozen:  # release margin as the order fills; it never grows
+            order.frozen = min(order.frozen, self._order_margin(
+                order, order.remaining, self.markets[order.symbol]))
         touched.fee -= fee
         touched.mtime_ns = now
         self._credit(acct, "fee", -fee, order.order_id)
