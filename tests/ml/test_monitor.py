@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from bitunix.core.errors import ConfigError
-from bitunix.ml.manifest import Metrics
-from bitunix.ml.monitor import MonitorConfig, PerformanceMonitor
+from bitunix.features import FEATURE_NAMES
+from bitunix.ml.drift import DriftConfig
+from bitunix.ml.manifest import Metrics, ModelManifest
+from bitunix.ml.monitor import ModelHealth, MonitorConfig, PerformanceMonitor
 
 REF = Metrics(
     n=500, base_rate=0.1, auc=0.7, brier=0.1, log_loss=0.3, ece=0.05, threshold=0.65,
@@ -74,3 +77,25 @@ def test_base_rate_is_the_yardstick_when_validation_approved_nothing() -> None:
 def test_monitor_config_validation(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         MonitorConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_model_health_reports_drift_and_degradation(manifest: ModelManifest) -> None:
+    health = ModelHealth(
+        manifest,
+        DriftConfig(window=300, min_samples=200),
+        MonitorConfig(window=60, min_outcomes=50),
+    )
+    assert health.alerts() == []
+    rng = np.random.default_rng(5)
+    iv = FEATURE_NAMES.index("realized_vol_bps")
+    for _ in range(300):
+        row = np.array([rng.choice(r.edges) for r in manifest.reference], dtype=np.float32)
+        row[iv] = 1e4  # far beyond anything in training
+        health.observe(row)
+    for _ in range(60):
+        health.record(0.9, False)
+    alerts = health.alerts()
+    drift = [a for a in alerts if a.kind == "drift"]
+    assert "realized_vol_bps" in " ".join(a.message for a in drift)
+    # p 0.9 with no hit is far off calibration; the hit-rate floor depends on the manifest
+    assert {a.kind for a in alerts} >= {"drift", "calibration"}

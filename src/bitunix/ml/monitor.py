@@ -18,9 +18,12 @@ import math
 from collections import deque
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from bitunix.core.errors import ConfigError
-from bitunix.ml.manifest import Metrics
+from bitunix.ml.drift import DriftConfig, DriftMonitor
+from bitunix.ml.manifest import Metrics, ModelManifest
 
 
 class MonitorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -117,3 +120,47 @@ class PerformanceMonitor:
                 )
             )
         return alerts
+
+
+class ModelHealth:
+    """Everything watched about one served model: feature drift and live outcomes.
+
+    Feed ``observe`` with the feature vectors the model scores (or a sample of ticks)
+    and ``record`` with realised outcomes (a strategy's ``outcome_sink``); ``alerts``
+    returns drift alerts (PSI per feature above the limit) and degradation alerts.
+    """
+
+    def __init__(
+        self,
+        manifest: ModelManifest,
+        drift: DriftConfig | None = None,
+        monitor: MonitorConfig | None = None,
+    ) -> None:
+        self.model = f"{manifest.name}@{manifest.version}"
+        self.drift = DriftMonitor(manifest.reference, drift)
+        self.performance = PerformanceMonitor(self.model, manifest.metrics, monitor)
+
+    def observe(self, vector: npt.NDArray[np.float32]) -> None:
+        """Add one scored feature vector to the drift window."""
+        self.drift.observe(vector)
+
+    def record(self, probability: float, hit: bool) -> None:
+        """Add one realised outcome."""
+        self.performance.record(probability, hit)
+
+    def alerts(self) -> list[Alert]:
+        """Current drift and degradation alerts."""
+        limit = self.drift.config.psi_alert
+        out = [
+            Alert(
+                kind="drift",
+                model=self.model,
+                value=value,
+                limit=limit,
+                message=f"{self.model}: feature {name} drifted, PSI {value:.3f} > {limit} "
+                f"over the last {min(self.drift.observed, self.drift.config.window)} vectors",
+            )
+            for name, value in sorted(self.drift.drifted().items())
+        ]
+        out.extend(self.performance.check())
+        return out
