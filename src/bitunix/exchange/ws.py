@@ -49,7 +49,7 @@ from bitunix.wire.control import (
     encode_subscribe,
     encode_unsubscribe,
 )
-from bitunix.wire.decode import WireError, decode
+from bitunix.wire.decode import WireError, decode, decode_public
 from bitunix.wire.private import BalancePush, OrderPush, PositionPush, TpslPush
 from bitunix.wire.public import (
     KLINE_PUSH_TYPES,
@@ -136,7 +136,7 @@ class WsHandler:
         """A refused login or subscription, reported by the server."""
 
 
-@dataclass
+@dataclass(slots=True)
 class WsStats:
     """Counters of one client; nothing fails without moving one of them."""
 
@@ -162,13 +162,14 @@ class WsStats:
     last_lag_ms: int = 0
 
 
-def _dispatch_table(h: WsHandler) -> dict[type, Any]:
+def _dispatch_table(h: WsHandler, on_depth: Any) -> dict[type, Any]:
+    # Depth snapshots go through the batch buffer (``on_depth``), the rest straight through.
     table: dict[type, Any] = {
         TradePush: h.on_trade,
-        DepthBook1: h.on_depth,
-        DepthBook5: h.on_depth,
-        DepthBook15: h.on_depth,
-        DepthBooks: h.on_depth,
+        DepthBook1: on_depth,
+        DepthBook5: on_depth,
+        DepthBook15: on_depth,
+        DepthBooks: on_depth,
         TickerPush: h.on_ticker,
         TickersPush: h.on_tickers,
         PricePush: h.on_price,
@@ -182,11 +183,16 @@ def _dispatch_table(h: WsHandler) -> dict[type, Any]:
     return table
 
 
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+
+
 class _Listener(WSListener):
     """picows listener of one connection; forwards everything to its client."""
 
     def __init__(self, client: BitunixWS) -> None:
         self._client = client
+        self._on_payload = client._on_payload
         self._fragments: bytearray | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -194,16 +200,16 @@ class _Listener(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
         mt = frame.msg_type
-        if mt is WSMsgType.TEXT or mt is WSMsgType.BINARY:
+        if mt is _TEXT or mt is _BINARY:
             if frame.fin:
-                self._client._on_payload(frame.get_payload_as_memoryview(), frame.last_in_buffer)
+                self._on_payload(frame.get_payload_as_memoryview(), frame.last_in_buffer)
             else:
                 self._fragments = bytearray(frame.get_payload_as_memoryview())
         elif mt is WSMsgType.CONTINUATION and self._fragments is not None:
             self._fragments += frame.get_payload_as_memoryview()
             if frame.fin:
                 data, self._fragments = bytes(self._fragments), None
-                self._client._on_payload(data, frame.last_in_buffer)
+                self._on_payload(data, frame.last_in_buffer)
         elif mt is WSMsgType.CLOSE:
             self._client._close_reason = f"server closed ({frame.get_close_code()})"
             transport.send_close(frame.get_close_code())
@@ -241,7 +247,7 @@ class BitunixWS:
         self.stale_after_s = 0.0 if self.private else self.config.stale_after_s
         self.stats = WsStats()
         self.state = ConnState.IDLE
-        self._dispatch = _dispatch_table(handler)
+        self._dispatch = _dispatch_table(handler, self._buffer_depth)
         self._subs: dict[tuple[str, str | None], ChannelArg] = {}
         if self.private:
             for ch in private_channels:
@@ -254,6 +260,8 @@ class BitunixWS:
         self._pending_depth: dict[tuple[type, str], DepthPush] = {}
         self._last_data = 0.0
         self._last_ts = 0
+        self._data_in_batch = 0
+        self._decode = decode if self.private else decode_public
         self._ping_sent_at = 0.0
         self._timers: list[asyncio.TimerHandle] = []
         self._connected_evt = asyncio.Event()
@@ -496,47 +504,39 @@ class BitunixWS:
     # -- frames -------------------------------------------------------------------------
 
     def _on_payload(self, payload: Any, last_in_buffer: bool) -> None:
+        # The hot path: one decode, one dict lookup, one call. Time, gaps and lag are
+        # measured once per batch, not per frame.
         self.stats.frames += 1
         try:
-            msg = decode(payload)
+            msg = self._decode(payload)
         except WireError as exc:
             self._on_malformed(exc)
         else:
             fn = self._dispatch.get(type(msg))
             if fn is not None:
-                self._on_data(msg, fn)
+                self._data_in_batch += 1
+                self._last_ts = msg.ts
+                try:
+                    fn(msg)
+                except Exception:
+                    self._on_handler_error(msg)
             else:
                 self._on_control(msg)
         if last_in_buffer:
             self._end_batch()
 
-    def _on_data(self, msg: Any, fn: Any) -> None:
-        loop = self._loop
-        if loop is not None:
-            now = loop.time()
-            gap = now - self._last_data
-            if gap > self.stats.max_gap_s and self.state is ConnState.LIVE:
-                self.stats.max_gap_s = gap
-            self._last_data = now
-        self.stats.messages += 1
-        self._last_ts = msg.ts
-        if isinstance(msg, DepthPush):
-            key = (type(msg), msg.symbol)
-            if self._pending_depth.pop(key, None) is not None:
-                self.stats.depth_skipped += 1
-            self._pending_depth[key] = msg
-            return
-        self._call(fn, msg)
+    def _buffer_depth(self, msg: DepthPush) -> None:
+        key = (type(msg), msg.symbol)
+        if self._pending_depth.pop(key, None) is not None:
+            self.stats.depth_skipped += 1
+        self._pending_depth[key] = msg
 
-    def _call(self, fn: Any, msg: Any) -> None:
-        try:
-            fn(msg)
-        except Exception:
-            self.stats.handler_errors += 1
-            n = self.stats.handler_errors
-            if n == 1 or n % 1000 == 0:
-                log.exception("handler for %s failed (%d failures so far)",
-                              getattr(msg, "channel", type(msg).__name__), n)
+    def _on_handler_error(self, msg: Any) -> None:
+        self.stats.handler_errors += 1
+        n = self.stats.handler_errors
+        if n == 1 or n % 1000 == 0:
+            log.exception("handler for %s failed (%d failures so far)",
+                          getattr(msg, "channel", type(msg).__name__), n)
 
     def _flush_depth(self) -> None:
         if self._pending_depth:
@@ -544,22 +544,32 @@ class BitunixWS:
             self._pending_depth.clear()
             on_depth = self.handler.on_depth
             for msg in pending:
-                self._call(on_depth, msg)
+                try:
+                    on_depth(msg)
+                except Exception:
+                    self._on_handler_error(msg)
 
     def _end_batch(self) -> None:
         self._flush_depth()
-        self.stats.batches += 1
+        stats = self.stats
+        stats.batches += 1
+        if self._data_in_batch:
+            stats.messages += self._data_in_batch
+            self._data_in_batch = 0
+            if self._loop is not None:
+                now = self._loop.time()
+                gap = now - self._last_data
+                if gap > stats.max_gap_s and self.state is ConnState.LIVE:
+                    stats.max_gap_s = gap
+                self._last_data = now
+            stats.last_lag_ms = self._clock.now_ns() // 1_000_000 - self._last_ts
+            if self._attempt and self.state is ConnState.LIVE:
+                self._attempt = 0
         try:
             self.handler.on_batch_end()
         except Exception:
-            self.stats.handler_errors += 1
+            stats.handler_errors += 1
             log.exception("on_batch_end handler failed")
-        if self._attempt and self.state is ConnState.LIVE:
-            self._attempt = 0
-        ts = self._last_ts
-        if ts:
-            self.stats.last_lag_ms = self._clock.now_ns() // 1_000_000 - ts
-            self._last_ts = 0
 
     def _on_malformed(self, exc: WireError) -> None:
         kind = exc.kind
@@ -591,6 +601,8 @@ class BitunixWS:
                 self._report(err)
         elif isinstance(msg, UnsubscribeFrame):
             log.debug("unsubscribe acknowledged")
+        if self._attempt and self.state is ConnState.LIVE:
+            self._attempt = 0
         else:
             self.stats.unhandled += 1
 

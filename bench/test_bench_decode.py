@@ -1,0 +1,115 @@
+"""Frame bytes -> typed message: bitunix.wire vs json.loads / orjson + dict access.
+
+All three produce the same values (floats for prices and sizes, the side as a bool) from
+the same bytes, so the ratios are like for like. Targets: trade <= 0.5 us, depth15 <= 3.5 us.
+
+    PYTHONPATH=src python -m pytest bench/test_bench_decode.py --benchmark-only \
+        --benchmark-columns=min,median,mean,ops --benchmark-group-by=group
+Profile: ``perf record -g python -m pytest bench/test_bench_decode.py --benchmark-only``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+
+from bench.conftest import RATIOS
+from bitunix.wire import decode, decode_public
+
+RATIOS.extend([
+    ("decode trade: json.loads / wire", "decode/trade_json_loads", "decode/trade_wire"),
+    ("decode trade: orjson / wire", "decode/trade_orjson", "decode/trade_wire"),
+    ("decode depth15: json.loads / wire", "decode/depth15_json_loads", "decode/depth15_wire"),
+    ("decode depth15: orjson / wire", "decode/depth15_orjson", "decode/depth15_wire"),
+])
+
+TRADE = (b'{"ch":"trade","symbol":"BTCUSDT","ts":1748803492958,"data":[{"p":"104350","s":"buy",'
+         b'"t":"2025-06-01T18:44:52Z","v":"1.1536"}]}')
+
+
+def _depth15() -> bytes:
+    bids = ",".join(f'["{86699.6 - i * 0.1:.1f}","{2.274 + i * 0.37:.4f}"]' for i in range(15))
+    asks = ",".join(f'["{86699.7 + i * 0.1:.1f}","{0.7095 + i * 0.41:.4f}"]' for i in range(15))
+    return (f'{{"ch":"depth_book15","symbol":"BTCUSDT","ts":1790126515693,'
+            f'"data":{{"b":[{bids}],"a":[{asks}]}}}}').encode()
+
+
+DEPTH15 = _depth15()
+
+
+def dict_trade(d: dict[str, Any]) -> list[tuple[float, float, bool]]:
+    return [(float(t["p"]), float(t["v"]), t["s"] == "buy") for t in d["data"]]
+
+
+def dict_depth(d: dict[str, Any]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    data = d["data"]
+    return ([(float(p), float(q)) for p, q in data["b"]],
+            [(float(p), float(q)) for p, q in data["a"]])
+
+
+def struct_trade(raw: bytes) -> list[tuple[float, float, bool]]:
+    return [(t.p, t.v, t.s == "buy") for t in decode_public(raw).data]
+
+
+def struct_depth(raw: bytes) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    b = decode_public(raw).data
+    return [(lv.px, lv.qty) for lv in b.b], [(lv.px, lv.qty) for lv in b.a]
+
+
+def test_same_values_from_every_decoder() -> None:
+    assert struct_trade(TRADE) == dict_trade(json.loads(TRADE)) == dict_trade(orjson.loads(TRADE))
+    assert struct_depth(DEPTH15) == dict_depth(json.loads(DEPTH15))
+    assert decode(DEPTH15) == decode_public(DEPTH15)
+
+
+@pytest.mark.benchmark(group="decode-trade")
+def test_trade_wire_decode(benchmark: Any, record: Callable[..., None]) -> None:
+    msg = benchmark(decode_public, TRADE)
+    record("decode/trade_wire", benchmark)
+    assert msg.data[0].p == 104350.0
+
+
+@pytest.mark.benchmark(group="decode-trade")
+def test_trade_wire_decode_any_channel(benchmark: Any, record: Callable[..., None]) -> None:
+    msg = benchmark(decode, TRADE)
+    record("decode/trade_wire_any_channel", benchmark)
+    assert msg.data[0].v == 1.1536
+
+
+@pytest.mark.benchmark(group="decode-trade")
+def test_trade_baseline_json_loads(benchmark: Any, record: Callable[..., None]) -> None:
+    out = benchmark(lambda: dict_trade(json.loads(TRADE)))
+    record("decode/trade_json_loads", benchmark)
+    assert out[0][0] == 104350.0
+
+
+@pytest.mark.benchmark(group="decode-trade")
+def test_trade_baseline_orjson(benchmark: Any, record: Callable[..., None]) -> None:
+    out = benchmark(lambda: dict_trade(orjson.loads(TRADE)))
+    record("decode/trade_orjson", benchmark)
+    assert out[0][0] == 104350.0
+
+
+@pytest.mark.benchmark(group="decode-depth15")
+def test_depth15_wire_decode(benchmark: Any, record: Callable[..., None]) -> None:
+    msg = benchmark(decode_public, DEPTH15)
+    record("decode/depth15_wire", benchmark)
+    assert len(msg.data.b) == 15
+
+
+@pytest.mark.benchmark(group="decode-depth15")
+def test_depth15_baseline_json_loads(benchmark: Any, record: Callable[..., None]) -> None:
+    out = benchmark(lambda: dict_depth(json.loads(DEPTH15)))
+    record("decode/depth15_json_loads", benchmark)
+    assert len(out[0]) == 15
+
+
+@pytest.mark.benchmark(group="decode-depth15")
+def test_depth15_baseline_orjson(benchmark: Any, record: Callable[..., None]) -> None:
+    out = benchmark(lambda: dict_depth(orjson.loads(DEPTH15)))
+    record("decode/depth15_orjson", benchmark)
+    assert len(out[0]) == 15
