@@ -44,7 +44,9 @@ Q = N // 4
          "realized_vol_batch", "FeatureEngine.on_trades", "depth_imbalance_batch"],
 )
 def test_other_threads_run_during_a_batch(batch: Callable[[], object]) -> None:
-    assert _timestamps_inside(batch) > 1_000
+    # Any reading inside proves it; a GIL holder allows none. (On a loaded 2-core machine
+    # the OS may still give this thread little time, so no large count is demanded.)
+    assert _timestamps_inside(batch) > 10
 
 
 def test_the_method_detects_a_gil_holder() -> None:
