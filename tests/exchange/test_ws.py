@@ -431,3 +431,17 @@ def test_runs_on_uvloop() -> None:
 
     assert uvloop.run(main()) == (1001, 1)
     assert loop_name == ["uvloop"]
+
+
+async def test_no_connect_frame_still_subscribes(client_factory: Callable[..., BitunixWS]) -> None:
+    server = FakeWsServer(Behaviour(send_connect=False))
+    await server.start()
+    try:
+        h = Recorder()
+        ws = client_factory(h, fast_config(server.url, connect_frame_wait_s=0.05))
+        ws.subscribe([("trade", "BTCUSDT")])
+        ws.start()
+        await ws.wait_live(5)
+        await until(lambda: len(server.ops("subscribe")) == 1)
+    finally:
+        await server.stop()

@@ -11,14 +11,19 @@ from bitunix.exchange.errors import ExchangeError
 from bitunix.exchange.requests import OrderRequest, TpslRequest
 from bitunix.exchange.rest import BitunixREST
 from bitunix.exchange.signing import Credentials, sign
+from bitunix.exchange.ws import BitunixWS, ConnState, WsHandler, WsStats
 
 __all__ = [
     "BitunixREST",
+    "BitunixWS",
+    "ConnState",
     "Credentials",
     "ExchangeError",
     "OrderRequest",
     "RestConfig",
     "TpslRequest",
     "WsConfig",
+    "WsHandler",
+    "WsStats",
     "sign",
 ]

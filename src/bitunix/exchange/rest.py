@@ -296,13 +296,14 @@ class BitunixREST:
         url = URL(f"{self._base}{ep.path}{'?' + query if query else ''}", encoded=True)
         body_str = body or ""
         headers: dict[str, str] = {"Content-Type": "application/json"}
-        ts_ms = self._timestamp_ms()
-        if ep.signed:
-            if self._creds is None:
-                raise InvalidRequestError(f"{ep.path} needs credentials")
-            headers = auth_headers(self._creds, ts_ms, new_nonce(), params, body_str)
+        if ep.signed and self._creds is None:
+            raise InvalidRequestError(f"{ep.path} needs credentials")
         if self.config.rate_limits:
             await self._limiter.acquire(ep.path)
+        # Sign after any rate-limit wait, so the timestamp is fresh.
+        ts_ms = self._timestamp_ms()
+        if ep.signed and self._creds is not None:
+            headers = auth_headers(self._creds, ts_ms, new_nonce(), params, body_str)
         debug = log.isEnabledFor(logging.DEBUG)
         if debug:
             log.debug("-> %s %s%s%s", ep.method, ep.path, f"?{query}" if query else "",
