@@ -124,6 +124,17 @@ class FakeBitunixRest:
             return out if isinstance(out, tuple) else (0, out)
         if short == "/trade/place_order":
             return self._place(json.loads(s.body))
+        if short == "/trade/batch_order":
+            req = json.loads(s.body)
+            ok, bad = [], []
+            for o in req["orderList"]:
+                code, data = self._place({"symbol": req["symbol"], **o})
+                if code == 0:
+                    ok.append(data)
+                else:
+                    bad.append({"clientId": o.get("clientId"), "errorCode": code,
+                                "errorMsg": "Client ID duplicate"})
+            return 0, {"successList": ok, "failureList": bad}
         if short == "/trade/get_order_detail":
             q = dict(s.query)
             for o in self.orders.values():

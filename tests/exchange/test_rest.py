@@ -156,6 +156,21 @@ async def test_timed_out_order_is_retried_without_duplicating(fake: FakeBitunixR
     assert len(fake.calls("/trade/get_order_detail")) == 1
 
 
+async def test_timed_out_batch_is_retried_without_duplicating(fake: FakeBitunixRest,
+                                                              rest: BitunixREST) -> None:
+    fake.fail("/trade/batch_order", Fault(delay_s=1.0))
+    res = await rest.batch_orders("BTCUSDT", [limit_buy(None), limit_buy(None)])
+    assert len(fake.orders) == 2
+    assert res.failure_list == []
+    assert sorted(a.order_id or "" for a in res.success_list) == sorted(
+        o["orderId"] for o in fake.orders.values())
+    assert len(fake.calls("/trade/batch_order")) == 2
+    # A duplicate in a batch that was not retried stays a failure.
+    res2 = await rest.batch_orders("BTCUSDT", [limit_buy(next(iter(fake.orders)))])
+    assert [f.error_code for f in res2.failure_list] == [30042]
+    assert len(fake.orders) == 2
+
+
 async def test_first_attempt_duplicate_is_an_error(fake: FakeBitunixRest,
                                                    rest: BitunixREST) -> None:
     await rest.place_order(limit_buy("dup-1"))
@@ -339,6 +354,12 @@ async def test_history_and_tpsl_reads(fake: FakeBitunixRest, rest: BitunixREST) 
     assert (await rest.cancel_tpsl("X", "5")).order_id == "5"
     fake.handlers["/tpsl/position/place_order"] = lambda s: {"orderId": "6"}
     assert (await rest.place_position_tpsl("X", "9", sl_price=Decimal("1.5"))).order_id == "6"
+    fake.handlers["/tpsl/position/modify_order"] = lambda s: {"orderId": "6"}
+    ack = await rest.modify_position_tpsl("X", "9", tp_price=Decimal("2"), sl_price=Decimal(1))
+    assert ack.order_id == "6"
+    assert json.loads(fake.calls("/tpsl/position/modify_order")[0].body) == {
+        "symbol": "X", "positionId": "9", "tpPrice": "2", "tpStopType": "MARK_PRICE",
+        "slPrice": "1", "slStopType": "MARK_PRICE"}
     fake.handlers["/tpsl/modify_order"] = lambda s: {"orderId": "5"}
     req = TpslRequest(symbol="X", position_id="9", sl_price=Decimal(1), sl_qty=Decimal(1))
     assert (await rest.modify_tpsl("5", req)).order_id == "5"

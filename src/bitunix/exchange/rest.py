@@ -357,6 +357,7 @@ class BitunixREST:
         client_id: str | None = None,
         retry_safe: bool | None = None,
         on_duplicate: Callable[[], Awaitable[T]] | None = None,
+        on_retried: Callable[[T | None], Awaitable[T | None]] | None = None,
     ) -> T | None:
         ctx = _Ctx(symbol, client_id)
         body_str = encode_body(body) if body is not None else None
@@ -365,7 +366,10 @@ class BitunixREST:
         attempt = 0
         while True:
             try:
-                return await self._send(ep, decoder, params, body_str, ctx)
+                data = await self._send(ep, decoder, params, body_str, ctx)
+                if attempt > 0 and on_retried is not None:
+                    return await on_retried(data)
+                return data
             except DuplicateClientIdError:
                 # 30042 on a retry means an earlier attempt went through: read it back.
                 if attempt > 0 and on_duplicate is not None:
@@ -556,7 +560,22 @@ class BitunixREST:
         full = [self._with_client_id(o) for o in orders]
         body = {"symbol": symbol, "orderList": [o.body(with_symbol=False) for o in full]}
         return await self._req(BATCH_ORDER, self._dec.batch, "batch_order", body=body,
-                               symbol=symbol)
+                               symbol=symbol, on_retried=self._resolve_batch_duplicates)
+
+    async def _resolve_batch_duplicates(self, res: w.BatchResult | None) -> w.BatchResult | None:
+        """After a retried batch, rows refused as duplicates (30042) were placed by the
+        earlier attempt: read them back and report them as successes."""
+        if res is None:
+            return None
+        success = list(res.success_list)
+        failure: list[w.OrderFailure] = []
+        for row in res.failure_list:
+            if str(row.error_code) == "30042" and row.client_id:
+                placed = await self.order_detail(client_id=row.client_id)
+                success.append(w.OrderAck(order_id=placed.order_id, client_id=row.client_id))
+            else:
+                failure.append(row)
+        return w.BatchResult(success_list=success, failure_list=failure)
 
     async def cancel_orders(self, symbol: str, *, order_ids: Sequence[str] = (),
                             client_ids: Sequence[str] = ()) -> w.BatchResult:
@@ -670,6 +689,20 @@ class BitunixREST:
         body = {"orderId": order_id, **req.body()}
         data = await self._call(TPSL_MODIFY, self._dec.tpsl_ack, body=body, symbol=req.symbol)
         return _one(data, "tpsl/modify_order")
+
+    async def modify_position_tpsl(self, symbol: str, position_id: str, *,
+                                   tp_price: Decimal | None = None,
+                                   sl_price: Decimal | None = None,
+                                   stop_type: str = "MARK_PRICE") -> w.TpslAck:
+        """Change the position TP/SL."""
+        body: dict[str, Any] = {"symbol": symbol, "positionId": position_id}
+        if tp_price is not None:
+            body |= {"tpPrice": decimal_str(tp_price), "tpStopType": stop_type}
+        if sl_price is not None:
+            body |= {"slPrice": decimal_str(sl_price), "slStopType": stop_type}
+        data = await self._call(TPSL_POSITION_MODIFY, self._dec.tpsl_ack, body=body,
+                                symbol=symbol)
+        return _one(data, "tpsl/position/modify_order")
 
     async def cancel_tpsl(self, symbol: str, order_id: str) -> w.TpslAck:
         """Cancel a TP/SL order."""
