@@ -28,14 +28,15 @@ TICK = D("0.1")
 
 qtys = st.integers(1, 40).map(lambda n: D(n) * D("0.0005"))
 offsets = st.integers(-30, 30)
+reduce_flags = st.sampled_from([False, False, False, True])
 ops = st.one_of(
-    st.tuples(st.just("market"), st.sampled_from(["BUY", "SELL"]), qtys, st.booleans()),
+    st.tuples(st.just("market"), st.sampled_from(["BUY", "SELL"]), qtys, reduce_flags),
     st.tuples(st.just("limit"), st.sampled_from(["BUY", "SELL"]), qtys, offsets,
-              st.sampled_from(["GTC", "IOC", "FOK", "POST_ONLY"]), st.booleans()),
+              st.sampled_from(["GTC", "GTC", "IOC", "FOK", "POST_ONLY"]), reduce_flags),
     st.tuples(st.just("book"), st.integers(-40, 40), st.integers(1, 30)),
     st.tuples(st.just("trade"), offsets, qtys, st.booleans()),
     st.tuples(st.just("cancel"), st.integers(0, 20)),
-    st.tuples(st.just("tpsl"), st.integers(1, 40), st.sampled_from(["LAST_PRICE", "MARK_PRICE"])),
+    st.tuples(st.just("tpsl"), st.integers(1, 25), st.sampled_from(["LAST_PRICE", "MARK_PRICE"])),
     st.tuples(st.just("time"), st.integers(1, 9)),
 )
 
@@ -156,7 +157,7 @@ class Harness:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(hedge=st.booleans(), script=st.lists(ops, min_size=1, max_size=40))
+@given(hedge=st.booleans(), script=st.lists(ops, min_size=20, max_size=80))
 def test_engine_properties(hedge: bool, script: list[tuple[object, ...]]) -> None:
     h = Harness(hedge)
     start = h.acct.wallet
@@ -180,3 +181,35 @@ def test_engine_properties(hedge: bool, script: list[tuple[object, ...]]) -> Non
     assert all(n == 1 for n in h.tpsl_fired.values())
     for tp in h.acct.tpsl_history:
         assert tp.status in ("FILLED", "CANCELED", "SYSTEM_CANCELED", "FAILED")
+
+
+@settings(max_examples=200, deadline=None)
+@given(long=st.booleans(), stop=st.sampled_from(["LAST_PRICE", "MARK_PRICE"]),
+       tp_ticks=st.integers(1, 200), sl_ticks=st.integers(1, 200),
+       path=st.lists(st.integers(-60, 60), min_size=1, max_size=30))
+def test_position_tpsl_fires_exactly_once_iff_crossed(long: bool, stop: str, tp_ticks: int,
+                                                      sl_ticks: int, path: list[int]) -> None:
+    h = Harness(hedge=False)
+    h.place(OrderRequest(symbol="BTCUSDT", side="BUY" if long else "SELL",
+                         order_type="MARKET", qty=D("0.1")))
+    (pos,) = h.acct.positions.values()
+    entry = pos.avg_price
+    tp = entry + TICK * tp_ticks if long else entry - TICK * tp_ticks
+    sl = entry - TICK * sl_ticks if long else entry + TICK * sl_ticks
+    h.engine.place_tpsl("p", "BTCUSDT", pos.position_id, tp_price=tp, sl_price=sl,
+                        tp_stop_type=stop, sl_stop_type=stop, position_level=True)
+    crossed = False
+    mid = h.mid
+    for move in path:
+        mid += TICK * move
+        h.set_book(mid, 20)
+        h.engine.on_trade("BTCUSDT", mid, D("0.001"), move > 0)
+        mark = mid - TICK / 2
+        for price in ([mark] if stop == "MARK_PRICE" else [mid]):
+            if long:
+                crossed = crossed or price >= tp or price <= sl
+            else:
+                crossed = crossed or price <= tp or price >= sl
+    fired = sum(h.tpsl_fired.values())
+    assert fired == (1 if crossed else 0)
+    assert (h.acct.positions == {}) == crossed
