@@ -8,10 +8,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bitunix.sim.errors import MESSAGES, SimError
+from bitunix.sim.rest import Params
 from bitunix.sim.server import SimServer
 
-from .conftest import Client
+from .conftest import KEY, Client, stepped_server
 
 P = "/api/v1/futures"
 
@@ -342,3 +346,37 @@ async def test_quirks_shapes(client: Client, sim: SimServer) -> None:
         "symbol": "BTCUSDT", "positionId": pos["positionId"], "slPrice": "58000",
         "slQty": "0.1"})
     assert isinstance(tp, list)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True)
+    | st.text(max_size=12) | st.sampled_from(["BTCUSDT", "BUY", "SELL", "LIMIT", "MARKET",
+                                              "OPEN", "CLOSE", "0.01", "60000", "1e3", "-1"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=6,
+)
+fields = st.sampled_from(["symbol", "side", "orderType", "qty", "price", "tradeSide",
+                          "positionId", "effect", "clientId", "reduceOnly", "tpPrice",
+                          "orderList", "orderId", "leverage", "marginMode", "amount"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.dictionaries(fields, json_values, max_size=8),
+       endpoint=st.sampled_from(["place_order", "batch_order", "cancel_orders", "modify_order",
+                                 "change_leverage", "change_margin_mode", "adjust_margin",
+                                 "tpsl_place", "tpsl_modify", "pending_orders",
+                                 "history_trades"]))
+def test_any_json_body_gets_a_documented_error_or_succeeds(body: dict[str, Any],
+                                                           endpoint: str) -> None:
+    server = stepped_server()
+    server.advance(10)
+    handler = getattr(server.api, endpoint)
+    code = 0
+    try:
+        handler(Params(body), KEY)
+    except SimError as exc:
+        code = exc.code
+    assert code == 0 or code in MESSAGES
+    acct = server.engine.accounts[KEY]
+    assert acct.available() + acct.frozen() + acct.position_margin() == acct.wallet

@@ -33,3 +33,19 @@ def test_quirks_casing_of_ws_orders(engine: MatchingEngine) -> None:
     assert rest["slStopType"] == "MARK_PRICE"
     assert rest["tpStopType"] == ""
     assert shapes.rest_order(order, quirks=True)["status"] == "NEW_"
+
+
+def test_quirks_casing_of_ws_tpsl(engine: MatchingEngine) -> None:
+    engine.place_order("u1", OrderRequest(symbol="BTCUSDT", side="BUY", order_type="MARKET",
+                                          qty=D("0.1")))
+    pos = next(iter(engine.accounts["u1"].positions.values()))
+    tp = engine.place_tpsl("u1", "BTCUSDT", pos.position_id, sl_price=D("59000"),
+                           sl_stop_type="MARK_PRICE", sl_qty=D("0.1"))
+    acct = engine.accounts["u1"]
+    plain = shapes.ws_tpsl(tp, "CREATE", acct, 20)
+    quirky = shapes.ws_tpsl(tp, "CREATE", acct, 20, quirks=True)
+    assert (plain["side"], plain["slStopType"], plain["slOrderType"]) == (
+        "SELL", "MARK_PRICE", "MARKET")
+    assert (quirky["side"], quirky["slStopType"], quirky["slOrderType"]) == (
+        "Sell", "Mark", "Market")
+    assert plain["leverage"] == "20"

@@ -1193,8 +1193,8 @@ class MatchingEngine:
     def _push_tpsl(self, tp: TpSl, event: str) -> None:
         if self.listeners:
             acct = self.accounts[tp.uid]
-            self._push(tp.uid, "tpsl", shapes.ws_tpsl(tp, event, acct,
-                                                      self.leverage_of(acct, tp.symbol)))
+            self._push(tp.uid, "tpsl", shapes.ws_tpsl(
+                tp, event, acct, self.leverage_of(acct, tp.symbol), self.quirks))
 
 
 def _stop_type(value: str) -> str:

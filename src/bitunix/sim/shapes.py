@@ -225,8 +225,9 @@ def _tpsl_fields(tp: TpSl) -> JSON:
     return out
 
 
-def ws_tpsl(tp: TpSl, event: str, acct: Account, leverage: int) -> JSON:
-    """The ``tpsl`` channel push."""
+def ws_tpsl(tp: TpSl, event: str, acct: Account, leverage: int, quirks: bool = False) -> JSON:
+    """The ``tpsl`` channel push (live casing ``Sell``, ``Last``, ``Market`` with quirks)."""
+    side = "SELL" if tp.pos_side == "LONG" else "BUY"
     data: JSON = {
         "event": event,
         "positionId": tp.position_id,
@@ -234,13 +235,17 @@ def ws_tpsl(tp: TpSl, event: str, acct: Account, leverage: int) -> JSON:
         "symbol": tp.symbol,
         "leverage": str(leverage),
         # A TP/SL closes the position: the action is the opposite of the position side.
-        "side": "SELL" if tp.pos_side == "LONG" else "BUY",
+        "side": _mixed(side) if quirks else side,
         "positionMode": acct.position_mode,
         "status": tp.status,
         "ctime": iso_ns(tp.ctime_ns),
         "type": "POSITION_TPSL" if tp.kind == "POSITION_TPSL" else "TPSL",
     }
     data.update(_tpsl_fields(tp))
+    if quirks:
+        for key in ("tpStopType", "slStopType", "tpOrderType", "slOrderType"):
+            if key in data:
+                data[key] = _mixed(str(data[key]))
     return data
 
 
