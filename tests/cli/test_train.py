@@ -42,6 +42,15 @@ def test_small_training_on_one_capture_with_options(
     ]
     assert main(args) == 0
     assert "eth-small@t1" in capsys.readouterr().out
+    logit = ["train", "--registry", str(tmp_path), "--estimator", "logistic", "--name", "lg",
+             "--bundle", str(tmp_path / "lgb")]
+    assert main(logit) == 0
+    [lg] = (tmp_path / "lg").iterdir()
+    m = load_manifest(lg / "manifest.json")
+    assert m.kind == "logistic"
+    assert m.logistic is not None
+    assert not (lg / "model.onnx").exists()
+    assert (tmp_path / "lgb" / "manifest.json").exists()
     assert load_manifest(tmp_path / "eth-small" / "t1" / "manifest.json").training.symbols == [
         "ETHUSDT"
     ]

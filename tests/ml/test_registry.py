@@ -171,9 +171,12 @@ def test_no_registry_or_no_active_model_gives_the_fallback(tmp_path: Path) -> No
 
 
 def test_logistic_model_loads_without_a_file(manifest: ModelManifest, tmp_path: Path) -> None:
-    from bitunix.ml.manifest import LogisticParams
+    import numpy as np
+
+    from bitunix.ml.manifest import LogisticParams, logistic_sha256
 
     n = len(FEATURE_NAMES)
+    params = LogisticParams(weights=[0.1] * n, bias=0.0, mean=[0.0] * n, scale=[1.0] * n)
     src = tmp_path / "logit"
     src.mkdir()
     m = msgspec.structs.replace(
@@ -182,23 +185,31 @@ def test_logistic_model_loads_without_a_file(manifest: ModelManifest, tmp_path: 
         version="l1",
         kind="logistic",
         file="",
-        sha256="-",
-        logistic=LogisticParams(weights=[0.1] * n, bias=0.0, mean=[0.0] * n, scale=[1.0] * n),
+        sha256=logistic_sha256(params),
+        logistic=params,
     )
     save_manifest(m, src / "manifest.json")
     reg = ModelRegistry(tmp_path / "reg")
-    reg.register(src)
+    entry = reg.register(src)
     reg.promote("ovirx-logit")
     predictor, loaded = load_predictor(reg, FEATURE_NAMES)
     assert loaded is not None
     assert loaded.entry.kind == "logistic"
-    import numpy as np
-
     assert predictor.predict(np.zeros(n, dtype=np.float32)) == pytest.approx(0.5)
-    broken = msgspec.structs.replace(m, version="l2", logistic=None)
-    src2 = tmp_path / "logit2"
-    src2.mkdir()
-    save_manifest(broken, src2 / "manifest.json")
-    e2 = reg.register(src2)
-    with pytest.raises(ModelLoadError, match="without weights"):
-        reg.load(e2, FEATURE_NAMES)
+    # weights edited after registration are refused at load
+    tampered = msgspec.structs.replace(
+        m, logistic=msgspec.structs.replace(params, bias=5.0)
+    )
+    save_manifest(tampered, reg.model_dir(entry) / "manifest.json")
+    with pytest.raises(ModelLoadError, match="not the registered ones"):
+        reg.load(entry, FEATURE_NAMES)
+    # and so are manifests whose weights are missing or do not match their sha256
+    for bad, match in (
+        (msgspec.structs.replace(m, version="l2", logistic=None), "without weights"),
+        (msgspec.structs.replace(m, version="l3", sha256="0" * 64), "do not match"),
+    ):
+        d = tmp_path / bad.version
+        d.mkdir()
+        save_manifest(bad, d / "manifest.json")
+        with pytest.raises(RegistryError, match=match):
+            reg.register(d)

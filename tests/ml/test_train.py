@@ -137,3 +137,24 @@ def test_unknown_mirrored_feature_is_refused(datasets: list[Dataset]) -> None:
     cfg = TrainConfig(trees=5, mirrored_features=("nope",))
     with pytest.raises(TrainingError, match="mirrored features"):
         fit(datasets, FEATURE_NAMES, cfg, LABELS)
+
+
+def test_logistic_estimator_exports_weights_with_parity(
+    datasets: list[Dataset], tmp_path: Path
+) -> None:
+    from bitunix.ml.manifest import logistic_sha256
+    from bitunix.ml.runtime import LogisticScorer
+
+    trained = fit(datasets, FEATURE_NAMES, TrainConfig(estimator="logistic"), LABELS)
+    m = export(trained, FEATURE_NAMES, tmp_path, name="lg")
+    assert m.kind == "logistic"
+    assert m.logistic is not None
+    assert m.sha256 == logistic_sha256(m.logistic)
+    assert not (tmp_path / "model.onnx").exists()
+    lp = m.logistic
+    scorer = LogisticScorer(lp.weights, lp.bias, lp.mean, lp.scale)
+    x = trained.x_validation
+    ours = np.array([scorer.score(r) for r in x])
+    theirs = trained.estimator.predict_proba(x.astype(np.float64))[:, 1]
+    assert np.max(np.abs(ours - theirs)) <= 1e-5
+    assert "LogisticRegression" in m.training.estimator

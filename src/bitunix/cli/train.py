@@ -36,6 +36,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--registry", default="models", help="registry directory (models)")
     parser.add_argument("--name", default="ovirx-gbm", help="model name (ovirx-gbm)")
     parser.add_argument("--version", help="model version (default: sha256 prefix)")
+    parser.add_argument(
+        "--estimator",
+        choices=("gbm", "logistic"),
+        default="gbm",
+        help="gbm: gradient boosting served by ONNX (default); logistic: served in Python",
+    )
     parser.add_argument("--trees", type=int, default=100, help="boosting rounds (100)")
     parser.add_argument("--depth", type=int, default=3, help="tree depth (3)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
@@ -98,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{symbol}: {len(samples)} samples from {path.name}")
         datasets.append(Dataset(source=path.name, symbol=symbol, samples=samples, params=params))
     cfg = TrainConfig(
-        trees=args.trees, max_depth=args.depth, seed=args.seed, threshold=args.threshold
+        estimator=args.estimator,
+        trees=args.trees,
+        max_depth=args.depth,
+        seed=args.seed,
+        threshold=args.threshold,
     )
     labels = LabelConfig(horizon_s=args.horizon_s, fee_bps=args.fee_bps)
     trained = fit(datasets, FEATURE_NAMES, cfg, labels)
@@ -110,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
             dest = Path(args.bundle)
             dest.mkdir(parents=True, exist_ok=True)
             for name in ("model.onnx", "manifest.json"):
-                shutil.copyfile(Path(tmp) / name, dest / name)
+                if (Path(tmp) / name).exists():
+                    shutil.copyfile(Path(tmp) / name, dest / name)
     if args.promote:
         registry.promote(entry.name, entry.version)
     m = manifest.metrics

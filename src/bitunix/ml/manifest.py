@@ -107,6 +107,11 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def logistic_sha256(params: LogisticParams) -> str:
+    """The identity of a logistic model: sha256 of its parameters' canonical JSON."""
+    return hashlib.sha256(msgspec.json.encode(params)).hexdigest()
+
+
 def save_manifest(manifest: ModelManifest, path: str | Path) -> None:
     """Write ``manifest`` as indented JSON (stable key order, so builds are reproducible)."""
     data = msgspec.json.format(msgspec.json.encode(manifest), indent=2)

@@ -37,6 +37,7 @@ from bitunix.ml.manifest import (
     ModelManifest,
     check_features,
     load_manifest,
+    logistic_sha256,
     sha256_file,
 )
 from bitunix.ml.runtime import LogisticScorer, OnnxScorer, Predictor, RuntimeConfig, Scorer
@@ -125,7 +126,12 @@ class ModelRegistry:
         """Copy a model directory (manifest + file) into the registry as a candidate."""
         src = Path(source_dir)
         manifest = load_manifest(src / MANIFEST_NAME)
-        if manifest.kind == "onnx":
+        if manifest.kind == "logistic":
+            if manifest.logistic is None:
+                raise RegistryError(f"{src}: logistic model without weights")
+            if logistic_sha256(manifest.logistic) != manifest.sha256:
+                raise RegistryError(f"{src}: logistic weights do not match the manifest sha256")
+        else:
             model_file = src / manifest.file
             if not model_file.is_file():
                 raise RegistryError(f"{src}: model file {manifest.file} is missing")
@@ -221,9 +227,9 @@ class ModelRegistry:
             )
         scorer: Scorer
         if manifest.kind == "logistic":
-            if manifest.logistic is None:
-                raise ModelLoadError(f"{mdir}: logistic model without weights")
             lp = manifest.logistic
+            if lp is None or logistic_sha256(lp) != entry.sha256:
+                raise ModelLoadError(f"{mdir}: logistic weights missing or not the registered ones")
             scorer = LogisticScorer(lp.weights, lp.bias, lp.mean, lp.scale)
         else:
             path = mdir / manifest.file

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -39,7 +39,14 @@ from bitunix.ml.dataset import FeatureParams, SampleSet
 from bitunix.ml.drift import reference_bins
 from bitunix.ml.errors import TrainingError
 from bitunix.ml.labels import UNDEFINED, LabelConfig, label_samples
-from bitunix.ml.manifest import Metrics, ModelManifest, TrainingInfo, sha256_file
+from bitunix.ml.manifest import (
+    LogisticParams,
+    Metrics,
+    ModelManifest,
+    TrainingInfo,
+    logistic_sha256,
+    sha256_file,
+)
 
 PARITY_TOLERANCE = 1e-5
 ONNX_INPUT = "features"
@@ -47,8 +54,16 @@ ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 
 class TrainConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Model and split parameters (defaults: 100 trees of depth 3, seed 42, 60/20/20)."""
+    """Model and split parameters (defaults: 100 trees of depth 3, seed 42, 60/20/20).
 
+    ``estimator``: ``"gbm"`` (gradient boosting + Platt calibration, served by ONNX) or
+    ``"logistic"`` (standardised L2 logistic regression fitted on the training and
+    calibration parts, served in pure Python from the manifest; ``l2_c`` is its inverse
+    regularisation strength).
+    """
+
+    estimator: Literal["gbm", "logistic"] = "gbm"
+    l2_c: float = 1.0
     trees: int = 100
     max_depth: int = 3
     learning_rate: float = 0.05
@@ -233,18 +248,25 @@ def fit(
     signed = [names.index(n) for n in cfg.mirrored_features]
     x_tr, y_tr = mirror(x[tr], y[tr], signed)
     x_ca, y_ca = mirror(x[ca], y[ca], signed)
-    gbm = GradientBoostingClassifier(
-        n_estimators=cfg.trees,
-        max_depth=cfg.max_depth,
-        learning_rate=cfg.learning_rate,
-        subsample=cfg.subsample,
-        min_samples_leaf=cfg.min_samples_leaf,
-        random_state=cfg.seed,
-    ).fit(x_tr, y_tr)
-    calibrated = CalibratedClassifierCV(FrozenEstimator(gbm), method="sigmoid").fit(x_ca, y_ca)
-    # skl2onnx knows GradientBoostingClassifier, not FrozenEstimator (a pass-through
-    # wrapper); the fitted calibrator keeps using the same trees either way.
-    calibrated.calibrated_classifiers_[0].estimator = gbm
+    if cfg.estimator == "logistic":
+        calibrated = _fit_logistic(
+            np.concatenate([x_tr, x_ca]), np.concatenate([y_tr, y_ca]), cfg.l2_c
+        )
+    else:
+        gbm = GradientBoostingClassifier(
+            n_estimators=cfg.trees,
+            max_depth=cfg.max_depth,
+            learning_rate=cfg.learning_rate,
+            subsample=cfg.subsample,
+            min_samples_leaf=cfg.min_samples_leaf,
+            random_state=cfg.seed,
+        ).fit(x_tr, y_tr)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(gbm), method="sigmoid").fit(
+            x_ca, y_ca
+        )
+        # skl2onnx knows GradientBoostingClassifier, not FrozenEstimator (a pass-through
+        # wrapper); the fitted calibrator keeps using the same trees either way.
+        calibrated.calibrated_classifiers_[0].estimator = gbm
     p_val = calibrated.predict_proba(x[va])[:, 1].astype(np.float64)
     metrics = evaluate(p_val, y[va], cfg.threshold, tradable[va])
     imp = permutation_importance(
@@ -270,7 +292,11 @@ def fit(
         positives=int(y.sum()),
         label=msgspec.to_builtins(lab),
         feature_params={d.symbol: msgspec.to_builtins(d.params) for d in datasets},
-        estimator="sklearn GradientBoostingClassifier + sigmoid calibration",
+        estimator=(
+            "sklearn StandardScaler + LogisticRegression"
+            if cfg.estimator == "logistic"
+            else "sklearn GradientBoostingClassifier + sigmoid calibration"
+        ),
         params=msgspec.to_builtins(cfg),
         seed=cfg.seed,
     )
@@ -281,6 +307,27 @@ def fit(
         info=info,
         x_train=x_tr,
         x_validation=x[va],
+    )
+
+
+def _fit_logistic(x: npt.NDArray[np.float32], y: npt.NDArray[np.int8], c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = Pipeline([("scale", StandardScaler()), ("logit", LogisticRegression(C=c))])
+    return pipe.fit(x.astype(np.float64), y)
+
+
+def logistic_params(estimator: Any) -> LogisticParams:
+    """The weights of a fitted StandardScaler + LogisticRegression pipeline."""
+    scaler = estimator.named_steps["scale"]
+    logit = estimator.named_steps["logit"]
+    return LogisticParams(
+        weights=[float(w) for w in logit.coef_[0]],
+        bias=float(logit.intercept_[0]),
+        mean=[float(m) for m in scaler.mean_],
+        scale=[float(s) for s in scaler.scale_],
     )
 
 
@@ -354,6 +401,21 @@ def check_parity(model_path: Path, estimator: Any, x: npt.NDArray[np.float32]) -
     return diff
 
 
+def check_logistic_parity(
+    params: LogisticParams, estimator: Any, x: npt.NDArray[np.float32]
+) -> float:
+    """Max |LogisticScorer - scikit-learn| over ``x``; TrainingError above 1e-5."""
+    from bitunix.ml.runtime import LogisticScorer
+
+    scorer = LogisticScorer(params.weights, params.bias, params.mean, params.scale)
+    ours = np.array([scorer.score(row) for row in x])
+    theirs = estimator.predict_proba(x.astype(np.float64))[:, 1]
+    diff = float(np.max(np.abs(ours - theirs))) if len(x) else 0.0
+    if not diff <= PARITY_TOLERANCE:
+        raise TrainingError(f"logistic scorer differs from scikit-learn by {diff}")
+    return diff
+
+
 def export(
     trained: TrainedModel,
     feature_names: Sequence[str],
@@ -372,16 +434,25 @@ def export(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model_path = out / "model.onnx"
-    model_path.write_bytes(to_onnx_bytes(trained.estimator, len(feature_names)))
-    check_parity(model_path, trained.estimator, trained.x_validation)
-    sha = sha256_file(model_path)
-    ref_x = trained.x_train
+    logistic: LogisticParams | None = None
+    if trained.info.params.get("estimator") == "logistic":
+        logistic = logistic_params(trained.estimator)
+        check_logistic_parity(logistic, trained.estimator, trained.x_validation)
+        kind: Literal["onnx", "logistic"] = "logistic"
+        file_name = ""
+        sha = logistic_sha256(logistic)
+    else:
+        model_path = out / "model.onnx"
+        model_path.write_bytes(to_onnx_bytes(trained.estimator, len(feature_names)))
+        check_parity(model_path, trained.estimator, trained.x_validation)
+        kind = "onnx"
+        file_name = model_path.name
+        sha = sha256_file(model_path)
     manifest = ModelManifest(
         name=name,
         version=version or sha[:12],
-        kind="onnx",
-        file=model_path.name,
+        kind=kind,
+        file=file_name,
         sha256=sha,
         features=list(feature_names),
         threshold=trained.metrics.threshold,
@@ -389,9 +460,10 @@ def export(
         metrics=trained.metrics,
         importance=trained.importance,
         reference=[
-            reference_bins(ref_x[:, j].astype(np.float64), bins, n)
+            reference_bins(trained.x_train[:, j].astype(np.float64), bins, n)
             for j, n in enumerate(feature_names)
         ],
+        logistic=logistic,
     )
     save_manifest(manifest, out / MANIFEST_NAME)
     return manifest
