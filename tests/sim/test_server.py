@@ -304,3 +304,15 @@ async def test_default_source_is_the_bundled_capture() -> None:
     mkt = sim.engine.markets["BTCUSDT"]
     assert mkt.last is not None
     assert Decimal("50000") < mkt.last < Decimal("70000")
+
+
+async def test_timestamps_are_checked_against_the_injected_wall_clock() -> None:
+    from bitunix.core.clock import ManualClock
+
+    wall = ManualClock(1_700_000_000_000_000_000)
+    async with stepped_server(wall_clock=wall) as sim, aiohttp.ClientSession() as s:
+        client = Client(s, sim.rest_url)
+        ok = await client.get(f"{P}/account", {"marginCoin": "USDT"}, ts_ms=1_700_000_000_000)
+        assert ok["code"] == 0
+        now = await client.get(f"{P}/account", {"marginCoin": "USDT"})  # the real time
+        assert now["code"] == 10007

@@ -613,7 +613,12 @@ class MatchingEngine:
         return qty
 
     def _take(self, acct: Account, order: Order, mkt: MarketState) -> None:
-        levels = mkt.asks if order.side == BUY else mkt.bids
+        self._walk(acct, order, mkt.asks if order.side == BUY else mkt.bids, "TAKER")
+        self._settle_status(acct, order)
+
+    def _walk(self, acct: Account, order: Order, levels: list[Level], role: str) -> None:
+        """Fill ``order`` against ``levels`` (consumed) while they reach its limit: a taker
+        trades at each level's price, a resting order (maker) at its own."""
         while levels and order.remaining > 0 and self._eligible(order, levels[0][0]):
             level = levels[0]
             qty = self._cap(order, min(order.remaining, level[1]))
@@ -622,10 +627,10 @@ class MatchingEngine:
             level[1] -= qty
             if level[1] <= 0:
                 levels.pop(0)
-            self._fill(acct, order, qty, level[0], "TAKER")
+            price = level[0] if role == "TAKER" or order.price is None else order.price
+            self._fill(acct, order, qty, price, role)
             if self.max_fill_fraction is not None:
-                break
-        self._settle_status(acct, order)
+                break  # fault injection: one partial fill per market event
 
     def _settle_status(self, acct: Account, order: Order) -> None:
         if order.remaining <= 0:
@@ -656,19 +661,10 @@ class MatchingEngine:
             if not levels:
                 continue
             for order in self._priority(symbol, side, levels[0][0]):
-                if order.status not in OPEN_STATUSES:
-                    continue
-                while levels and order.remaining > 0 and self._eligible(order, levels[0][0]):
-                    level = levels[0]
-                    take = self._cap(order, min(order.remaining, level[1]))
-                    if take <= 0:
-                        break
-                    level[1] -= take
-                    if level[1] <= 0:
-                        levels.pop(0)
-                    assert order.price is not None
-                    self._fill(self.accounts[order.uid], order, take, order.price, "MAKER")
-                self._settle_status(self.accounts[order.uid], order)
+                if order.status in OPEN_STATUSES:
+                    acct = self.accounts[order.uid]
+                    self._walk(acct, order, levels, "MAKER")
+                    self._settle_status(acct, order)
 
     def _priority(self, symbol: str, side: str, reach: Decimal) -> list[Order]:
         """Resting orders of ``side`` whose limit reaches ``reach`` (a buy at or above it, a

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -74,6 +73,7 @@ class SimServer:
         balance: Decimal = Decimal("10000"),
         position_mode: str = "ONE_WAY",
         clock: Clock | None = None,
+        wall_clock: Clock | None = None,
         rate_limits: bool = False,
         timestamp_window_ms: int = 60_000,
         push_interval_s: float | None = 0.3,
@@ -83,6 +83,9 @@ class SimServer:
         faults: Faults | None = None,
     ) -> None:
         self.clock: Clock = clock or (engine.clock if engine else LiveClock())
+        # Request timestamps are checked against the wall clock the clients sign with,
+        # even when the engine runs on a replayed or manual clock.
+        self.wall_clock: Clock = wall_clock or LiveClock()
         self.engine = engine or MatchingEngine(self.clock, quirks=quirks)
         self.engine.quirks = quirks
         self.keys = dict(api_keys or DEFAULT_KEYS)
@@ -225,7 +228,7 @@ class SimServer:
     async def _serve_ws(self, request: web.Request, *, private: bool) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
-        session = WsSession(ws, private, int(time.time()))
+        session = WsSession(ws, private, self.wall_clock.now_ns() // 1_000_000_000)
         self.sessions.add(session)
         writer = asyncio.create_task(self._writer(session))
         session.send({"op": "connect", "data": {"result": True}})
@@ -251,7 +254,7 @@ class SimServer:
     def _within_msg_limit(self, session: WsSession) -> bool:
         if not self.ws_msg_per_s:
             return True
-        now = time.monotonic()
+        now = asyncio.get_running_loop().time()
         session.recent = [t for t in session.recent if t > now - 1.0]
         session.recent.append(now)
         return len(session.recent) <= self.ws_msg_per_s
@@ -329,7 +332,7 @@ class SimServer:
         return self.clock.now_ns() // 1_000_000
 
     def _wall_ms(self) -> int:
-        return time.time_ns() // 1_000_000
+        return self.wall_clock.now_ns() // 1_000_000
 
     def _on_private_push(self, uid: str, channel: str, data: dict[str, object]) -> None:
         if not self.sessions:
