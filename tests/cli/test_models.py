@@ -92,3 +92,8 @@ def test_repository_registry_serves_the_shipped_model() -> None:
     predictor, loaded = load_predictor(reg, FEATURE_NAMES)
     assert loaded is not None
     assert predictor.load_error == ""
+    challenger, shadow = load_predictor(reg, FEATURE_NAMES, status="shadow")
+    assert shadow is not None
+    assert shadow.manifest.kind == "logistic"
+    assert shadow.entry.name != active.name
+    assert challenger.load_error == ""
