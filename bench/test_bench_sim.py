@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,205 @@ def test_engine_only(benchmark, record, recording: Path) -> None:  # type: ignor
     assert n == len(events)
     benchmark.extra_info["events_per_s"] = n / benchmark.stats.stats.median
     record("sim/engine_only", benchmark, n)
+
+
+# ---------------------------------------------------------------------- the socket edge
+# The server side of the simulator (aiohttp REST + WebSocket) against bare aiohttp doing
+# the least possible work over the same sockets, in the same run.
+import asyncio  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import secrets  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from bitunix.sim.server import SimServer  # noqa: E402
+
+PUSHES = 2_000
+CALLS = 200
+
+RATIOS.extend([
+    ("sim/ws_trade_push vs bare aiohttp ws send", "sim/ws_trade_push", "bare/ws_send"),
+    ("sim/rest_place_cancel vs bare aiohttp POST", "sim/rest_place_cancel", "bare/rest_post"),
+])
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    lp = asyncio.new_event_loop()
+    yield lp
+    lp.close()
+
+
+def _trade(i: int) -> TradeEvent:
+    return TradeEvent(ts_ns=1_723_161_255_000_000_000 + i, symbol="BTCUSDT",
+                      price="60000.1", qty="0.001", is_buy=bool(i % 2))
+
+
+async def _drain(ws: aiohttp.ClientWebSocketResponse, n: int) -> None:
+    for _ in range(n):
+        msg = await ws.receive(timeout=10)
+        assert msg.type == aiohttp.WSMsgType.TEXT
+
+
+def _run(loop: asyncio.AbstractEventLoop, coro: Callable[[], Awaitable[None]]) -> None:
+    loop.run_until_complete(coro())
+
+
+@pytest.fixture(scope="module")
+def sim_ws(loop: asyncio.AbstractEventLoop) -> Iterator[tuple[SimServer, Any]]:
+    async def start() -> tuple[SimServer, aiohttp.ClientSession, Any]:
+        sim = SimServer(source=lambda: iter(()), speed=0, push_interval_s=None,
+                        ws_msg_per_s=None)
+        await sim.start()
+        session = aiohttp.ClientSession()
+        ws = await session.ws_connect(sim.public_ws_url)
+        await ws.receive(timeout=5)
+        await ws.send_json({"op": "subscribe", "args": [{"symbol": "BTCUSDT", "ch": "trade"}]})
+        for _ in range(100):
+            if any(s.subs for s in sim.sessions):
+                break
+            await asyncio.sleep(0.01)
+        return sim, session, ws
+
+    sim, session, ws = loop.run_until_complete(start())
+    yield sim, ws
+    loop.run_until_complete(ws.close())
+    loop.run_until_complete(session.close())
+    loop.run_until_complete(sim.stop())
+
+
+def test_ws_trade_push(benchmark, record, loop, sim_ws) -> None:  # type: ignore[no-untyped-def]
+    sim, ws = sim_ws
+    trades = [_trade(i) for i in range(PUSHES)]
+
+    async def once() -> None:
+        for t in trades:
+            sim.playback.apply(t)
+        await _drain(ws, PUSHES)
+
+    benchmark.pedantic(lambda: _run(loop, once), rounds=5)
+    benchmark.extra_info["pushes_per_s"] = PUSHES / benchmark.stats.stats.median
+    record("sim/ws_trade_push", benchmark, PUSHES)
+
+
+def test_bare_ws_send(benchmark, record, loop) -> None:  # type: ignore[no-untyped-def]
+    frame = json.dumps({"ch": "trade", "symbol": "BTCUSDT", "ts": 1, "data": [
+        {"p": "60000.1", "v": "0.001", "s": "buy", "t": "2024-08-08T23:54:15Z"}]})
+    go: asyncio.Queue[int] = asyncio.Queue()
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        while True:
+            n = await go.get()
+            if n < 0:
+                return ws
+            for _ in range(n):
+                await ws.send_str(frame)
+
+    async def start() -> tuple[web.AppRunner, aiohttp.ClientSession, Any]:
+        app = web.Application()
+        app.router.add_get("/ws", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        session = aiohttp.ClientSession()
+        ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws")
+        return runner, session, ws
+
+    runner, session, ws = loop.run_until_complete(start())
+
+    async def once() -> None:
+        go.put_nowait(PUSHES)
+        await _drain(ws, PUSHES)
+
+    try:
+        benchmark.pedantic(lambda: _run(loop, once), rounds=5)
+    finally:
+        go.put_nowait(-1)
+        loop.run_until_complete(ws.close())
+        loop.run_until_complete(session.close())
+        loop.run_until_complete(runner.cleanup())
+    record("bare/ws_send", benchmark, PUSHES)
+
+
+def _headers(path_body: str, key: str, secret: str) -> dict[str, str]:
+    nonce = secrets.token_hex(16)
+    ts = str(int(time.time() * 1000))
+    digest = hashlib.sha256(f"{nonce}{ts}{key}{path_body}".encode()).hexdigest()
+    return {"api-key": key, "nonce": nonce, "timestamp": ts,
+            "sign": hashlib.sha256((digest + secret).encode()).hexdigest(),
+            "Content-Type": "application/json"}
+
+
+def test_rest_place_cancel(benchmark, record, loop) -> None:  # type: ignore[no-untyped-def]
+    async def start() -> tuple[SimServer, aiohttp.ClientSession]:
+        sim = SimServer(source=lambda: iter(()), speed=0, push_interval_s=None,
+                        api_keys={"k": "s"}, balance=Decimal("1000000"))
+        sim.engine.on_book("BTCUSDT", [[Decimal("59999.9"), Decimal("5")]],
+                           [[Decimal("60000"), Decimal("5")]])
+        await sim.start()
+        return sim, aiohttp.ClientSession()
+
+    sim, session = loop.run_until_complete(start())
+    base = sim.rest_url + "/api/v1/futures/trade/"
+
+    async def post(path: str, body: dict[str, object]) -> None:
+        text = json.dumps(body, separators=(",", ":"))
+        async with session.post(base + path, data=text, headers=_headers(text, "k", "s")) as r:
+            answer = await r.json()
+            assert answer["code"] == 0, answer
+
+    async def once() -> None:
+        for i in range(CALLS // 2):
+            await post("place_order", {"symbol": "BTCUSDT", "side": "BUY", "orderType": "LIMIT",
+                                       "qty": "0.001", "price": "59000", "clientId": f"c{i}"})
+            await post("cancel_orders", {"symbol": "BTCUSDT", "orderList": [
+                {"clientId": f"c{i}"}]})
+        sim.engine.accounts["k"].client_ids.clear()
+
+    try:
+        benchmark.pedantic(lambda: _run(loop, once), rounds=5)
+    finally:
+        loop.run_until_complete(session.close())
+        loop.run_until_complete(sim.stop())
+    benchmark.extra_info["calls_per_s"] = CALLS / benchmark.stats.stats.median
+    record("sim/rest_place_cancel", benchmark, CALLS)
+
+
+def test_bare_rest_post(benchmark, record, loop) -> None:  # type: ignore[no-untyped-def]
+    async def handler(request: web.Request) -> web.Response:
+        await request.text()
+        return web.json_response({"code": 0, "msg": "Success", "data": {"orderId": "1"}})
+
+    async def start() -> tuple[web.AppRunner, aiohttp.ClientSession, str]:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return runner, aiohttp.ClientSession(), f"http://127.0.0.1:{port}/"
+
+    runner, session, base = loop.run_until_complete(start())
+
+    async def once() -> None:
+        for _ in range(CALLS):
+            text = '{"symbol":"BTCUSDT"}'
+            async with session.post(base + "x", data=text,
+                                    headers=_headers(text, "k", "s")) as r:
+                assert (await r.json())["code"] == 0
+
+    try:
+        benchmark.pedantic(lambda: _run(loop, once), rounds=5)
+    finally:
+        loop.run_until_complete(session.close())
+        loop.run_until_complete(runner.cleanup())
+    record("bare/rest_post", benchmark, CALLS)
