@@ -437,3 +437,19 @@ def test_order_request_validation() -> None:
     assert close.body() == {"symbol": "X", "side": "BUY", "tradeSide": "CLOSE",
                             "positionId": "42", "orderType": "MARKET", "qty": "0.0000001",
                             "reduceOnly": True}
+
+
+async def test_caller_session_is_used_and_left_open(fake: FakeBitunixRest,
+                                                    creds: Credentials) -> None:
+    import aiohttp
+
+    fake.handlers["/account"] = lambda s: {"marginCoin": "USDT", "available": "3"}
+    async with aiohttp.ClientSession() as session:
+        cfg = RestConfig(base_url=fake.url, rate_limits=False, timeout_s=0.3, max_retries=0)
+        rest = BitunixREST(creds, cfg, session=session)
+        assert (await rest.account()).available == Decimal(3)
+        fake.fail("/account", Fault(delay_s=1.0, then_execute=False))
+        with pytest.raises(e.ExchangeTimeoutError):
+            await rest.account()  # the per-request timeout applies to a caller's session too
+        await rest.close()
+        assert not session.closed

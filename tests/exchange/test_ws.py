@@ -311,6 +311,20 @@ async def test_ping_cadence(server: FakeWsServer,
     assert ws.stats.pongs >= 5
     assert ws.stats.pong_timeouts == 0
     assert 0 <= ws.stats.last_rtt_s < 1
+    assert len(ws._timers) <= 4  # fired timers are not kept
+
+
+async def test_pong_timeout_longer_than_ping_interval(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
+    # Pings overlap their pong deadlines; answered pings must never count as timeouts.
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url, ping_interval_s=0.01, pong_timeout_s=0.05,
+                                       stale_after_s=0))
+    ws.start()
+    await ws.wait_live(5)
+    await until(lambda: ws.stats.pongs >= 40)
+    assert ws.stats.pong_timeouts == 0
+    assert ws.stats.disconnects == 0
 
 
 async def test_subscriptions_are_batched_and_rate_limited(

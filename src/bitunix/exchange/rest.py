@@ -201,6 +201,8 @@ class BitunixREST:
                                     sleep=sleep)
         self._dec = _Decoders()
         self._base = self.config.base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=self.config.timeout_s,
+                                              connect=self.config.connect_timeout_s)
         self.clock_offset_ms = 0
         self._skew_changed = False
         self.requests = 0
@@ -225,8 +227,7 @@ class BitunixREST:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self.config.timeout_s,
-                                              connect=self.config.connect_timeout_s),
+                timeout=self._timeout,
                 headers={"User-Agent": "bitunix-bot", "Accept": "application/json"},
             )
             self._own_session = True
@@ -312,7 +313,7 @@ class BitunixREST:
         self.requests += 1
         try:
             async with session.request(ep.method, url, data=body_str.encode() if body else None,
-                                       headers=headers) as resp:
+                                       headers=headers, timeout=self._timeout) as resp:
                 raw = await resp.read()
                 status = resp.status
                 date = resp.headers.get("Date")

@@ -263,6 +263,8 @@ class BitunixWS:
         self._data_in_batch = 0
         self._decode = decode if self.private else decode_public
         self._ping_sent_at = 0.0
+        self._pong_at = 0.0
+        self._pong_timer: asyncio.TimerHandle | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self._connected_evt = asyncio.Event()
         self._live_evt = asyncio.Event()
@@ -413,6 +415,9 @@ class BitunixWS:
         for t in self._timers:
             t.cancel()
         self._timers.clear()
+        if self._pong_timer is not None:
+            self._pong_timer.cancel()
+            self._pong_timer = None
         if self._setup_task is not None:
             self._setup_task.cancel()
             self._setup_task = None
@@ -427,10 +432,13 @@ class BitunixWS:
 
     # -- timers: ping, pong timeout, stale feed -----------------------------------------
 
-    def _arm(self, delay: float, cb: Any) -> None:
-        assert self._loop is not None
-        self._timers = [t for t in self._timers if not t.cancelled()]
-        self._timers.append(self._loop.call_later(delay, cb))
+    def _arm(self, delay: float, cb: Any, *args: Any) -> None:
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        # Drop handles that already fired or were cancelled: the list stays small.
+        self._timers = [t for t in self._timers if not t.cancelled() and t.when() > now]
+        self._timers.append(loop.call_later(delay, cb, *args))
 
     def _arm_ping(self, delay: float) -> None:
         self._arm(delay, self._send_ping)
@@ -438,14 +446,18 @@ class BitunixWS:
     def _send_ping(self) -> None:
         if self._transport is None or self._loop is None:
             return
-        self._ping_sent_at = self._loop.time()
+        sent_at = self._ping_sent_at = self._loop.time()
         self.stats.pings_sent += 1
         self._transport.send(WSMsgType.TEXT, encode_ping(self._clock.now_ns() // 1_000_000_000))
-        self._arm(self.config.pong_timeout_s, self._check_pong)
+        if self._pong_timer is None:
+            self._pong_timer = self._loop.call_later(self.config.pong_timeout_s,
+                                                     self._check_pong, sent_at)
         self._arm_ping(self.config.ping_interval_s)
 
-    def _check_pong(self) -> None:
-        if self._ping_sent_at and self._transport is not None:
+    def _check_pong(self, sent_at: float) -> None:
+        # Any pong after the ping sent at ``sent_at`` proves the socket is alive.
+        self._pong_timer = None
+        if self._pong_at < sent_at and self._transport is not None:
             self.stats.pong_timeouts += 1
             self._set_state(ConnState.STALE)
             self.disconnect(f"no pong within {self.config.pong_timeout_s} s (half-open socket)")
@@ -580,10 +592,14 @@ class BitunixWS:
 
     def _on_control(self, msg: Any) -> None:
         if isinstance(msg, PingFrame):
-            if msg.pong is not None and self._loop is not None and self._ping_sent_at:
+            if msg.pong is not None and self._loop is not None:
                 self.stats.pongs += 1
-                self.stats.last_rtt_s = self._loop.time() - self._ping_sent_at
-                self._ping_sent_at = 0.0
+                self._pong_at = self._loop.time()
+                if self._pong_timer is not None:
+                    self._pong_timer.cancel()
+                    self._pong_timer = None
+                if self._ping_sent_at:
+                    self.stats.last_rtt_s = self._pong_at - self._ping_sent_at
         elif isinstance(msg, ConnectFrame):
             self._start_setup()
         elif isinstance(msg, LoginFrame):
