@@ -371,8 +371,10 @@ class RestApi:
         for pos in acct.positions.values():
             if (symbol and pos.symbol != symbol) or (pid and pos.position_id != pid):
                 continue
-            rows.append(shapes.rest_position(pos, self.engine.markets[pos.symbol].mark,
-                                             self.engine.liquidation_price(pos), self.quirks))
+            spec = self.engine.contracts[pos.symbol]
+            rows.append(shapes.rest_position(
+                pos, self.engine.markets[pos.symbol].mark, self.engine.liquidation_price(pos),
+                maintenance_rate=spec.maintenance_margin_rate, quirks=self.quirks))
         return rows
 
     def history_positions(self, p: Params, uid: str) -> Any:

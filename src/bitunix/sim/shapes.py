@@ -118,8 +118,8 @@ def ws_order(order: Order, event: str, quirks: bool = False) -> JSON:
     return data
 
 
-def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal,
-                  quirks: bool = False) -> JSON:
+def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal, *,
+                  maintenance_rate: Decimal = Decimal("0.004"), quirks: bool = False) -> JSON:
     """A row of get_pending_positions; ``side`` is LONG/SHORT (BUY/SELL with quirks)."""
     side = pos.side
     if quirks:
@@ -147,7 +147,7 @@ def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal,
         "margin": dec(pos.margin),
         "unrealizedPNL": dec(upnl),
         "liqPrice": dec(liq_price.quantize(Decimal("0.01")) if liq_price else liq_price),
-        "marginRate": dec((notional * Decimal("0.004") / equity).quantize(Decimal("0.0001"))
+        "marginRate": dec((notional * maintenance_rate / equity).quantize(Decimal("0.0001"))
                           if equity > 0 else Decimal(0)),
         "avgOpenPrice": dec(pos.avg_price.quantize(Decimal("1e-8")) if pos.qty else pos.avg_price),
         "ctime": ctime,
