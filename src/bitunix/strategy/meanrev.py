@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bitunix.strategy.config import MeanReversionConfig
-from bitunix.strategy.reversion import OutcomeSink, ReversionStrategy
+from bitunix.strategy.reversion import Learner, OutcomeSink, ReversionStrategy
 
 
 class MeanReversionStrategy(ReversionStrategy):
@@ -30,6 +30,7 @@ class MeanReversionStrategy(ReversionStrategy):
         *,
         name: str | None = None,
         outcome_sink: OutcomeSink | None = None,
+        learner: Learner | None = None,
     ) -> None:
         cfg = config or MeanReversionConfig()
         super().__init__(
@@ -45,6 +46,7 @@ class MeanReversionStrategy(ReversionStrategy):
             fee_bps=cfg.fee_bps,
             name=name,
             outcome_sink=outcome_sink,
+            learner=learner,
         )
         self.config = cfg
 

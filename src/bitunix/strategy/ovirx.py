@@ -17,7 +17,7 @@ import numpy.typing as npt
 from bitunix.ml.fallback import RuleFallback, feature_index
 from bitunix.ml.runtime import Predictor
 from bitunix.strategy.config import OvirxConfig
-from bitunix.strategy.reversion import OutcomeSink, ReversionStrategy
+from bitunix.strategy.reversion import Learner, OutcomeSink, ReversionStrategy
 
 
 class Gate(Protocol):
@@ -44,6 +44,7 @@ class OvirxStrategy(ReversionStrategy):
         gate: Gate | None = None,
         name: str | None = None,
         outcome_sink: OutcomeSink | None = None,
+        learner: Learner | None = None,
     ) -> None:
         cfg = config or OvirxConfig()
         super().__init__(
@@ -59,6 +60,7 @@ class OvirxStrategy(ReversionStrategy):
             fee_bps=cfg.fee_bps,
             name=name,
             outcome_sink=outcome_sink,
+            learner=learner,
         )
         self.config = cfg
         self._itick = feature_index(feature_names, "tick_ratio")

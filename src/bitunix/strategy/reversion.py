@@ -28,6 +28,11 @@ from bitunix.strategy.exits import NS_PER_S, ExitConfig, OpenPosition
 #: target was reached or the exit was net profitable. Feeds the model monitor.
 OutcomeSink = Callable[[float, bool], None]
 
+#: Called with (feature vector at entry, hit) when a position closes: feeds online
+#: learning (``ml.online.OnlineLogistic.update``). The vector is copied at entry only
+#: when a learner is set.
+Learner = Callable[[npt.NDArray[np.float32], bool], None]
+
 
 class EntryCounters:
     """Why entries were not taken (for metrics and tests)."""
@@ -61,6 +66,7 @@ class ReversionStrategy:
         fee_bps: float,
         name: str | None = None,
         outcome_sink: OutcomeSink | None = None,
+        learner: Learner | None = None,
     ) -> None:
         self.symbol = symbol
         self.name = name or self.kind
@@ -73,6 +79,8 @@ class ReversionStrategy:
         self._cooldown_ns = int(cooldown_s * NS_PER_S)
         self._fee_bps = fee_bps
         self._outcome_sink = outcome_sink
+        self._learner = learner
+        self._entry_vector: npt.NDArray[np.float32] | None = None
         self._iz = feature_index(feature_names, "vwap_z")
         self._ispread = feature_index(feature_names, "spread_ticks")
         self._pos: OpenPosition | None = None
@@ -132,6 +140,8 @@ class ReversionStrategy:
             direction, price, vwap=vwap, std=std, ts_ns=ts_ns, cfg=self._exits, probability=p
         )
         self._pos = pos
+        if self._learner is not None:
+            self._entry_vector = src.vector.copy()
         self.counters.entries += 1
         return Signal(
             strategy=self.name,
@@ -173,8 +183,12 @@ class ReversionStrategy:
         self.counters.exits += 1
         gross = pos.pnl_bps(price) if math.isfinite(price) else math.nan
         hit = reason is ExitReason.TARGET or gross - 2.0 * self._fee_bps > 0.0
-        if self._outcome_sink is not None and reason is not ExitReason.EXTERNAL:
-            self._outcome_sink(pos.probability, hit)
+        if reason is not ExitReason.EXTERNAL:
+            if self._outcome_sink is not None:
+                self._outcome_sink(pos.probability, hit)
+            if self._learner is not None and self._entry_vector is not None:
+                self._learner(self._entry_vector, hit)
+        self._entry_vector = None
         return Signal(
             strategy=self.name,
             symbol=self.symbol,
