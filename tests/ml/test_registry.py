@@ -213,3 +213,16 @@ def test_logistic_model_loads_without_a_file(manifest: ModelManifest, tmp_path: 
         save_manifest(bad, d / "manifest.json")
         with pytest.raises(RegistryError, match=match):
             reg.register(d)
+
+
+def test_missing_runtime_gives_the_fallback(
+    registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    registry.promote("ovirx-test", "v1")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now raises ImportError
+    predictor, loaded = load_predictor(registry, FEATURE_NAMES)
+    assert loaded is None
+    assert "onnxruntime is not installed" in predictor.load_error
+    assert predictor.model is None

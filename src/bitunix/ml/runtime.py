@@ -97,7 +97,7 @@ class OnnxScorer:
     def __init__(self, path: str | Path, n_features: int) -> None:
         try:
             import onnxruntime as ort
-        except ImportError as exc:  # pragma: no cover - onnxruntime is a hard dependency
+        except ImportError as exc:
             raise ModelLoadError(f"onnxruntime is not installed, cannot load {path}") from exc
         self.path = Path(path)
         self.n_features = n_features
