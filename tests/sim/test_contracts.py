@@ -36,3 +36,14 @@ def test_checks() -> None:
             call()
         assert info.value.code == code
     btc.check_qty(D("600"), market=False)
+
+
+def test_bundled_table_of_428_live_contracts() -> None:
+    from bitunix.sim.contracts import bundled_contracts
+
+    table = bundled_contracts()
+    assert len(table) == 428
+    xrp = table["XRPUSDT"]
+    assert (xrp.tick, xrp.step, xrp.min_qty) == (D("0.0001"), D("0.1"), D("2"))
+    assert table["BTCUSDT"] == default_contracts()["BTCUSDT"]
+    assert sum(c.status != "OPEN" for c in table.values()) == 1

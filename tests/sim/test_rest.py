@@ -63,7 +63,8 @@ async def test_public_market_endpoints(client: Client) -> None:
     assert funding[0]["fundingInterval"] == 8
     assert int(funding[0]["nextFundingTime"]) % (8 * 3600 * 1000) == 0
     batch = (await client.get(f"{P}/market/funding_rate/batch", signed=False))["data"]
-    assert {r["symbol"] for r in batch} == {"BTCUSDT", "ETHUSDT"}
+    assert len(batch) == 428
+    assert {"BTCUSDT", "ETHUSDT", "XRPUSDT"} <= {r["symbol"] for r in batch}
     hist = await client.get(f"{P}/market/get_funding_rate_history", {"symbol": "BTCUSDT"},
                             signed=False)
     assert hist == {"code": 0, "msg": "Success", "data": []}
@@ -203,6 +204,8 @@ async def test_order_lifecycle_and_queries(client: Client) -> None:
     ({"side": "SELL", "reduceOnly": True}, 30018),
     ({"reduceOnly": "maybe"}, 10002),
     ({"symbol": "FOOUSDT"}, 20015),
+    ({"symbol": "xrpusdt", "qty": "2.05"}, 10002),  # live XRPUSDT step 0.1
+    ({"symbol": "XRPUSDT", "qty": "1.9"}, 30017),   # live XRPUSDT minimum 2
     ({"side": None}, 10002),
 ])
 async def test_place_order_errors(client: Client, body: dict[str, Any], code: int) -> None:

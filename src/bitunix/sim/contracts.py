@@ -6,8 +6,10 @@ captures; precision errors map to the documented codes (spec 9.3).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
+from importlib import resources
 
 from bitunix.sim.errors import (
     MAX_BUY_PRICE,
@@ -125,3 +127,30 @@ def default_contracts() -> dict[str, SimContract]:
             maintenance_margin_rate=Decimal("0.005"),
         ),
     }
+
+
+BUNDLED_CONTRACTS = "bitunix_contracts_2025-07-21.json"
+
+
+def bundled_contracts() -> dict[str, SimContract]:
+    """The 428 USDT-M contracts of a live ``trading_pairs`` capture (see ``SOURCES.md``).
+
+    The capture has precision, minimum and maximum limit quantity and status; the market
+    order maximum is taken equal to the limit maximum, leverage and risk fields keep the
+    defaults. BTCUSDT and ETHUSDT are those of :func:`default_contracts` (same precision).
+    """
+    raw = json.loads(resources.files("bitunix.sim").joinpath(BUNDLED_CONTRACTS).read_text())
+    out: dict[str, SimContract] = {}
+    for symbol, row in sorted(raw["precision_cache"].items()):
+        if not symbol.endswith("USDT"):
+            continue
+        max_qty = Decimal(str(row["maxLimitOrderVolume"]))
+        out[symbol] = SimContract(
+            symbol=symbol, base=symbol[:-4], quote="USDT",
+            base_precision=int(row["basePrecision"]),
+            quote_precision=int(row["quotePrecision"]),
+            min_qty=Decimal(str(row["minTradeVolume"])), max_limit_qty=max_qty,
+            max_market_qty=max_qty, status=str(row.get("symbolStatus", "OPEN")),
+        )
+    out.update(default_contracts())
+    return out

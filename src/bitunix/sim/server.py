@@ -26,6 +26,7 @@ from bitunix.core.clock import Clock, LiveClock
 from bitunix.data import MarketEvent, TradeEvent
 from bitunix.sim import rest
 from bitunix.sim.auth import Authenticator
+from bitunix.sim.contracts import SimContract, bundled_contracts
 from bitunix.sim.engine import MatchingEngine
 from bitunix.sim.errors import PARAMETER_ERROR, SimError
 from bitunix.sim.faults import Faults
@@ -63,6 +64,7 @@ class SimServer:
         self,
         *,
         engine: MatchingEngine | None = None,
+        contracts: dict[str, SimContract] | None = None,
         data: str | None = None,
         source: EventSource | None = None,
         speed: float = 1.0,
@@ -86,7 +88,9 @@ class SimServer:
         # Request timestamps are checked against the wall clock the clients sign with,
         # even when the engine runs on a replayed or manual clock.
         self.wall_clock: Clock = wall_clock or LiveClock()
-        self.engine = engine or MatchingEngine(self.clock, quirks=quirks)
+        self.engine = engine or MatchingEngine(
+            self.clock, contracts=contracts if contracts is not None else bundled_contracts(),
+            quirks=quirks)
         self.engine.quirks = quirks
         self.keys = dict(api_keys or DEFAULT_KEYS)
         for key in self.keys:
