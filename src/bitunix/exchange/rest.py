@@ -48,7 +48,7 @@ from bitunix.exchange.signing import Credentials, auth_headers, new_nonce, query
 from bitunix.model.contract import ContractSpec
 from bitunix.model.enums import KlineType, MarginMode, PositionMode, PositionSide
 from bitunix.wire import rest as w
-from bitunix.wire.decode import ResponseDecoder, WireError
+from bitunix.wire.decoding import ResponseDecoder, WireError
 
 __all__ = ["BitunixREST", "Endpoint"]
 

@@ -49,7 +49,7 @@ from bitunix.wire.control import (
     encode_subscribe,
     encode_unsubscribe,
 )
-from bitunix.wire.decode import WireError, decode, decode_public
+from bitunix.wire.decoding import WireError, decode, decode_public
 from bitunix.wire.private import BalancePush, OrderPush, PositionPush, TpslPush
 from bitunix.wire.public import (
     KLINE_PUSH_TYPES,

@@ -20,7 +20,7 @@ from bitunix.wire.control import (
     encode_subscribe,
     encode_unsubscribe,
 )
-from bitunix.wire.decode import ResponseDecoder, WireError, decode, decode_control, decode_public
+from bitunix.wire.decoding import ResponseDecoder, WireError, decode, decode_control, decode_public
 from bitunix.wire.private import (
     BalanceData,
     BalancePush,

@@ -10,6 +10,7 @@ count it and log once per kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, Union
 
 import msgspec
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+Frame = bytes | bytearray | memoryview | str
 
 # Unions built from the tuples so adding a channel is a one-line change.
 Push = Union[PUBLIC_PUSH_TYPES + PRIVATE_PUSH_TYPES]  # type: ignore[valid-type]  # noqa: UP007
@@ -85,7 +87,7 @@ def _drop_blank_levels(data: Any) -> Any:
     return out
 
 
-def _slow_decode(data: bytes | bytearray | memoryview | str, fast_error: str) -> Any:
+def _slow_decode(data: Frame, fast_error: str) -> Any:
     try:
         obj = _ANY_DECODER.decode(data)
     except msgspec.DecodeError as exc:
@@ -109,8 +111,23 @@ def _slow_decode(data: bytes | bytearray | memoryview | str, fast_error: str) ->
         raise WireError(kind, str(exc) or fast_error, sym) from None
 
 
-def decode(data: bytes | bytearray | memoryview | str) -> Any:
-    """Decode any WebSocket frame into its typed message.
+def _fast_then_slow(decoder: msgspec.json.Decoder[Any], name: str,
+                    doc: str) -> Callable[[Frame], Any]:
+    # One Python frame between the caller and msgspec on the hot path.
+    def run(data: Frame) -> Any:
+        try:
+            return decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            return _slow_decode(data, str(exc))
+        except msgspec.DecodeError as exc:
+            raise WireError("?", f"not JSON: {exc}") from None
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = doc
+    return run
+
+
+decode = _fast_then_slow(_PUSH_DECODER, "decode", """Decode any WebSocket frame to its message.
 
     Returns a push (``TradePush``, ``DepthBook15``, ``OrderPush``, ...) chosen by its
     ``ch``, or a control frame (``ConnectFrame``, ``PingFrame``, ``LoginFrame``, ...) chosen
@@ -119,23 +136,11 @@ def decode(data: bytes | bytearray | memoryview | str) -> Any:
 
     >>> decode(b'{"op":"ping","pong":1,"ping":2}')
     PingFrame(ping=2, pong=1)
-    """
-    try:
-        return _PUSH_DECODER.decode(data)
-    except msgspec.ValidationError as exc:
-        return _slow_decode(data, str(exc))
-    except msgspec.DecodeError as exc:
-        raise WireError("?", f"not JSON: {exc}") from None
+    """)
 
-
-def decode_public(data: bytes | bytearray | memoryview | str) -> Any:
-    """Like :func:`decode` but the fast path knows only public pushes (smaller union)."""
-    try:
-        return _PUBLIC_DECODER.decode(data)
-    except msgspec.ValidationError as exc:
-        return _slow_decode(data, str(exc))
-    except msgspec.DecodeError as exc:
-        raise WireError("?", f"not JSON: {exc}") from None
+decode_public = _fast_then_slow(_PUBLIC_DECODER, "decode_public", """Like :func:`decode`, but
+    the fast path knows only public pushes (a smaller union); anything else still decodes
+    through the slow path.""")
 
 
 def decode_control(data: bytes | bytearray | memoryview | str) -> Any:

@@ -8,9 +8,11 @@ and :attr:`items` always gives a list. Times ``ctime``/``mtime`` stay ISO-8601 s
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
+
+from bitunix.wire._base import CamelStruct, TpSlFields
 
 __all__ = [
     "PRIVATE_PUSH_TYPES",
@@ -25,11 +27,7 @@ __all__ = [
 ]
 
 
-class _Data(msgspec.Struct, frozen=True, gc=False, rename="camel"):
-    pass
-
-
-class BalanceData(_Data, frozen=True):
+class BalanceData(CamelStruct, frozen=True, kw_only=True):
     """Balance of one coin; ``frozen`` = ``isolation_frozen + cross_frozen``."""
 
     coin: str
@@ -43,7 +41,7 @@ class BalanceData(_Data, frozen=True):
     exp_money: Decimal | None = None
 
 
-class PositionData(_Data, frozen=True):
+class PositionData(CamelStruct, frozen=True, kw_only=True):
     """Position event ``OPEN``/``UPDATE``/``CLOSE``; no average price (``entry_value/qty``)."""
 
     event: str
@@ -64,7 +62,7 @@ class PositionData(_Data, frozen=True):
     mtime: str | None = None
 
 
-class OrderData(_Data, frozen=True):
+class OrderData(TpSlFields, frozen=True, kw_only=True):
     """Order event ``CREATE``/``UPDATE``/``CLOSE``; read ``order_status`` on ``CLOSE``.
 
     Live deviations (spec 5.5): ``side`` as ``Buy``, ``type`` as ``Limit``, ``effect``
@@ -90,17 +88,9 @@ class OrderData(_Data, frozen=True):
     fee: Decimal | None = None
     average_price: Decimal | None = None
     deal_amount: Decimal | None = None
-    tp_stop_type: str | None = None
-    tp_price: Decimal | None = None
-    tp_order_type: str | None = None
-    tp_order_price: Decimal | None = None
-    sl_stop_type: str | None = None
-    sl_price: Decimal | None = None
-    sl_order_type: str | None = None
-    sl_order_price: Decimal | None = None
 
 
-class TpslData(_Data, frozen=True):
+class TpslData(TpSlFields, frozen=True, kw_only=True):
     """TP/SL event; ``status`` ``FILLED`` means the trigger fired (spec 5.5)."""
 
     event: str
@@ -115,69 +105,42 @@ class TpslData(_Data, frozen=True):
     type: str | None = None
     tp_qty: Decimal | None = None
     sl_qty: Decimal | None = None
-    tp_stop_type: str | None = None
-    tp_price: Decimal | None = None
-    tp_order_type: str | None = None
-    tp_order_price: Decimal | None = None
-    sl_stop_type: str | None = None
-    sl_price: Decimal | None = None
-    sl_order_type: str | None = None
-    sl_order_price: Decimal | None = None
 
 
-class _PrivatePush(msgspec.Struct, frozen=True, gc=False, tag_field="ch"):
+D = TypeVar("D")
+
+
+class _PrivatePush(msgspec.Struct, Generic[D], frozen=True, gc=False, tag_field="ch"):
+    """Envelope of a private push; ``data`` is an object live, a list in the docs."""
+
     channel: ClassVar[str] = ""
 
+    ts: int
+    data: D | list[D]
 
-class BalancePush(_PrivatePush, frozen=True, tag="balance"):
+    @property
+    def items(self) -> list[D]:
+        """``data`` as a list (an object becomes a list of one)."""
+        return self.data if isinstance(self.data, list) else [self.data]
+
+
+class BalancePush(_PrivatePush[BalanceData], frozen=True, tag="balance"):
     """``balance`` push."""
 
-    ts: int
-    data: BalanceData | list[BalanceData]
 
-    @property
-    def items(self) -> list[BalanceData]:
-        """``data`` as a list (an object becomes a list of one)."""
-        return self.data if isinstance(self.data, list) else [self.data]
-
-
-class PositionPush(_PrivatePush, frozen=True, tag="position"):
+class PositionPush(_PrivatePush[PositionData], frozen=True, tag="position"):
     """``position`` push."""
 
-    ts: int
-    data: PositionData | list[PositionData]
 
-    @property
-    def items(self) -> list[PositionData]:
-        """``data`` as a list (an object becomes a list of one)."""
-        return self.data if isinstance(self.data, list) else [self.data]
-
-
-class OrderPush(_PrivatePush, frozen=True, tag="order"):
+class OrderPush(_PrivatePush[OrderData], frozen=True, tag="order"):
     """``order`` push."""
 
-    ts: int
-    data: OrderData | list[OrderData]
 
-    @property
-    def items(self) -> list[OrderData]:
-        """``data`` as a list (an object becomes a list of one)."""
-        return self.data if isinstance(self.data, list) else [self.data]
-
-
-class TpslPush(_PrivatePush, frozen=True, tag="tpsl"):
+class TpslPush(_PrivatePush[TpslData], frozen=True, tag="tpsl"):
     """``tpsl`` push."""
 
-    ts: int
-    data: TpslData | list[TpslData]
 
-    @property
-    def items(self) -> list[TpslData]:
-        """``data`` as a list (an object becomes a list of one)."""
-        return self.data if isinstance(self.data, list) else [self.data]
-
-
-PRIVATE_PUSH_TYPES: tuple[type[_PrivatePush], ...] = (
+PRIVATE_PUSH_TYPES: tuple[type[_PrivatePush[Any]], ...] = (
     BalancePush,
     PositionPush,
     OrderPush,

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from bitunix.wire._base import CamelStruct, TpSlFields
 from bitunix.wire.public import Level
 
 __all__ = [
@@ -64,11 +65,7 @@ class ErrorEnvelope(msgspec.Struct, frozen=True, gc=False):
     message: str | None = None
 
 
-class _Body(msgspec.Struct, frozen=True, gc=False, rename="camel"):
-    pass
-
-
-class TradingPair(_Body, frozen=True):
+class TradingPair(CamelStruct, frozen=True, kw_only=True):
     """One ``trading_pairs`` row: step ``10**-base_precision``, tick ``10**-quote_precision``."""
 
     symbol: str
@@ -92,7 +89,7 @@ class TradingPair(_Body, frozen=True):
     min_funding_rate: Decimal | None = None
 
 
-class RestTicker(_Body, frozen=True):
+class RestTicker(CamelStruct, frozen=True, kw_only=True):
     """24 h ticker row. Volumes as named by the venue (likely inverted, spec 4.1)."""
 
     symbol: str
@@ -106,14 +103,14 @@ class RestTicker(_Body, frozen=True):
     low: float | None = None
 
 
-class RestDepth(_Body, frozen=True):
+class RestDepth(CamelStruct, frozen=True, kw_only=True):
     """Depth answer: asks ascending, bids descending; no timestamp or sequence."""
 
-    asks: list[Level] = []
-    bids: list[Level] = []
+    asks: list[Level] = msgspec.field(default_factory=list)
+    bids: list[Level] = msgspec.field(default_factory=list)
 
 
-class Kline(_Body, frozen=True):
+class Kline(CamelStruct, frozen=True, kw_only=True):
     """One candle. Live rows come newest first and ``quoteVol``/``baseVol`` are swapped."""
 
     open: float
@@ -136,7 +133,7 @@ class Kline(_Body, frozen=True):
         return self.base_vol
 
 
-class FundingRate(_Body, frozen=True):
+class FundingRate(CamelStruct, frozen=True, kw_only=True):
     """Current funding; ``funding_rate`` is in **percent** per interval (spec 4.1)."""
 
     symbol: str
@@ -150,7 +147,7 @@ class FundingRate(_Body, frozen=True):
     min_funding_rate: Decimal | None = None
 
 
-class FundingRateHistoryRow(_Body, frozen=True):
+class FundingRateHistoryRow(CamelStruct, frozen=True, kw_only=True):
     """Settled funding; here ``funding_rate`` is a **fraction** (spec 4.1)."""
 
     funding_rate: Decimal
@@ -158,7 +155,7 @@ class FundingRateHistoryRow(_Body, frozen=True):
     mark_price: Decimal | None = None
 
 
-class PositionTier(_Body, frozen=True):
+class PositionTier(CamelStruct, frozen=True, kw_only=True):
     """Maintenance-margin tier by notional."""
 
     symbol: str
@@ -169,7 +166,7 @@ class PositionTier(_Body, frozen=True):
     maintenance_margin_rate: Decimal
 
 
-class Account(_Body, frozen=True):
+class Account(CamelStruct, frozen=True, kw_only=True):
     """Futures account of one margin coin."""
 
     margin_coin: str
@@ -185,7 +182,7 @@ class Account(_Body, frozen=True):
     bonus: Decimal | None = None
 
 
-class LeverageMarginMode(_Body, frozen=True):
+class LeverageMarginMode(CamelStruct, frozen=True, kw_only=True):
     """Leverage and margin mode of a symbol (also the change_leverage answer)."""
 
     symbol: str | None = None
@@ -194,13 +191,13 @@ class LeverageMarginMode(_Body, frozen=True):
     margin_mode: str | None = None
 
 
-class PositionModeAck(_Body, frozen=True):
+class PositionModeAck(CamelStruct, frozen=True, kw_only=True):
     """change_position_mode answer."""
 
     position_mode: str | None = None
 
 
-class PendingPosition(_Body, frozen=True):
+class PendingPosition(CamelStruct, frozen=True, kw_only=True):
     """Open position. ``side`` is ``BUY``/``SELL`` live for LONG/SHORT (spec 4.3)."""
 
     position_id: str
@@ -224,7 +221,7 @@ class PendingPosition(_Body, frozen=True):
     mtime: int | None = None
 
 
-class HistoryPosition(_Body, frozen=True):
+class HistoryPosition(CamelStruct, frozen=True, kw_only=True):
     """Closed position."""
 
     position_id: str
@@ -248,14 +245,14 @@ class HistoryPosition(_Body, frozen=True):
     mtime: int | None = None
 
 
-class HistoryPositionList(_Body, frozen=True):
+class HistoryPositionList(CamelStruct, frozen=True, kw_only=True):
     """Page of closed positions."""
 
-    position_list: list[HistoryPosition] = []
+    position_list: list[HistoryPosition] = msgspec.field(default_factory=list)
     total: int = 0
 
 
-class OrderAck(_Body, frozen=True):
+class OrderAck(CamelStruct, frozen=True, kw_only=True):
     """Accepted order: ``orderId`` (batch rows may name it ``id``) and the echoed ``clientId``."""
 
     order_id: str | None = None
@@ -268,7 +265,7 @@ class OrderAck(_Body, frozen=True):
         return self.order_id or self.id
 
 
-class OrderFailure(_Body, frozen=True):
+class OrderFailure(CamelStruct, frozen=True, kw_only=True):
     """A failed row of a batch or cancel answer; ``errorCode`` is an int or a string."""
 
     order_id: str | None = None
@@ -277,14 +274,14 @@ class OrderFailure(_Body, frozen=True):
     error_code: int | str | None = None
 
 
-class BatchResult(_Body, frozen=True):
+class BatchResult(CamelStruct, frozen=True, kw_only=True):
     """batch_order / cancel_orders / cancel_all_orders answer."""
 
-    success_list: list[OrderAck] = []
-    failure_list: list[OrderFailure] = []
+    success_list: list[OrderAck] = msgspec.field(default_factory=list)
+    failure_list: list[OrderFailure] = msgspec.field(default_factory=list)
 
 
-class Order(_Body, frozen=True):
+class Order(TpSlFields, frozen=True, kw_only=True):
     """An order from pending/history/detail. ``price`` may be ``"market"`` (spec 4.4)."""
 
     order_id: str
@@ -304,14 +301,6 @@ class Order(_Body, frozen=True):
     leverage: int | None = None
     fee: Decimal | None = None
     realized_pnl: Decimal | None = msgspec.field(default=None, name="realizedPNL")
-    tp_price: Decimal | None = None
-    tp_stop_type: str | None = None
-    tp_order_type: str | None = None
-    tp_order_price: Decimal | None = None
-    sl_price: Decimal | None = None
-    sl_stop_type: str | None = None
-    sl_order_type: str | None = None
-    sl_order_price: Decimal | None = None
     ctime: int | None = None
     mtime: int | None = None
     source: str | None = None
@@ -329,14 +318,14 @@ class Order(_Body, frozen=True):
         return Decimal(self.price)
 
 
-class OrderList(_Body, frozen=True):
+class OrderList(CamelStruct, frozen=True, kw_only=True):
     """Page of orders."""
 
-    order_list: list[Order] = []
+    order_list: list[Order] = msgspec.field(default_factory=list)
     total: int = 0
 
 
-class TradeFill(_Body, frozen=True):
+class TradeFill(CamelStruct, frozen=True, kw_only=True):
     """One fill from get_history_trades. Fee: positive = paid (spec 4.4)."""
 
     trade_id: str
@@ -358,14 +347,14 @@ class TradeFill(_Body, frozen=True):
     ctime: int | None = None
 
 
-class TradeList(_Body, frozen=True):
+class TradeList(CamelStruct, frozen=True, kw_only=True):
     """Page of fills."""
 
-    trade_list: list[TradeFill] = []
+    trade_list: list[TradeFill] = msgspec.field(default_factory=list)
     total: int = 0
 
 
-class TpslOrder(_Body, frozen=True):
+class TpslOrder(TpSlFields, frozen=True, kw_only=True):
     """A TP/SL order (pending or history); note ``id``, not ``orderId``."""
 
     id: str
@@ -373,14 +362,6 @@ class TpslOrder(_Body, frozen=True):
     position_id: str | None = None
     base: str | None = None
     quote: str | None = None
-    tp_price: Decimal | None = None
-    tp_stop_type: str | None = None
-    tp_order_type: str | None = None
-    tp_order_price: Decimal | None = None
-    sl_price: Decimal | None = None
-    sl_stop_type: str | None = None
-    sl_order_type: str | None = None
-    sl_order_price: Decimal | None = None
     tp_qty: Decimal | None = None
     sl_qty: Decimal | None = None
     status: str | None = None
@@ -388,21 +369,21 @@ class TpslOrder(_Body, frozen=True):
     trigger_time: int | None = None
 
 
-class TpslOrderList(_Body, frozen=True):
+class TpslOrderList(CamelStruct, frozen=True, kw_only=True):
     """Page of TP/SL history."""
 
-    order_list: list[TpslOrder] = []
+    order_list: list[TpslOrder] = msgspec.field(default_factory=list)
     total: int = 0
 
 
-class TpslAck(_Body, frozen=True):
+class TpslAck(CamelStruct, frozen=True, kw_only=True):
     """TP/SL place/modify/cancel answer."""
 
     order_id: str | None = None
     client_id: str | None = None
 
 
-class PositionIdAck(_Body, frozen=True):
+class PositionIdAck(CamelStruct, frozen=True, kw_only=True):
     """flash_close_position answer (newer doc)."""
 
     position_id: str | None = None
