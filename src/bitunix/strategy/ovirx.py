@@ -23,7 +23,10 @@ from bitunix.strategy.reversion import Learner, OutcomeSink, ReversionStrategy
 class Gate(Protocol):
     """What OVIR-X asks for a probability (``ml.runtime.Predictor`` or ``ml.shadow.ShadowPair``)."""
 
-    last_source: str
+    @property
+    def last_source(self) -> str:
+        """Where the last probability came from (model, fallback, invalid)."""
+        ...
 
     def predict(self, vector: npt.NDArray[np.float32]) -> float:
         """Return P(reversion) for one feature vector; never raises."""

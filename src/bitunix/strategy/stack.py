@@ -1,0 +1,162 @@
+"""The decision layer for a set of symbols, built from one typed config.
+
+``SignalStack.build`` does the wiring the app would otherwise repeat: load the registry's
+active model into a guarded ``Predictor`` (the rule fallback when there is none or it
+cannot be loaded, with the reason in ``load_error``), score the shadow model beside it
+when there is one, watch the served model (drift and degradation against its manifest),
+and build the configured strategies per symbol with that gate and outcome sink. The app
+calls ``on_tick`` per evaluation, ``poll`` from a timer (hot swap) and ``alerts`` for
+its logs and metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from bitunix.ml.drift import DriftConfig
+from bitunix.ml.fallback import RuleFallbackConfig
+from bitunix.ml.hotswap import ActiveModelWatcher
+from bitunix.ml.monitor import Alert, ModelHealth, MonitorConfig, PerformanceMonitor
+from bitunix.ml.registry import LoadedModel, ModelRegistry, load_predictor
+from bitunix.ml.runtime import Predictor, RuntimeConfig
+from bitunix.ml.shadow import ShadowPair
+from bitunix.strategy.base import FeatureSource, Signal
+from bitunix.strategy.config import OvirxConfig
+from bitunix.strategy.registry import StrategySpec, SymbolStrategies
+
+
+def _default_specs() -> list[StrategySpec]:
+    return [StrategySpec(kind="ovirx")]
+
+
+class SignalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Strategies (default: OVIR-X alone), the registry directory (None: fallback only),
+    whether to score the shadow model, and the runtime, fallback, drift and monitor
+    settings. ``drift_min_abs_z`` / ``drift_sample_every``: live vectors are compared with
+    the training reference only when ``|vwap_z|`` reaches the training sampling cut (1.0)
+    and then one in ``drift_sample_every`` (10), to keep the cost off most ticks."""
+
+    strategies: list[StrategySpec] = msgspec.field(default_factory=_default_specs)
+    models_dir: str | None = "models"
+    shadow: bool = True
+    runtime: RuntimeConfig = msgspec.field(default_factory=RuntimeConfig)
+    fallback: RuleFallbackConfig = msgspec.field(default_factory=RuleFallbackConfig)
+    drift: DriftConfig = msgspec.field(default_factory=DriftConfig)
+    monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
+    drift_min_abs_z: float = 1.0
+    drift_sample_every: int = 10
+
+
+class SignalStack:
+    """Strategies per symbol behind one guarded, watched, hot-swappable model."""
+
+    def __init__(
+        self,
+        config: SignalConfig,
+        feature_names: Sequence[str],
+        *,
+        predictor: Predictor,
+        loaded: LoadedModel | None,
+        registry: ModelRegistry | None,
+        shadow: ShadowPair | None,
+    ) -> None:
+        self.config = config
+        self.feature_names = tuple(feature_names)
+        self.predictor = predictor
+        self.registry = registry
+        self.shadow = shadow
+        self.health = None if loaded is None else ModelHealth(loaded.manifest, config.drift,
+                                                              config.monitor)
+        self.watcher = (
+            None if registry is None
+            else ActiveModelWatcher(registry, predictor, feature_names, loaded)
+        )
+        self.by_symbol: dict[str, SymbolStrategies] = {}
+        self._iz = self.feature_names.index("vwap_z")
+        self._ticks = 0
+
+    @classmethod
+    def build(
+        cls, symbols: Sequence[str], feature_names: Sequence[str], config: SignalConfig
+    ) -> SignalStack:
+        """Load models and build every symbol's strategies."""
+        registry = None if config.models_dir is None else ModelRegistry(Path(config.models_dir))
+        predictor, loaded = load_predictor(
+            registry, feature_names, runtime=config.runtime, fallback=config.fallback
+        )
+        shadow = None
+        if registry is not None and config.shadow:
+            challenger, shadow_loaded = load_predictor(
+                registry, feature_names, runtime=config.runtime, fallback=config.fallback,
+                status="shadow",
+            )
+            if shadow_loaded is not None:
+                threshold = next(
+                    (msgspec.convert(s.params, OvirxConfig).prob_threshold
+                     for s in config.strategies if s.kind == "ovirx"),
+                    OvirxConfig().prob_threshold,
+                )
+                champion_ref = (loaded or shadow_loaded).manifest.metrics
+                shadow = ShadowPair(
+                    predictor,
+                    challenger,
+                    threshold,
+                    champion_monitor=PerformanceMonitor(predictor.name, champion_ref,
+                                                        config.monitor),
+                    challenger_monitor=PerformanceMonitor(
+                        challenger.name, shadow_loaded.manifest.metrics, config.monitor
+                    ),
+                )
+        stack = cls(
+            config, feature_names, predictor=predictor, loaded=loaded, registry=registry,
+            shadow=shadow,
+        )
+        for symbol in symbols:
+            stack.by_symbol[symbol] = SymbolStrategies.from_specs(
+                symbol,
+                feature_names,
+                config.strategies,
+                gate=shadow if shadow is not None else predictor,
+                outcome_sink=stack._record_outcome,
+            )
+        return stack
+
+    @property
+    def load_error(self) -> str:
+        """Why no model serves (empty when one does)."""
+        return self.predictor.load_error
+
+    def on_tick(self, symbol: str, ts_ns: int, src: FeatureSource, valid: bool) -> list[Signal]:
+        """Evaluate ``symbol``'s strategies; sample the vector for drift."""
+        health = self.health
+        if valid and health is not None:
+            self._ticks += 1
+            if self._ticks % self.config.drift_sample_every == 0:
+                vector = src.vector
+                if abs(float(vector[self._iz])) >= self.config.drift_min_abs_z:
+                    health.observe(vector)
+        return self.by_symbol[symbol].on_tick(ts_ns, src, valid)
+
+    def _record_outcome(self, probability: float, hit: bool) -> None:
+        if self.shadow is not None:
+            self.shadow.record_outcome(probability, hit)
+        if self.health is not None:
+            self.health.record(probability, hit)
+
+    def poll(self) -> bool:
+        """Follow the registry's active model (hot swap); True when it changed."""
+        if self.watcher is None or not self.watcher.poll():
+            return False
+        loaded = self.watcher.loaded
+        self.health = (
+            None if loaded is None
+            else ModelHealth(loaded.manifest, self.config.drift, self.config.monitor)
+        )
+        return True
+
+    def alerts(self) -> list[Alert]:
+        """Drift and degradation alerts of the served model."""
+        return [] if self.health is None else self.health.alerts()

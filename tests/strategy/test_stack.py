@@ -1,0 +1,83 @@
+"""The decision layer built from one config: model, shadow, health, hot swap."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bitunix.features import FEATURE_NAMES
+from bitunix.ml.registry import ModelRegistry
+from bitunix.ml.runtime import SOURCE_FALLBACK
+from bitunix.ml.shadow import ShadowPair
+from bitunix.strategy import SignalKind, StrategySpec
+from bitunix.strategy.stack import SignalConfig, SignalStack
+from tests.strategy.crafted import NS, frame
+
+REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+SHORT = {"z": 3.0, "tick": -0.5, "depth": -0.6}
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    dest = tmp_path / "models"
+    shutil.copytree(REPO_MODELS, dest)
+    return dest
+
+
+def test_without_a_registry_the_fallback_trades() -> None:
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=None))
+    assert stack.load_error == "no model registry configured"
+    assert stack.shadow is None
+    assert stack.health is None
+    assert stack.alerts() == []
+    assert not stack.poll()
+    [sig] = stack.on_tick("BTCUSDT", 1 * NS, frame(**SHORT), True)
+    assert sig.kind is SignalKind.ENTER
+    assert sig.score_source == SOURCE_FALLBACK
+
+
+def test_registry_model_shadow_health_and_outcomes(models: Path) -> None:
+    cfg = SignalConfig(
+        models_dir=str(models),
+        strategies=[StrategySpec(kind="ovirx", params={"prob_threshold": 0.0})],
+        drift_sample_every=1,
+    )
+    stack = SignalStack.build(["BTCUSDT", "ETHUSDT"], FEATURE_NAMES, cfg)
+    assert stack.load_error == ""
+    assert stack.predictor.name.startswith("ovirx-gbm@")
+    assert isinstance(stack.shadow, ShadowPair)
+    assert stack.shadow.threshold == 0.0
+    assert stack.health is not None
+    [enter] = stack.on_tick("BTCUSDT", 1 * NS, frame(**SHORT), True)
+    assert enter.score_source == "model"
+    assert stack.shadow.scored == 1
+    [exit_] = stack.on_tick("BTCUSDT", 2 * NS, frame(price=60_000.0), True)
+    assert exit_.kind is SignalKind.EXIT
+    assert stack.health.performance.count == 1
+    assert stack.shadow.report()["challenger_outcomes"] == 1
+    # the other symbol has its own strategies
+    assert stack.on_tick("ETHUSDT", 3 * NS, frame(z=0.5), True) == []
+    assert stack.health.drift.observed == 1  # only the entry frame has |z| >= 1
+
+
+def test_poll_follows_promotion_and_rebuilds_health(models: Path) -> None:
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models)))
+    assert not stack.poll()
+    ModelRegistry(models).promote("ovirx-logit")
+    assert stack.poll()
+    assert stack.predictor.name.startswith("ovirx-logit@")
+    assert stack.health is not None
+    assert stack.health.model.startswith("ovirx-logit@")
+    ModelRegistry(models).retire("ovirx-logit")
+    assert stack.poll()
+    assert stack.health is None
+
+
+def test_shadow_can_be_switched_off(models: Path) -> None:
+    stack = SignalStack.build(
+        ["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models), shadow=False)
+    )
+    assert stack.shadow is None
+    assert stack.health is not None
