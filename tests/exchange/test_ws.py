@@ -459,3 +459,14 @@ async def test_no_connect_frame_still_subscribes(client_factory: Callable[..., B
         await until(lambda: len(server.ops("subscribe")) == 1)
     finally:
         await server.stop()
+
+
+async def test_close_interrupts_backoff() -> None:
+    h = Recorder()
+    ws = BitunixWS(h, fast_config("ws://127.0.0.1:9/public/", reconnect_base_s=30,
+                                  reconnect_max_s=30))
+    ws.start()
+    await until(lambda: ws.state is ConnState.BACKOFF)
+    assert ws.stats.connect_failures == 1
+    await asyncio.wait_for(ws.close(), 2)
+    assert ws.state is ConnState.CLOSED

@@ -22,6 +22,7 @@ frame and handler error is logged and counted in :attr:`BitunixWS.stats`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import random
@@ -321,16 +322,17 @@ class BitunixWS:
         await asyncio.wait_for(self._live_evt.wait(), timeout)
 
     async def close(self) -> None:
-        """Disconnect and stop reconnecting."""
+        """Disconnect and stop reconnecting (also interrupts a backoff wait or a connect)."""
         self._closing = True
+        task = self._task
         if self._transport is not None:
             self._close_reason = "closed by us"
             self._transport.disconnect()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, self.config.connect_timeout_s + 1.0)
-            except TimeoutError:  # pragma: no cover - a stuck connect attempt
-                self._task.cancel()
+        elif task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._set_state(ConnState.CLOSED)
 
     def disconnect(self, reason: str) -> None:
