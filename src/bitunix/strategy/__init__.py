@@ -23,6 +23,7 @@ from bitunix.strategy.registry import (
     SymbolStrategies,
     build_strategy,
 )
+from bitunix.strategy.stack import SignalConfig, SignalStack
 
 __all__ = [
     "STRATEGY_KINDS",
@@ -38,7 +39,9 @@ __all__ = [
     "OvirxConfig",
     "OvirxStrategy",
     "Signal",
+    "SignalConfig",
     "SignalKind",
+    "SignalStack",
     "Strategy",
     "StrategySpec",
     "SymbolStrategies",
