@@ -470,3 +470,16 @@ async def test_close_interrupts_backoff() -> None:
     assert ws.stats.connect_failures == 1
     await asyncio.wait_for(ws.close(), 2)
     assert ws.state is ConnState.CLOSED
+
+
+async def test_subscribe_while_subscribing_is_not_lost(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url, max_messages_per_s=5, channels_per_frame=1))
+    ws.subscribe([("trade", f"S{i}USDT") for i in range(3)])
+    ws.start()
+    await until(lambda: ws.state is ConnState.SUBSCRIBING)
+    ws.subscribe([("trade", "LATEUSDT"), ("trade", "LATEUSDT")])
+    await ws.wait_live(5)
+    await until(lambda: len(server.live) == 1 and len(server.live[0].channels) == 4)
+    assert server.live[0].channels[-1] == {"ch": "trade", "symbol": "LATEUSDT"}

@@ -26,7 +26,7 @@ import contextlib
 import enum
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,7 +267,7 @@ class BitunixWS:
         self._pong_at = 0.0
         self._pong_timer: asyncio.TimerHandle | None = None
         self._timers: list[asyncio.TimerHandle] = []
-        self._connected_evt = asyncio.Event()
+        self._bg: set[asyncio.Task[None]] = set()
         self._live_evt = asyncio.Event()
         self._login_evt = asyncio.Event()
         self._login_ok = False
@@ -285,19 +285,19 @@ class BitunixWS:
 
     def subscribe(self, channels: Iterable[ChannelArg | tuple[str, str]]) -> None:
         """Add channels (``ChannelArg`` or ``(channel, symbol)``); sent now if live."""
-        new = []
+        new: dict[tuple[str, str | None], ChannelArg] = {}
         for c in channels:
             arg = c if isinstance(c, ChannelArg) else ChannelArg(c[0], c[1])
             key = (arg.ch, arg.symbol)
             if key not in self._subs:
-                new.append(arg)
+                new[key] = arg
         if len(self._subs) + len(new) > self.config.max_channels:
             raise WsError(f"at most {self.config.max_channels} channels per connection "
                           f"(spec 3.3), asked for {len(self._subs) + len(new)}")
-        for arg in new:
-            self._subs[(arg.ch, arg.symbol)] = arg
-        if new and self.state is ConnState.LIVE and self._loop is not None:
-            self._loop.create_task(self._send_args(new, encode_subscribe))
+        self._subs.update(new)
+        # While connecting, _setup sends everything in _subs, including these.
+        if new and self.state is ConnState.LIVE:
+            self._background(self._send_args(list(new.values()), encode_subscribe))
 
     def unsubscribe(self, channels: Iterable[ChannelArg | tuple[str, str]]) -> None:
         """Remove channels; sent now if live."""
@@ -306,8 +306,14 @@ class BitunixWS:
             arg = c if isinstance(c, ChannelArg) else ChannelArg(c[0], c[1])
             if self._subs.pop((arg.ch, arg.symbol), None) is not None:
                 gone.append(arg)
-        if gone and self.state is ConnState.LIVE and self._loop is not None:
-            self._loop.create_task(self._send_args(gone, encode_unsubscribe))
+        if gone and self.state is ConnState.LIVE:
+            self._background(self._send_args(gone, encode_unsubscribe))
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(coro)
+        self._bg.add(task)  # keep a reference until done
+        task.add_done_callback(self._bg.discard)
 
     def start(self) -> asyncio.Task[None]:
         """Start connecting (and reconnecting) in the background."""
@@ -504,7 +510,11 @@ class BitunixWS:
                 self.disconnect("login rejected or unanswered")
                 return
         self._set_state(ConnState.SUBSCRIBING)
-        await self._send_args(list(self._subs.values()), encode_subscribe)
+        sent: set[tuple[str, str | None]] = set()
+        while pending := {k: a for k, a in self._subs.items() if k not in sent}:
+            # Channels added while these frames were rate limited go out in the next round.
+            await self._send_args(list(pending.values()), encode_subscribe)
+            sent.update(pending)
         assert self._loop is not None
         self._last_data = self._loop.time()
         if self.stale_after_s and any(a.symbol for a in self._subs.values()):
