@@ -332,7 +332,7 @@ def test_trailing_stop_follows_the_high_then_fires(engine: MatchingEngine) -> No
     assert engine.accounts["u1"].positions == {}
 
 
-def test_isolated_liquidation_closes_at_mark_and_never_leaves_debt(clock: ManualClock) -> None:
+def test_isolated_liquidation_costs_at_most_the_margin(clock: ManualClock) -> None:
     engine = MatchingEngine(clock)
     engine.add_account("x", D("700"))
     engine.change_leverage("x", "BTCUSDT", 100)
@@ -345,9 +345,10 @@ def test_isolated_liquidation_closes_at_mark_and_never_leaves_debt(clock: Manual
     assert D("59000") < liq < D("60000")
     set_book(engine, mid=str((liq + 1).quantize(D("0.1"))))
     assert acct.positions
-    set_book(engine, mid="58000")  # gapped through: bankrupt
+    margin, wallet = pos.margin, acct.wallet
+    set_book(engine, mid="58000")  # gapped through: the loss exceeds the margin
     assert acct.positions == {}
-    assert acct.wallet == 0
+    assert acct.wallet == wallet - margin  # isolated: never more than its margin
     assert acct.ledger[-1].kind == "insurance"
 
 
@@ -412,3 +413,18 @@ def test_one_way_close_with_a_plain_order_needs_no_new_margin(clock: ManualClock
     assert code_of(engine, req(side="SELL", qty="0.3"), "t") == 20003  # would open 0.2 short
     engine.place_order("t", req(side="SELL", qty="0.1"))  # nets the long: allowed
     assert acct.positions == {}
+
+
+def test_cross_liquidation_takes_the_wallet_but_never_below_zero(clock: ManualClock) -> None:
+    engine = MatchingEngine(clock)
+    engine.add_account("c", D("700"))
+    engine.change_leverage("c", "BTCUSDT", 100)
+    set_book(engine, qty="5")
+    engine.place_order("c", req(qty="1"))
+    acct = engine.accounts["c"]
+    set_book(engine, mid="59800")
+    assert acct.positions  # cross: the free balance still backs it
+    set_book(engine, mid="58000")
+    assert acct.positions == {}
+    assert acct.wallet == 0
+    assert acct.ledger[-1].kind == "insurance"

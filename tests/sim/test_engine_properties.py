@@ -213,3 +213,49 @@ def test_position_tpsl_fires_exactly_once_iff_crossed(long: bool, stop: str, tp_
     fired = sum(h.tpsl_fired.values())
     assert fired == (1 if crossed else 0)
     assert (h.acct.positions == {}) == crossed
+
+
+@settings(max_examples=150, deadline=None)
+@given(long=st.booleans(), isolated=st.booleans(), leverage=st.integers(20, 125),
+       path=st.lists(st.integers(-2000, 6000), min_size=10, max_size=25))
+def test_liquidation_keeps_the_wallet_whole_and_no_position_under_maintenance(
+        long: bool, isolated: bool, leverage: int, path: list[int]) -> None:
+    clock = ManualClock(START_NS)
+    engine = MatchingEngine(clock)
+    engine.add_account("x", D("200"))
+    engine.change_leverage("x", "BTCUSDT", leverage)
+    engine.change_margin_mode("x", "BTCUSDT", "ISOLATION" if isolated else "CROSS")
+    mid = D("60000")
+    bids = [[mid - TICK * (i + 1), D("5")] for i in range(5)]
+    asks = [[mid + TICK * i, D("5")] for i in range(5)]
+    engine.on_book("BTCUSDT", bids, asks)
+    acct = engine.accounts["x"]
+    try:
+        engine.place_order("x", OrderRequest(symbol="BTCUSDT", side="BUY" if long else "SELL",
+                                             order_type="MARKET", qty=D("0.05")))
+    except SimError:
+        return  # not enough balance at this leverage
+    mmr = engine.contracts["BTCUSDT"].maintenance_margin_rate
+    for move in path:
+        wallet_before = acct.wallet
+        isolated_margin = sum((p.margin for p in acct.positions.values()
+                               if p.margin_mode == "ISOLATION"), D(0))
+        mid += TICK * (-move if long else move)  # drifting against the position
+        engine.on_book("BTCUSDT", [[mid - TICK * (i + 1), D("5")] for i in range(5)],
+                       [[mid + TICK * i, D("5")] for i in range(5)])
+        assert acct.wallet >= 0
+        if isolated:  # an isolated position never costs more than its margin
+            assert wallet_before - acct.wallet <= isolated_margin
+        mark = engine.markets["BTCUSDT"].mark
+        assert mark is not None
+        for pos in acct.positions.values():
+            equity = pos.margin + pos.unrealized(mark)
+            if pos.margin_mode == "CROSS":
+                equity += max(acct.available(), D(0))
+            assert equity > pos.qty * mark * mmr
+    engine.close_all("x")
+    fills = acct.fills
+    cash = sum(((f.qty * f.price) * (1 if f.side == "SELL" else -1) for f in fills), D(0))
+    fees = sum((f.fee for f in fills), D(0))
+    insurance = sum((e.amount for e in acct.ledger if e.kind == "insurance"), D(0))
+    assert acct.wallet - D("200") == cash - fees + insurance

@@ -934,7 +934,9 @@ class MatchingEngine:
                     self._liquidate(acct, pos, mark)
 
     def _liquidate(self, acct: Account, pos: Position, mark: Decimal) -> None:
-        """Close ``pos`` at ``mark`` as a taker; a negative wallet is topped up by insurance."""
+        """Close ``pos`` at ``mark`` as a taker. The insurance fund takes what the account
+        cannot lose: beyond its margin for an isolated position, beyond the wallet for cross."""
+        wallet_before, margin = acct.wallet, pos.margin
         for order in [o for o in acct.open_orders.values() if o.symbol == pos.symbol]:
             self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty
                          else "SYSTEM_CANCELED")
@@ -950,8 +952,12 @@ class MatchingEngine:
         self._fill(acct, order, pos.qty, mark, "TAKER")
         order.status = "FILLED"
         self._push_order(order, "CLOSE")
-        if acct.wallet < 0:
-            self._credit(acct, "insurance", -acct.wallet, order.order_id)
+        if pos.margin_mode == "ISOLATION":
+            shortfall = (wallet_before - acct.wallet) - margin
+        else:
+            shortfall = -acct.wallet
+        if shortfall > 0:
+            self._credit(acct, "insurance", shortfall, order.order_id)
             self._push_balance(acct)
 
     # ------------------------------------------------------------------ funding
