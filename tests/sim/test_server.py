@@ -316,3 +316,32 @@ async def test_timestamps_are_checked_against_the_injected_wall_clock() -> None:
         assert ok["code"] == 0
         now = await client.get(f"{P}/account", {"marginCoin": "USDT"})  # the real time
         assert now["code"] == 10007
+
+
+async def test_a_recording_of_the_sims_pushes_replays_the_same_market(tmp_path: Any) -> None:
+    from bitunix.data import BookEvent, TradeEvent
+    from bitunix.data.recording import RecordingWriter
+    from bitunix.sim.market import source_for
+
+    trades = [TradeEvent(ts_ns=i, symbol="BTCUSDT", price=f"{60000 + i}.5", qty="0.002",
+                         is_buy=i % 3 == 0) for i in range(1, 6)]
+    path = tmp_path / "sim.txt"
+    async with stepped_server(flat_market() + trades) as sim, aiohttp.ClientSession() as s, \
+            s.ws_connect(sim.public_ws_url) as ws:
+        await recv(ws)
+        await ws.send_json({"op": "subscribe", "args": [
+            {"symbol": "BTCUSDT", "ch": "trade"}, {"symbol": "BTCUSDT", "ch": "depth_book15"}]})
+        await asyncio.sleep(0.05)
+        sim.advance(4)  # the books and the first trade of flat_market
+        sim.publish()
+        sim.advance(10)
+        with RecordingWriter(path) as writer:
+            for _ in range(1 + 1 + len(trades)):
+                msg = await ws.receive(timeout=2)
+                writer.write(time.time_ns(), msg.data)
+    replayed = list(source_for(path)())
+    got = [(e.price, e.qty, e.is_buy) for e in replayed if isinstance(e, TradeEvent)]
+    assert got == [("60000", "0.01", True)] + [(t.price, t.qty, t.is_buy) for t in trades]
+    (book,) = [e for e in replayed if isinstance(e, BookEvent)]
+    assert book.bids[0] == ("59999.9", "2")
+    assert len(book.asks) == 5
