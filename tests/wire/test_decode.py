@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bitunix.wire import (
     ConnectFrame,
@@ -110,3 +113,38 @@ def test_spec_example_round_trip_via_json() -> None:
     obj = json.loads(raw)
     msg = decode(raw)
     assert [[str(lv.px), str(lv.qty)] for lv in msg.data.b] == obj["data"]["b"]
+
+
+_price = st.decimals(min_value=Decimal("0.00001"), max_value=Decimal("1e7"), places=5,
+                     allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(st.tuples(_price, _price, st.sampled_from(["buy", "sell", "Buy"]),
+                          st.booleans()), min_size=1, max_size=5),
+       st.integers(min_value=0, max_value=2**53))
+def test_trade_frames_decode_like_json(rows: list[tuple[Decimal, Decimal, str, bool]],
+                                       ts: int) -> None:
+    data = [{"p": str(p) if as_str else float(p), "v": str(v) if as_str else float(v), "s": s,
+             "t": "2025-06-01T18:44:52Z"} for p, v, s, as_str in rows]
+    raw = json.dumps({"ch": "trade", "symbol": "BTCUSDT", "ts": ts, "data": data}).encode()
+    msg = decode(raw)
+    assert msg.ts == ts
+    assert [(t.p, t.v, t.is_buy) for t in msg.data] == [
+        (float(d["p"]), float(d["v"]), d["s"].lower() == "buy") for d in data]
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.binary(max_size=200),
+                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                              lambda c: st.lists(c, max_size=4)
+                              | st.dictionaries(st.sampled_from(["ch", "op", "data", "ts",
+                                                                 "symbol", "b", "a", "p"]),
+                                                c, max_size=5),
+                              max_leaves=20).map(lambda o: json.dumps(o).encode())))
+def test_hostile_input_only_ever_raises_wire_error(raw: bytes) -> None:
+    kinds: list[str] = []
+    try:
+        decode(raw)
+    except WireError as exc:
+        kinds.append(exc.kind)
+    assert all(kinds)

@@ -95,10 +95,15 @@ def _slow_decode(data: Frame, fast_error: str) -> Any:
     if not isinstance(obj, dict):
         raise WireError("?", f"expected a JSON object, got {type(obj).__name__}")
     ch, op, symbol = obj.get("ch"), obj.get("op"), obj.get("symbol")
-    kind = str(ch if ch is not None else op if op is not None else "?")
+    if isinstance(ch, str) and ch:
+        kind = ch
+    elif isinstance(op, str) and op:
+        kind = op
+    else:
+        kind = "?"
     sym = symbol if isinstance(symbol, str) else None
     if ch is not None:
-        if ch in _DEPTH_CHANNELS and "data" in obj:
+        if kind in _DEPTH_CHANNELS and "data" in obj:
             obj["data"] = _drop_blank_levels(obj["data"])
         target: Any = Push
     elif op is not None:
