@@ -383,3 +383,27 @@ def test_any_json_body_gets_a_documented_error_or_succeeds(body: dict[str, Any],
     assert code == 0 or code in MESSAGES
     acct = server.engine.accounts[KEY]
     assert acct.available() + acct.frozen() + acct.position_margin() == acct.wallet
+
+
+async def test_funding_settles_and_is_listed_in_percent_and_fraction() -> None:
+    from bitunix.core.clock import ManualClock
+
+    from .conftest import START_NS
+
+    clock = ManualClock(START_NS)
+    async with stepped_server(clock=clock) as sim, aiohttp.ClientSession() as s:
+        sim.advance(3)
+        client = Client(s, sim.rest_url)
+        await client.ok("POST", f"{P}/trade/place_order", {
+            "symbol": "BTCUSDT", "side": "SELL", "orderType": "MARKET", "qty": "1"})
+        funding = (await client.ok("GET", f"{P}/market/funding_rate", {"symbol": "BTCUSDT"}))[0]
+        clock.set_ns(int(funding["nextFundingTime"]) * 1_000_000)
+        sim.advance(1)  # the next book event settles
+        (pos,) = await client.ok("GET", f"{P}/position/get_pending_positions")
+        assert pos["funding"] == "5.999995"  # a short receives 0.01 % of 59999.95
+        rows = await client.ok("GET", f"{P}/market/get_funding_rate_history",
+                               {"symbol": "BTCUSDT"})
+        assert [(r["fundingRate"], r["markPrice"]) for r in rows] == [("0.0001", "59999.95")]
+        assert rows[0]["fundingTime"] == funding["nextFundingTime"]
+        after = (await client.ok("GET", f"{P}/market/funding_rate", {"symbol": "BTCUSDT"}))[0]
+        assert int(after["nextFundingTime"]) - int(funding["nextFundingTime"]) == 8 * 3600_000
