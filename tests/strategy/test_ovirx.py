@@ -66,6 +66,8 @@ def test_enters_long_below_vwap() -> None:
         ({"tick": math.nan}, "NaN tick ratio"),
         ({"depth": math.inf}, "inf depth"),
         ({"std": 0.1}, "std below the floor"),
+        ({"price": 0.0}, "no trade price yet"),
+        ({"price": math.nan}, "NaN price"),
         ({"z": 2.2, "std": 5.0}, "target worth less than the fees"),
     ],
 )

@@ -120,7 +120,7 @@ class ReversionStrategy:
         std = src.std
         vwap = src.vwap
         # Written so that NaN anywhere fails the test.
-        if not (std / price * 1e4 >= self._min_std_bps and math.isfinite(vwap)):
+        if not (price > 0.0 and std / price * 1e4 >= self._min_std_bps and math.isfinite(vwap)):
             self.counters.rejected_by_rules += 1
             return None
         d = 1 if z > 0.0 else -1
