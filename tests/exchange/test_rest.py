@@ -156,6 +156,16 @@ async def test_timed_out_order_is_retried_without_duplicating(fake: FakeBitunixR
     assert len(fake.calls("/trade/get_order_detail")) == 1
 
 
+async def test_read_back_tolerates_a_transient_not_found(fake: FakeBitunixRest,
+                                                        rest: BitunixREST) -> None:
+    fake.fail("/trade/place_order", Fault(delay_s=1.0))
+    fake.fail("/trade/get_order_detail", Fault(code=20007))
+    ack = await rest.place_order(limit_buy("slow-1"))
+    assert ack.order_id == fake.orders["slow-1"]["orderId"]
+    assert len(fake.calls("/trade/get_order_detail")) == 2
+    assert len(fake.orders) == 1
+
+
 async def test_timed_out_batch_is_retried_without_duplicating(fake: FakeBitunixRest,
                                                               rest: BitunixREST) -> None:
     fake.fail("/trade/batch_order", Fault(delay_s=1.0))

@@ -38,6 +38,7 @@ from bitunix.exchange.errors import (
     ExchangeTimeoutError,
     HttpStatusError,
     MalformedResponseError,
+    OrderNotFoundError,
     SignatureError,
     TransportError,
     error_for_code,
@@ -541,7 +542,7 @@ class BitunixREST:
         cid = order.client_id
 
         async def read_back() -> w.OrderAck | list[w.OrderAck]:
-            placed = await self.order_detail(client_id=cid)
+            placed = await self._read_back(cid)
             return w.OrderAck(order_id=placed.order_id, client_id=placed.client_id or cid)
 
         data = await self._call(PLACE_ORDER, self._dec.ack, body=body, symbol=order.symbol,
@@ -563,6 +564,19 @@ class BitunixREST:
         return await self._req(BATCH_ORDER, self._dec.batch, "batch_order", body=body,
                                symbol=symbol, on_retried=self._resolve_batch_duplicates)
 
+    async def _read_back(self, client_id: str | None) -> w.Order:
+        """The order an earlier attempt placed. 20007 can be transient just after
+        placement (spec 6.5), so "not found" is retried like a transient error."""
+        attempt = 0
+        while True:
+            try:
+                return await self.order_detail(client_id=client_id)
+            except OrderNotFoundError:
+                if attempt >= self.config.max_retries:
+                    raise
+                await self._sleep(self._backoff_s(attempt))
+                attempt += 1
+
     async def _resolve_batch_duplicates(self, res: w.BatchResult | None) -> w.BatchResult | None:
         """After a retried batch, rows refused as duplicates (30042) were placed by the
         earlier attempt: read them back and report them as successes."""
@@ -572,7 +586,7 @@ class BitunixREST:
         failure: list[w.OrderFailure] = []
         for row in res.failure_list:
             if str(row.error_code) == "30042" and row.client_id:
-                placed = await self.order_detail(client_id=row.client_id)
+                placed = await self._read_back(row.client_id)
                 success.append(w.OrderAck(order_id=placed.order_id, client_id=row.client_id))
             else:
                 failure.append(row)
