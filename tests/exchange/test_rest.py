@@ -15,7 +15,7 @@ from bitunix.exchange.config import RestConfig
 from bitunix.exchange.requests import InvalidRequestError, OrderRequest, TpslRequest
 from bitunix.exchange.rest import BitunixREST
 from bitunix.exchange.signing import Credentials
-from bitunix.model.enums import MarginMode, OrderType, PositionMode, PositionSide, Side, TradeSide
+from bitunix.model.enums import MarginMode, PositionMode, PositionSide, Side, TradeSide
 from tests.exchange.fake_rest import API_KEY, SECRET, FakeBitunixRest, Fault
 
 P = "/api/v1/futures"
@@ -422,31 +422,6 @@ async def test_rate_limiter_spaces_requests(fake: FakeBitunixRest, creds: Creden
         assert len(slept) == 3
         assert now[0] >= 3 * (1 / 0.45) - 1e-9
         assert rest.limiter.throttled == 3
-
-
-def test_order_request_validation() -> None:
-    with pytest.raises(InvalidRequestError, match="needs a price"):
-        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1)).body()
-    with pytest.raises(InvalidRequestError, match="qty must be > 0"):
-        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(0), price=Decimal(1)).body()
-    with pytest.raises(InvalidRequestError, match="price must be > 0"):
-        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1), price=Decimal(-1)).body()
-    with pytest.raises(InvalidRequestError, match="needs a positionId"):
-        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1), order_type=OrderType.MARKET,
-                     trade_side=TradeSide.CLOSE).body()
-    with pytest.raises(InvalidRequestError, match="tpOrderPrice"):
-        OrderRequest(symbol="X", side=Side.BUY, qty=Decimal(1), price=Decimal(1),
-                     tp_price=Decimal(2), tp_order_type=OrderType.LIMIT).body()
-    with pytest.raises(InvalidRequestError, match="tpPrice or slPrice"):
-        TpslRequest(symbol="X", position_id="1", tp_qty=Decimal(1)).body()
-    with pytest.raises(InvalidRequestError, match="tpQty or slQty"):
-        TpslRequest(symbol="X", position_id="1", tp_price=Decimal(1)).body()
-    close = OrderRequest(symbol="X", side=Side.BUY, qty=Decimal("1E-7"),
-                         order_type=OrderType.MARKET, trade_side=TradeSide.CLOSE,
-                         position_id="42", reduce_only=True)
-    assert close.body() == {"symbol": "X", "side": "BUY", "tradeSide": "CLOSE",
-                            "positionId": "42", "orderType": "MARKET", "qty": "0.0000001",
-                            "reduceOnly": True}
 
 
 async def test_caller_session_is_used_and_left_open(fake: FakeBitunixRest,
