@@ -41,6 +41,8 @@ def test_time_split_orders_parts_and_purges_the_horizon() -> None:
 def test_trained_model_metrics_and_split(trained: TrainedModel) -> None:
     info = trained.info
     assert info.n_train > info.n_calibration > 0
+    # drift references describe the real training rows, not the mirrored copies
+    assert trained.x_train.shape[0] == info.n_train
     assert info.n_validation > 0
     assert info.symbols == ["BTCUSDT", "ETHUSDT"]
     assert info.label["horizon_s"] == 30.0

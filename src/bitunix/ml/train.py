@@ -305,7 +305,7 @@ def fit(
         metrics=metrics,
         importance=importance,
         info=info,
-        x_train=x_tr,
+        x_train=x[tr],  # the real (unmirrored) distribution, for drift
         x_validation=x[va],
     )
 
