@@ -58,6 +58,15 @@ async def test_public_endpoints_are_not_signed(fake: FakeBitunixRest, rest: Bitu
     assert sorted(seen.query) == [("limit", "15"), ("symbol", "BTCUSDT")]
 
 
+async def test_invalid_market_parameters_fail_before_sending(fake: FakeBitunixRest,
+                                                              rest: BitunixREST) -> None:
+    with pytest.raises(InvalidRequestError, match="depth limit"):
+        await rest.depth("BTCUSDT", 20)
+    with pytest.raises(InvalidRequestError, match="unknown kline interval '60min'"):
+        await rest.klines("BTCUSDT", "60min")
+    assert fake.seen == []
+
+
 async def test_market_data_without_credentials(fake: FakeBitunixRest) -> None:
     fake.handlers["/market/tickers"] = lambda s: [{"symbol": "BTCUSDT", "lastPrice": "1.5"}]
     async with BitunixREST(None, RestConfig(base_url=fake.url, rate_limits=False)) as rest:

@@ -58,6 +58,9 @@ log = logging.getLogger("bitunix.exchange.rest")
 T = TypeVar("T")
 _P = "/api/v1/futures"
 MAX_BATCH = 5  # newer doc: at most 5 orders per batch_order (spec 4.4)
+DEPTH_LIMITS = frozenset({"1", "5", "15", "50", "max"})  # anything else is 10008 (spec 4.1)
+KLINE_INTERVALS = frozenset({"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h",
+                             "12h", "1d", "3d", "1w", "1M"})
 
 
 class Endpoint(NamedTuple):
@@ -420,7 +423,10 @@ class BitunixREST:
         return await self._call(TICKERS, self._dec.tickers, params=p) or []
 
     async def depth(self, symbol: str, limit: str | int = 15) -> w.RestDepth:
-        """Order book; ``limit`` one of 1, 5, 15, 50, ``max`` (else 10008)."""
+        """Order book; ``limit`` one of 1, 5, 15, 50, ``max``."""
+        if str(limit) not in DEPTH_LIMITS:
+            raise InvalidRequestError(f"depth limit must be one of 1, 5, 15, 50, max; "
+                                      f"was {limit!r}")
         return await self._req(DEPTH, self._dec.depth, "depth",
                                params={"symbol": symbol, "limit": str(limit)}, symbol=symbol)
 
@@ -428,6 +434,9 @@ class BitunixREST:
                      end_ms: int | None = None, limit: int | None = None,
                      kind: KlineType = KlineType.LAST_PRICE) -> list[w.Kline]:
         """Candles, returned oldest first (the live API sends newest first)."""
+        if interval not in KLINE_INTERVALS:
+            raise InvalidRequestError(f"unknown kline interval {interval!r}; expected one of "
+                                      f"{', '.join(sorted(KLINE_INTERVALS))}")
         p = _params(symbol=symbol, interval=interval, startTime=start_ms, endTime=end_ms,
                     limit=limit, type=kind.value)
         rows = await self._call(KLINE, self._dec.klines, params=p, symbol=symbol) or []
