@@ -41,10 +41,11 @@ async def test_sim_command_serves_until_interrupted() -> None:
         assert urls["private_ws_url"].endswith("/private/")
         assert urls["api_key"] == "sim-api-key"
         async with aiohttp.ClientSession() as s:
-            async with s.get(urls["rest_url"] + "/api/v1/futures/market/tickers") as r:
+            async with s.get(urls["rest_url"] + "/api/v1/futures/market/tickers",
+                             params={"symbols": "BTCUSDT"}) as r:
                 body = await r.json()
             assert body["code"] == 0
-            assert body["data"][0]["symbol"] == "BTCUSDT"
+            assert [row["symbol"] for row in body["data"]] == ["BTCUSDT"]
             async with s.ws_connect(urls["public_ws_url"]) as ws:
                 first = await ws.receive_json(timeout=5)
                 assert first == {"op": "connect", "data": {"result": True}}

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bitunix.sim.engine import Account, Fill, Order, Position, TpSl
+    from bitunix.sim.state import Account, Fill, Order, Position, TpSl
 
 JSON = dict[str, object]
 

@@ -1,0 +1,259 @@
+"""State of the simulated exchange: requests, orders, positions, fills, TP/SL, accounts.
+
+Plain data with exact :class:`~decimal.Decimal` money; the behaviour lives in
+:mod:`bitunix.sim.engine` (matching, margin, funding, liquidation) and
+:mod:`bitunix.sim.triggers` (when a TP/SL or trailing stop fires).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+ZERO = Decimal(0)
+#: Quantum of derived amounts (entry value removed on a partial close, margin); far below
+#: any tick, and keeps every Decimal short enough for exact arithmetic in 28 digits.
+QUANTUM = Decimal("1e-12")
+HOUR_NS = 3_600_000_000_000
+
+Level = list[Decimal]  # [price, qty]
+PushListener = Callable[[str, str, dict[str, object]], None]
+
+MODIFIABLE_TPSL = frozenset({
+    "tp_price", "tp_stop_type", "tp_order_type", "tp_order_price", "tp_qty",
+    "sl_price", "sl_stop_type", "sl_order_type", "sl_order_price", "sl_qty",
+})
+OPEN_STATUSES = frozenset({"NEW", "PART_FILLED"})
+LONG, SHORT = "LONG", "SHORT"
+BUY, SELL = "BUY", "SELL"
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """Maker and taker fee rates as fractions of notional (VIP 0: 0.02 % / 0.06 %)."""
+
+    maker: Decimal = Decimal("0.0002")
+    taker: Decimal = Decimal("0.0006")
+
+
+@dataclass(slots=True)
+class OrderRequest:
+    """A ``place_order`` request, already parsed (prices and quantities exact)."""
+
+    symbol: str
+    side: str
+    order_type: str
+    qty: Decimal
+    price: Decimal | None = None
+    trade_side: str | None = None
+    position_id: str | None = None
+    effect: str = "GTC"
+    client_id: str = ""
+    reduce_only: bool = False
+    tp_price: Decimal | None = None
+    tp_stop_type: str = "LAST_PRICE"
+    tp_order_type: str = "MARKET"
+    tp_order_price: Decimal | None = None
+    sl_price: Decimal | None = None
+    sl_stop_type: str = "LAST_PRICE"
+    sl_order_type: str = "MARKET"
+    sl_order_price: Decimal | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    """An order of the simulated exchange; ``side`` is the real action (BUY/SELL)."""
+
+    order_id: str
+    uid: str
+    symbol: str
+    side: str
+    pos_side: str
+    order_type: str
+    effect: str
+    qty: Decimal
+    price: Decimal | None
+    client_id: str
+    reduce_only: bool
+    closing: bool
+    leverage: int
+    margin_mode: str
+    position_mode: str
+    ctime_ns: int
+    mtime_ns: int
+    status: str = "INIT"
+    filled_qty: Decimal = ZERO
+    filled_value: Decimal = ZERO
+    fee: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    frozen: Decimal = ZERO
+    attached: OrderRequest | None = None
+    attached_tpsl_id: str | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        """Quantity still to fill."""
+        return self.qty - self.filled_qty
+
+    @property
+    def average_price(self) -> Decimal:
+        """Volume-weighted fill price (0 before the first fill)."""
+        return self.filled_value / self.filled_qty if self.filled_qty else ZERO
+
+
+@dataclass(slots=True)
+class Position:
+    """An open position; ``fee`` is cumulative and negative when paid (live convention)."""
+
+    position_id: str
+    uid: str
+    symbol: str
+    side: str
+    leverage: int
+    margin_mode: str
+    position_mode: str
+    ctime_ns: int
+    mtime_ns: int
+    qty: Decimal = ZERO
+    entry_value: Decimal = ZERO
+    margin: Decimal = ZERO
+    fee: Decimal = ZERO
+    funding: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    max_qty: Decimal = ZERO
+    opened_qty: Decimal = ZERO
+    opened_value: Decimal = ZERO
+    closed_qty: Decimal = ZERO
+    closed_value: Decimal = ZERO
+
+    @property
+    def avg_price(self) -> Decimal:
+        """Average entry price, ``entryValue / qty``."""
+        return self.entry_value / self.qty if self.qty else ZERO
+
+    def unrealized(self, mark: Decimal | None) -> Decimal:
+        """Unrealized PnL at ``mark`` (0 without a mark)."""
+        if mark is None or not self.qty:
+            return ZERO
+        diff = self.qty * mark - self.entry_value
+        return diff if self.side == LONG else -diff
+
+
+@dataclass(slots=True)
+class Fill:
+    """One execution of an order (a row of ``get_history_trades``)."""
+
+    trade_id: str
+    order_id: str
+    uid: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    realized_pnl: Decimal
+    role: str
+    ts_ns: int
+    position_id: str
+    reduce_only: bool
+    order_type: str
+    effect: str
+    client_id: str
+    leverage: int
+    margin_mode: str
+    position_mode: str
+
+
+@dataclass(slots=True)
+class TpSl:
+    """A TP/SL order (``TPSL``), a position TP/SL (``POSITION_TPSL``) or a trailing stop."""
+
+    tpsl_id: str
+    uid: str
+    symbol: str
+    position_id: str
+    pos_side: str
+    kind: str
+    ctime_ns: int
+    tp_price: Decimal | None = None
+    tp_stop_type: str = "LAST_PRICE"
+    tp_order_type: str = "MARKET"
+    tp_order_price: Decimal | None = None
+    tp_qty: Decimal | None = None
+    sl_price: Decimal | None = None
+    sl_stop_type: str = "LAST_PRICE"
+    sl_order_type: str = "MARKET"
+    sl_order_price: Decimal | None = None
+    sl_qty: Decimal | None = None
+    trail_rate: Decimal | None = None
+    trail_extreme: Decimal | None = None
+    status: str = "NEW"
+    trigger_ns: int = 0
+    fired: str = ""
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    """One movement of a wallet: ``kind`` is pnl, fee, funding, insurance or deposit."""
+
+    ts_ns: int
+    kind: str
+    amount: Decimal
+    ref: str
+
+
+@dataclass(slots=True)
+class Account:
+    """A user of the simulated exchange: wallet, settings, orders and positions."""
+
+    uid: str
+    wallet: Decimal
+    position_mode: str = "ONE_WAY"
+    leverage: dict[str, int] = field(default_factory=dict)
+    margin_mode: dict[str, str] = field(default_factory=dict)
+    open_orders: dict[str, Order] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    client_ids: dict[str, str] = field(default_factory=dict)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    closed_positions: list[Position] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    tpsl: dict[str, TpSl] = field(default_factory=dict)
+    tpsl_history: list[TpSl] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+
+    def frozen(self) -> Decimal:
+        """Margin reserved by open orders."""
+        return sum((o.frozen for o in self.open_orders.values()), ZERO)
+
+    def position_margin(self, mode: str | None = None) -> Decimal:
+        """Margin locked by positions (of one margin mode, or all)."""
+        return sum(
+            (p.margin for p in self.positions.values() if mode is None or p.margin_mode == mode),
+            ZERO,
+        )
+
+    def available(self) -> Decimal:
+        """Wallet minus position margin and order margin (uPnL excluded, see docs)."""
+        return self.wallet - self.position_margin() - self.frozen()
+
+
+@dataclass(slots=True)
+class MarketState:
+    """The replayed public market of one symbol."""
+
+    bids: list[Level] = field(default_factory=list)
+    asks: list[Level] = field(default_factory=list)
+    last: Decimal | None = None
+    mark: Decimal | None = None
+    open_24h: Decimal | None = None
+    high_24h: Decimal | None = None
+    low_24h: Decimal | None = None
+    base_volume: Decimal = ZERO
+    quote_volume: Decimal = ZERO
+    last_ts_ns: int = 0
+
+
+def opposite(pos_side: str) -> str:
+    """LONG <-> SHORT."""
+    return SHORT if pos_side == LONG else LONG
