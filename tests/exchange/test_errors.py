@@ -30,6 +30,8 @@ def test_codes_map_to_families(codes: tuple[int, ...], family: type) -> None:
     for code in codes:
         err = e.error_for_code(code, None, endpoint="/x")
         assert isinstance(err, family), code
+        assert type(err) is e.error_class(code)
+        assert type(err).__name__ == f"Code{code}Error"
         assert isinstance(err, BitunixError)
         assert err.code == code
         assert err.message == e.CODES[code].meaning
@@ -43,6 +45,7 @@ def test_only_transient_codes_are_retryable() -> None:
 def test_unknown_code_is_a_plain_non_retryable_error() -> None:
     err = e.error_for_code(10013, "Order status error", endpoint="/cancel", symbol="BTCUSDT")
     assert type(err) is e.ExchangeError
+    assert e.error_class(10013) is e.ExchangeError
     assert not err.retryable
     assert str(err) == "[10013] Order status error (endpoint=/cancel, symbol=BTCUSDT)"
     assert str(e.error_for_code(12345, None)) == "[12345] unknown error"
@@ -55,3 +58,12 @@ def test_transport_errors() -> None:
     assert str(e.HttpStatusError(500, "x", endpoint="/a")) == "HTTP 500: x (endpoint=/a)"
     assert e.ExchangeTimeoutError("t").retryable
     assert not e.MalformedResponseError("m").retryable
+
+
+def test_one_class_per_code_can_be_caught_exactly() -> None:
+    with pytest.raises(e.error_class(30014)):
+        raise e.error_for_code(30014, "max buy price")
+    with pytest.raises(e.OrderRejectedError):
+        raise e.error_for_code(30015, None)
+    assert not issubclass(e.error_class(30015), e.error_class(30014))
+    assert e.error_class(10006).retryable

@@ -100,7 +100,8 @@ async def test_error_codes_map_to_typed_errors(fake: FakeBitunixRest, rest: Bitu
     with pytest.raises(cls) as info:
         await rest.place_order(limit_buy("cid-7"))
     err = info.value
-    assert type(err) is cls
+    assert isinstance(err, cls)
+    assert type(err) is e.error_class(code)
     assert err.code == code
     assert err.retryable is retryable
     assert err.endpoint == f"{P}/trade/place_order"

@@ -14,6 +14,7 @@ from bitunix.core.errors import BitunixError
 
 __all__ = [
     "CODES",
+    "CODE_CLASSES",
     "AccountRestrictedError",
     "AuthError",
     "BadRequestError",
@@ -31,6 +32,7 @@ __all__ = [
     "SignatureError",
     "SymbolUnavailableError",
     "TransportError",
+    "error_class",
     "error_for_code",
 ]
 
@@ -212,6 +214,25 @@ for _code in range(30020, 30038):
     CODES[_code] = CodeInfo(OrderRejectedError, _RANGE_REJECT)
 
 
+def _code_classes() -> dict[int, type[ExchangeError]]:
+    """One class per documented code, a subclass of its family (``Code30042Error`` is a
+    ``DuplicateClientIdError``), so callers can catch a family or one exact code."""
+    out: dict[int, type[ExchangeError]] = {}
+    for code, info in CODES.items():
+        name = f"Code{code}Error"
+        out[code] = type(name, (info.cls,), {"__doc__": f"{code}: {info.meaning}.",
+                                              "__module__": __name__})
+    return out
+
+
+CODE_CLASSES: dict[int, type[ExchangeError]] = _code_classes()
+
+
+def error_class(code: int) -> type[ExchangeError]:
+    """The class raised for ``code`` (plain :class:`ExchangeError` for unknown codes)."""
+    return CODE_CLASSES.get(code, ExchangeError)
+
+
 def error_for_code(
     code: int,
     msg: str | None,
@@ -223,6 +244,6 @@ def error_for_code(
     """Build the typed error of a non-zero ``code``; unknown codes give a plain
     :class:`ExchangeError` (not retryable, spec 3.1)."""
     info = CODES.get(code)
-    cls = info.cls if info else ExchangeError
     message = msg or (info.meaning if info else "unknown error")
-    return cls(message, code=code, endpoint=endpoint, symbol=symbol, client_id=client_id)
+    return error_class(code)(message, code=code, endpoint=endpoint, symbol=symbol,
+                             client_id=client_id)
