@@ -141,6 +141,21 @@ def test_decide_logistic(benchmark, record, frames: list[FeatureFrame]) -> None:
     assert gate.stats.model_calls > 0
 
 
+def test_write_plus_decide_onnx(benchmark, record, frames: list[FeatureFrame]) -> None:
+    """``FeatureEngine.write()`` on a warm engine, then the ONNX-gated decision."""
+    fe = FeatureEngine(tick_size=0.1)
+    last = frames[-1]
+    for i in range(100):
+        fe.on_trade(last.last_price + (i % 3) * 0.1, 0.01, i * 10_000_000, i % 2 == 0)
+    b = np.array([last.mid - 0.05, last.mid - 0.15])
+    a = np.array([last.mid + 0.05, last.mid + 0.15])
+    fe.on_book(b, np.array([1.0, 2.0]), a, np.array([1.5, 0.5]), 100 * 10_000_000)
+    assert fe.write()
+    s = ovirx(onnx_predictor())
+    run_case("decide/write_plus_onnx", benchmark, record, frames,
+             lambda _f: s.on_tick(1, fe, fe.write()))
+
+
 def test_model_onnx_score_alone(benchmark, record, frames: list[FeatureFrame]) -> None:
     scorer = OnnxScorer(bundled_model_dir() / "model.onnx", N)
     run_case("model/onnx_score", benchmark, record, frames, lambda f: scorer.score(f.vector))
