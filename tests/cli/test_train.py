@@ -16,7 +16,10 @@ from bitunix.ml.manifest import load_manifest
 def test_default_training_reproduces_the_shipped_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Byte for byte with the library versions recorded in the manifest (this
+    environment); with other versions the bytes may differ and this test says so."""
     shipped = load_manifest(bundled_model_dir() / "manifest.json")
+    assert set(shipped.training.libraries) == {"scikit-learn", "skl2onnx", "onnx", "numpy"}
     reg = tmp_path / "models"
     bundle = str(tmp_path / "b")
     assert main(["train", "--registry", str(reg), "--promote", "--bundle", bundle]) == 0

@@ -46,6 +46,7 @@ class TrainingInfo(msgspec.Struct, frozen=True, kw_only=True):
     estimator: str
     params: dict[str, Any]
     seed: int
+    libraries: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class Metrics(msgspec.Struct, frozen=True, kw_only=True):

@@ -299,6 +299,7 @@ def fit(
         ),
         params=msgspec.to_builtins(cfg),
         seed=cfg.seed,
+        libraries=_library_versions(),
     )
     return TrainedModel(
         estimator=calibrated,
@@ -308,6 +309,19 @@ def fit(
         x_train=x[tr],  # the real (unmirrored) distribution, for drift
         x_validation=x[va],
     )
+
+
+def _library_versions() -> dict[str, str]:
+    """Versions that shape the model bytes (provenance for reproducing it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for dist in ("scikit-learn", "skl2onnx", "onnx", "numpy"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover - all are installed with [train]
+            out[dist] = "not installed"
+    return out
 
 
 def _fit_logistic(x: npt.NDArray[np.float32], y: npt.NDArray[np.int8], c: float) -> Any:
