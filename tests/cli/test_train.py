@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bitunix.cli import main
-from bitunix.core.errors import ConfigError
 from bitunix.ml.bundled import bundled_model_dir
 from bitunix.ml.manifest import load_manifest
 
@@ -66,4 +65,3 @@ def test_bad_arguments_are_config_errors(capsys: pytest.CaptureFixture[str]) -> 
     assert "not a number" in capsys.readouterr().err
     assert main(["train", "--tick", "=1"]) == 1
     assert "expected SYMBOL=VALUE" in capsys.readouterr().err
-    assert issubclass(ConfigError, Exception)
