@@ -91,3 +91,25 @@ def test_sources(tmp_path: Path) -> None:
                    '"a":[["3","4"]]}}')
     assert list(source_for(rec)()) == [BookEvent(ts_ns=7, symbol="BTCUSDT", bids=[("1", "2")],
                                                  asks=[("3", "4")])]
+
+
+async def test_fast_replay_yields_to_other_tasks() -> None:
+    import asyncio
+
+    from bitunix.data import TradeEvent
+
+    engine = MatchingEngine(ManualClock(0))
+    events = [TradeEvent(ts_ns=1, symbol="BTCUSDT", price="1", qty="1", is_buy=True)
+              for _ in range(1000)]
+    pb = Playback(engine, lambda: iter(events), speed=1.0)
+    seen: list[int] = []
+
+    async def other() -> None:
+        while pb.applied < len(events):
+            seen.append(pb.applied)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(pb.run(), other())
+    assert pb.applied == 1000
+    assert len(seen) > 5  # the other task ran while the replay was behind schedule
+    assert seen[-1] < 1000

@@ -147,6 +147,9 @@ class Playback:
     the engine keeps its own (live) clock. ``loop`` restarts the source when it ends.
     """
 
+    #: Events applied back to back at most before the replay yields to the event loop.
+    YIELD_EVERY = 64
+
     def __init__(self, engine: MatchingEngine, source: EventSource, *, speed: float = 1.0,
                  loop: bool = False, clock: ManualClock | None = None,
                  on_event: Callable[[MarketEvent], None] | None = None) -> None:
@@ -205,6 +208,7 @@ class Playback:
         loop = asyncio.get_running_loop()
         first_ts: int | None = None
         start = loop.time()
+        unyielded = 0
         while True:
             event = self._next()
             if event is None:
@@ -215,7 +219,13 @@ class Playback:
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+                unyielded = 0
+            elif unyielded >= self.YIELD_EVERY:
+                # Behind schedule (fast replay, bursts): let sockets and REST calls run.
+                await asyncio.sleep(0)
+                unyielded = 0
             self.apply(event)
+            unyielded += 1
 
 
 def book_event(symbol: str, ts_ns: int, bids: list[Level], asks: list[Level]) -> BookEvent:
