@@ -345,3 +345,23 @@ async def test_a_recording_of_the_sims_pushes_replays_the_same_market(tmp_path: 
     (book,) = [e for e in replayed if isinstance(e, BookEvent)]
     assert book.bids[0] == ("59999.9", "2")
     assert len(book.asks) == 5
+
+
+async def test_a_client_that_does_not_read_is_cut_off() -> None:
+    async with stepped_server(ws_queue_limit=20) as sim, aiohttp.ClientSession() as s, \
+            s.ws_connect(sim.public_ws_url) as ws:
+        await recv(ws)
+        await ws.send_json({"op": "subscribe", "args": [{"symbol": "BTCUSDT", "ch": "trade"}]})
+        await asyncio.sleep(0.05)
+        for event in flat_market() * 40:  # 40 trades, queued faster than the writer runs
+            sim.playback.apply(event)
+        (session,) = sim.sessions
+        assert session.overflowed
+        kinds = set()
+        for _ in range(50):
+            msg = await ws.receive(timeout=2)
+            kinds.add(msg.type)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+        assert kinds & {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                        aiohttp.WSMsgType.ERROR}

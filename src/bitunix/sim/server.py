@@ -43,7 +43,8 @@ MAX_STREAMS = 300
 class WsSession:
     """One WebSocket connection: its subscriptions, login and ordered outgoing queue."""
 
-    def __init__(self, ws: web.WebSocketResponse, private: bool, opened_s: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, private: bool, opened_s: int,
+                 max_queue: int = 100_000) -> None:
         self.ws = ws
         self.private = private
         self.opened_s = opened_s
@@ -51,10 +52,25 @@ class WsSession:
         self.subs: set[tuple[str, str]] = set()  # (channel, SYMBOL or "")
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.recent: list[float] = []
+        self.max_queue = max_queue
+        self.overflowed = False
 
     def send(self, payload: dict[str, Any]) -> None:
-        """Queue a frame (sent by the session's writer task, in order)."""
+        """Queue a frame (sent by the session's writer task, in order). A client that
+        reads slower than the market moves is cut off, not buffered without bound."""
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= self.max_queue:
+            self.overflowed = True
+            self.queue.put_nowait(None)
+            return
         self.queue.put_nowait(json.dumps(payload, separators=(",", ":")))
+
+    def abort(self) -> None:
+        """Drop the connection without a close frame (what the exchange does)."""
+        transport = self.ws._req.transport if self.ws._req else None
+        if transport is not None:
+            transport.abort()
 
 
 class SimServer:
@@ -81,6 +97,7 @@ class SimServer:
         push_interval_s: float | None = 0.3,
         ws_msg_per_s: int | None = 5,
         idle_timeout_s: float = 60.0,
+        ws_queue_limit: int = 100_000,
         quirks: bool = False,
         faults: Faults | None = None,
     ) -> None:
@@ -106,6 +123,7 @@ class SimServer:
         self.push_interval_s = push_interval_s
         self.ws_msg_per_s = ws_msg_per_s
         self.idle_timeout_s = idle_timeout_s
+        self.ws_queue_limit = ws_queue_limit
         self.playback = Playback(self.engine, source or source_for(data), speed=speed or 1.0,
                                  loop=loop_data, on_event=self._on_market_event)
         self.sessions: set[WsSession] = set()
@@ -184,11 +202,8 @@ class SimServer:
         """Close every WebSocket abruptly (as the exchange does, without a close frame)."""
         for session in list(self.sessions):
             session.queue.put_nowait(None)
-            transport = session.ws._req.transport if session.ws._req else None
-            if transport is not None:
-                transport.abort()
-            else:  # pragma: no cover - aiohttp always keeps the request while open
-                await session.ws.close()
+            session.abort()
+            await asyncio.sleep(0)
         self.sessions.clear()
 
     # ------------------------------------------------------------------ controls
@@ -232,7 +247,8 @@ class SimServer:
     async def _serve_ws(self, request: web.Request, *, private: bool) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
-        session = WsSession(ws, private, self.wall_clock.now_ns() // 1_000_000_000)
+        session = WsSession(ws, private, self.wall_clock.now_ns() // 1_000_000_000,
+                            self.ws_queue_limit)
         self.sessions.add(session)
         writer = asyncio.create_task(self._writer(session))
         session.send({"op": "connect", "data": {"result": True}})
@@ -267,6 +283,8 @@ class SimServer:
         while True:
             text = await session.queue.get()
             if text is None:
+                if session.overflowed:
+                    session.abort()
                 return
             if self.faults.silent and '"op"' not in text[:8]:
                 continue
