@@ -126,20 +126,9 @@ class ModelRegistry:
         """Copy a model directory (manifest + file) into the registry as a candidate."""
         src = Path(source_dir)
         manifest = load_manifest(src / MANIFEST_NAME)
-        if manifest.kind == "logistic":
-            if manifest.logistic is None:
-                raise RegistryError(f"{src}: logistic model without weights")
-            if logistic_sha256(manifest.logistic) != manifest.sha256:
-                raise RegistryError(f"{src}: logistic weights do not match the manifest sha256")
-        else:
-            model_file = src / manifest.file
-            if not model_file.is_file():
-                raise RegistryError(f"{src}: model file {manifest.file} is missing")
-            actual = sha256_file(model_file)
-            if actual != manifest.sha256:
-                raise RegistryError(
-                    f"{model_file}: sha256 {actual} does not match its manifest {manifest.sha256}"
-                )
+        problem = _identity_problem(manifest, src, manifest.sha256)
+        if problem:
+            raise RegistryError(f"{src}: cannot register: {problem}")
         idx = self.index()
         key = model_id(manifest.name, manifest.version)
         if any(model_id(e.name, e.version) == key for e in idx.entries):
@@ -225,23 +214,15 @@ class ModelRegistry:
             raise ModelLoadError(
                 f"{model_id(entry.name, entry.version)}: manifest sha256 differs from the registry"
             )
+        problem = _identity_problem(manifest, mdir, entry.sha256)
+        if problem:
+            raise ModelLoadError(f"{model_id(entry.name, entry.version)}: {problem}")
         scorer: Scorer
-        if manifest.kind == "logistic":
+        if manifest.logistic is not None and manifest.kind == "logistic":
             lp = manifest.logistic
-            if lp is None or logistic_sha256(lp) != entry.sha256:
-                raise ModelLoadError(f"{mdir}: logistic weights missing or not the registered ones")
             scorer = LogisticScorer(lp.weights, lp.bias, lp.mean, lp.scale)
         else:
-            path = mdir / manifest.file
-            if not path.is_file():
-                raise ModelLoadError(f"model file {path} does not exist")
-            actual = sha256_file(path)
-            if actual != entry.sha256:
-                raise ModelLoadError(
-                    f"{path}: sha256 {actual} does not match the registry's {entry.sha256} "
-                    "(corrupt or replaced file)"
-                )
-            scorer = OnnxScorer(path, len(feature_names))
+            scorer = OnnxScorer(mdir / manifest.file, len(feature_names))
         return LoadedModel(entry=entry, manifest=manifest, scorer=scorer)
 
     def load_status(self, status: Status, feature_names: Sequence[str]) -> LoadedModel | None:
@@ -262,6 +243,22 @@ class ModelRegistry:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_bytes(msgspec.json.format(msgspec.json.encode(idx), indent=2) + b"\n")
         os.replace(tmp, path)
+
+
+def _identity_problem(manifest: ModelManifest, directory: Path, expected: str) -> str:
+    """Why the model in ``directory`` is not the one ``expected`` names ("" if it is)."""
+    if manifest.kind == "logistic":
+        if manifest.logistic is None:
+            return "logistic model without weights"
+        actual = logistic_sha256(manifest.logistic)
+    else:
+        path = directory / manifest.file
+        if not path.is_file():
+            return f"model file {path} does not exist"
+        actual = sha256_file(path)
+    if actual != expected:
+        return f"sha256 {actual} does not match the expected {expected} (corrupt or replaced)"
+    return ""
 
 
 def load_predictor(
