@@ -428,3 +428,22 @@ def test_cross_liquidation_takes_the_wallet_but_never_below_zero(clock: ManualCl
     assert acct.positions == {}
     assert acct.wallet == 0
     assert acct.ledger[-1].kind == "insurance"
+
+
+def test_a_resting_close_order_does_not_reduce_a_later_position(engine: MatchingEngine) -> None:
+    engine.place_order("u1", req(qty="0.5"))
+    acct = engine.accounts["u1"]
+    first = acct.positions[("BTCUSDT", "LONG")].position_id
+    tp = engine.place_order("u1", req(side="SELL", qty="0.5", price="60100", reduce_only=True))
+    assert tp.status == "NEW"
+    assert tp.target_position_id == first
+    set_book(engine)
+    engine.close_all("u1")
+    set_book(engine)
+    engine.place_order("u1", req(qty="0.5"))  # a new long, a new id
+    second = acct.positions[("BTCUSDT", "LONG")]
+    assert second.position_id != first
+    engine.on_trade("BTCUSDT", D("60200"), D("1"), True)
+    assert tp.status == "SYSTEM_CANCELED"
+    assert tp.filled_qty == 0
+    assert second.qty == D("0.5")

@@ -278,6 +278,8 @@ class MatchingEngine:
             margin_mode=self.margin_mode_of(acct, symbol), position_mode=acct.position_mode,
             ctime_ns=now, mtime_ns=now,
         )
+        if closing:
+            order.target_position_id = acct.positions[(symbol, pos_side)].position_id
         if not order.reduce_only:
             self._reserve(acct, order, mkt)
         if req.tp_price is not None or req.sl_price is not None:
@@ -400,7 +402,10 @@ class MatchingEngine:
         if order.reduce_only:
             acct = self.accounts[order.uid]
             pos = acct.positions.get((order.symbol, order.pos_side))
-            qty = min(qty, pos.qty if pos else ZERO)
+            if pos is None or (order.target_position_id is not None
+                               and pos.position_id != order.target_position_id):
+                return ZERO
+            qty = min(qty, pos.qty)
         return qty
 
     def _take(self, acct: Account, order: Order, mkt: MarketState) -> None:

@@ -90,6 +90,8 @@ class Order:
     frozen: Decimal = ZERO
     attached: OrderRequest | None = None
     attached_tpsl_id: str | None = None
+    #: The position a closing order reduces; it reduces nothing once that one is gone.
+    target_position_id: str | None = None
 
     @property
     def remaining(self) -> Decimal:
