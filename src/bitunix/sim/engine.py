@@ -442,6 +442,8 @@ class MatchingEngine:
         for order in self._priority(symbol, BUY if not is_buy else SELL, price):
             if left <= 0:
                 break
+            if order.status not in OPEN_STATUSES:
+                continue
             assert order.price is not None
             through = price < order.price if order.side == BUY else price > order.price
             if not (through or (self.fill_at_touch and price == order.price)):
