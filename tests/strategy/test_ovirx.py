@@ -43,6 +43,10 @@ def test_enters_short_above_vwap_with_target_vwap_and_stop_one_and_half_sigma() 
     assert sig.score_source == "model"
     assert gate.calls == 1
     assert s.in_position
+    pos = s.position
+    assert pos is not None
+    assert pos.direction is Direction.SHORT
+    assert pos.entry_price == sig.price
 
 
 def test_enters_long_below_vwap() -> None:
@@ -223,6 +227,7 @@ def test_external_close_forgets_position_without_feeding_outcomes() -> None:
         {"cooldown_s": -1.0},
         {"min_edge_bps": math.nan},
         {"fee_bps": -1.0},
+        {"max_tick_ratio": math.nan},
     ],
 )
 def test_config_rejects_bad_values(bad: dict[str, float]) -> None:

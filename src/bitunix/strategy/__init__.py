@@ -13,7 +13,7 @@ from bitunix.strategy.base import (
     SignalKind,
     Strategy,
 )
-from bitunix.strategy.config import MeanReversionConfig, OvirxConfig
+from bitunix.strategy.config import MeanReversionConfig, OvirxConfig, ReversionConfig
 from bitunix.strategy.exits import ExitConfig, OpenPosition
 from bitunix.strategy.meanrev import MeanReversionStrategy
 from bitunix.strategy.ovirx import Gate, OvirxStrategy
@@ -38,6 +38,7 @@ __all__ = [
     "OpenPosition",
     "OvirxConfig",
     "OvirxStrategy",
+    "ReversionConfig",
     "Signal",
     "SignalConfig",
     "SignalKind",

@@ -34,19 +34,7 @@ class MeanReversionStrategy(ReversionStrategy):
     ) -> None:
         cfg = config or MeanReversionConfig()
         super().__init__(
-            symbol,
-            feature_names,
-            exits=cfg.exits,
-            entry_z=cfg.entry_z,
-            max_entry_z=cfg.max_entry_z,
-            max_spread_ticks=cfg.max_spread_ticks,
-            min_std_bps=cfg.min_std_bps,
-            min_edge_bps=cfg.min_edge_bps,
-            cooldown_s=cfg.cooldown_s,
-            fee_bps=cfg.fee_bps,
-            name=name,
-            outcome_sink=outcome_sink,
-            learner=learner,
+            symbol, feature_names, cfg, name=name, outcome_sink=outcome_sink, learner=learner
         )
         self.config = cfg
 

@@ -22,7 +22,8 @@ from bitunix.strategy.base import (
     Signal,
     SignalKind,
 )
-from bitunix.strategy.exits import NS_PER_S, ExitConfig, OpenPosition
+from bitunix.strategy.config import ReversionConfig
+from bitunix.strategy.exits import NS_PER_S, OpenPosition
 
 #: Called with (probability at entry, hit) when a position closes; ``hit`` is True when the
 #: target was reached or the exit was net profitable. Feeds the model monitor.
@@ -55,29 +56,22 @@ class ReversionStrategy:
         self,
         symbol: str,
         feature_names: Sequence[str],
+        config: ReversionConfig,
         *,
-        exits: ExitConfig,
-        entry_z: float,
-        max_entry_z: float,
-        max_spread_ticks: float,
-        min_std_bps: float,
-        min_edge_bps: float,
-        cooldown_s: float,
-        fee_bps: float,
         name: str | None = None,
         outcome_sink: OutcomeSink | None = None,
         learner: Learner | None = None,
     ) -> None:
         self.symbol = symbol
         self.name = name or self.kind
-        self._exits = exits
-        self._entry_z = entry_z
-        self._max_entry_z = max_entry_z
-        self._max_spread = max_spread_ticks
-        self._min_std_bps = min_std_bps
-        self._min_edge_bps = min_edge_bps
-        self._cooldown_ns = int(cooldown_s * NS_PER_S)
-        self._fee_bps = fee_bps
+        self._exits = config.exits
+        self._entry_z = config.entry_z
+        self._max_entry_z = config.max_entry_z
+        self._max_spread = config.max_spread_ticks
+        self._min_std_bps = config.min_std_bps
+        self._min_edge_bps = config.min_edge_bps
+        self._cooldown_ns = int(config.cooldown_s * NS_PER_S)
+        self._fee_bps = config.fee_bps
         self._outcome_sink = outcome_sink
         self._learner = learner
         self._entry_vector: npt.NDArray[np.float32] | None = None
