@@ -19,6 +19,7 @@ from bitunix.model.enums import (
     TpslStatus,
     TradeSide,
 )
+from bitunix.model.events import BalanceUpdate, OrderUpdate, PositionUpdate
 from bitunix.model.ticks import (
     PrecisionError,
     decimal_to_ticks,
@@ -28,14 +29,17 @@ from bitunix.model.ticks import (
 )
 
 __all__ = [
+    "BalanceUpdate",
     "ContractError",
     "ContractSpec",
     "KlineType",
     "MarginMode",
     "OrderStatus",
     "OrderType",
+    "OrderUpdate",
     "PositionMode",
     "PositionSide",
+    "PositionUpdate",
     "PrecisionError",
     "Side",
     "StopType",
