@@ -97,6 +97,7 @@ async def test_kline_newest_first_strings(client: Client, sim: SimServer) -> Non
 async def test_unknown_path_and_auth_errors(client: Client) -> None:
     nf = await client.get(f"{P}/nothing/here")
     assert nf == {"code": 404, "msg": "Not Found", "data": None}
+    assert (await client.post(f"{P}/market/tickers", {}))["code"] == 404  # GET only
     anon = await client.get(f"{P}/account", {"marginCoin": "USDT"}, signed=False)
     assert anon["code"] == 10003
     stale = await client.get(f"{P}/account", {"marginCoin": "USDT"},

@@ -200,7 +200,7 @@ class RestApi:
         query = {k: request.query[k] for k in request.query}
         body = await request.text()
         try:
-            if path in self.public:
+            if path in self.public and request.method == "GET":
                 if self.server.limiter is not None:
                     self.server.limiter.check(request.remote or "ip", path,
                                               self.engine.clock.now_ns())
