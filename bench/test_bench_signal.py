@@ -156,6 +156,21 @@ def test_write_plus_decide_onnx(benchmark, record, frames: list[FeatureFrame]) -
              lambda _f: s.on_tick(1, fe, fe.write()))
 
 
+def test_stack_default_config(benchmark, record, frames: list[FeatureFrame]) -> None:
+    """The app's path: ``SignalStack`` with the repository registry (GBM active, logistic
+    shadow), default OVIR-X rules and drift sampling."""
+    from pathlib import Path
+
+    from bitunix.strategy import SignalConfig, SignalStack
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models)))
+    assert stack.load_error == ""
+    ts = iter(range(10**12))
+    run_case("stack/default_config", benchmark, record, frames,
+             lambda f: stack.on_tick("BTCUSDT", next(ts), f, True))
+
+
 def test_model_onnx_score_alone(benchmark, record, frames: list[FeatureFrame]) -> None:
     scorer = OnnxScorer(bundled_model_dir() / "model.onnx", N)
     run_case("model/onnx_score", benchmark, record, frames, lambda f: scorer.score(f.vector))
