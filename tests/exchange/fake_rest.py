@@ -33,6 +33,7 @@ class Seen:
     raw_query: str
     body: bytes
     headers: dict[str, str]
+    peer: Any = None
 
 
 @dataclass
@@ -83,8 +84,9 @@ class FakeBitunixRest:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
         s = Seen(request.method, request.path, list(request.query.items()),
-                 request.rel_url.raw_query_string, body, dict(request.headers))
+                 request.rel_url.raw_query_string, body, dict(request.headers), peer)
         self.seen.append(s)
         short = request.path.removeprefix("/api/v1/futures")
         date = email.utils.formatdate(self.now_ms() / 1000, usegmt=True)

@@ -48,6 +48,15 @@ async def test_post_body_is_compact_and_signed_as_sent(fake: FakeBitunixRest,
     assert fake.check_sign(seen) == 0
 
 
+async def test_requests_share_one_keep_alive_connection(fake: FakeBitunixRest,
+                                                        rest: BitunixREST) -> None:
+    fake.handlers["/market/tickers"] = lambda s: []
+    for _ in range(5):
+        await rest.tickers()
+    peers = {c.peer for c in fake.calls("/market/tickers")}
+    assert len(peers) == 1
+
+
 async def test_public_endpoints_are_not_signed(fake: FakeBitunixRest, rest: BitunixREST) -> None:
     fake.handlers["/market/depth"] = lambda s: {"asks": [["86699.7", "0.7095"]],
                                                 "bids": [["86699.6", "2.274"]]}
