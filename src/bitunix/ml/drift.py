@@ -83,26 +83,27 @@ class DriftMonitor:
         self.config = config or DriftConfig()
         self.references = list(references)
         self._edges = [r.edges for r in self.references]
-        n = len(self.references)
-        self._bins = np.zeros((self.config.window, n), dtype=np.int32)
+        # Plain lists: per observation this is a few list stores, not numpy scalar writes.
+        self._bins: list[list[int]] = [[] for _ in range(self.config.window)]
         self._counts = [[0] * (len(r.edges) + 1) for r in self.references]
         self.observed = 0
 
     def observe(self, vector: npt.NDArray[np.float32]) -> None:
         """Add one feature vector (in the references' order); non-finite values are skipped."""
-        window = self.config.window
-        row = self.observed % window
-        if self.observed >= window:
-            for j, old in enumerate(self._bins[row].tolist()):
-                if old >= 0:
-                    self._counts[j][old] -= 1
+        row = self.observed % self.config.window
+        counts = self._counts
+        for j, old in enumerate(self._bins[row]):
+            if old >= 0:
+                counts[j][old] -= 1
+        new: list[int] = []
         for j, x in enumerate(vector.tolist()):
             if math.isfinite(x):
                 b = bisect.bisect_right(self._edges[j], x)
-                self._counts[j][b] += 1
+                counts[j][b] += 1
             else:
                 b = -1
-            self._bins[row, j] = b
+            new.append(b)
+        self._bins[row] = new
         self.observed += 1
 
     def psi_by_feature(self) -> dict[str, float]:
