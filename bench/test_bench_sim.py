@@ -134,6 +134,7 @@ CALLS = 200
 RATIOS.extend([
     ("sim/ws_trade_push vs bare aiohttp ws send", "sim/ws_trade_push", "bare/ws_send"),
     ("sim/rest_place_cancel vs bare aiohttp POST", "sim/rest_place_cancel", "bare/rest_post"),
+    ("bare aiohttp ws send vs bare picows send", "bare/ws_send", "bare/picows_send"),
 ])
 
 
@@ -313,3 +314,44 @@ def test_bare_rest_post(benchmark, record, loop) -> None:  # type: ignore[no-unt
         loop.run_until_complete(session.close())
         loop.run_until_complete(runner.cleanup())
     record("bare/rest_post", benchmark, CALLS)
+
+
+def test_bare_picows_send(benchmark, record, loop) -> None:  # type: ignore[no-untyped-def]
+    """What a picows server stack would cost for the same pushes (the alternative measured
+    before choosing aiohttp for the simulator's sockets)."""
+    from picows import WSListener, WSMsgType, WSTransport, ws_create_server
+
+    frame = json.dumps({"ch": "trade", "symbol": "BTCUSDT", "ts": 1, "data": [
+        {"p": "60000.1", "v": "0.001", "s": "buy", "t": "2024-08-08T23:54:15Z"}]}).encode()
+    transports: list[WSTransport] = []
+
+    class Server(WSListener):  # type: ignore[misc]
+        def on_ws_connected(self, transport: WSTransport) -> None:
+            transports.append(transport)
+
+    async def start() -> tuple[Any, aiohttp.ClientSession, Any]:
+        server = await ws_create_server(lambda _req: Server(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        session = aiohttp.ClientSession()
+        ws = await session.ws_connect(f"http://127.0.0.1:{port}/")
+        for _ in range(100):
+            if transports:
+                break
+            await asyncio.sleep(0.01)
+        return server, session, ws
+
+    server, session, ws = loop.run_until_complete(start())
+
+    async def once() -> None:
+        for _ in range(PUSHES):
+            transports[0].send(WSMsgType.TEXT, frame)
+        await _drain(ws, PUSHES)
+
+    try:
+        benchmark.pedantic(lambda: _run(loop, once), rounds=5)
+    finally:
+        loop.run_until_complete(ws.close())
+        loop.run_until_complete(session.close())
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+    record("bare/picows_send", benchmark, PUSHES)
