@@ -81,3 +81,13 @@ def test_shadow_can_be_switched_off(models: Path) -> None:
     )
     assert stack.shadow is None
     assert stack.health is not None
+
+
+def test_bad_strategy_params_are_config_errors(models: Path) -> None:
+    from bitunix.core.errors import ConfigError
+
+    cfg = SignalConfig(
+        models_dir=str(models), strategies=[StrategySpec(kind="ovirx", params={"nope": 1})]
+    )
+    with pytest.raises(ConfigError, match="nope"):
+        SignalStack.build(["BTCUSDT"], FEATURE_NAMES, cfg)

@@ -42,7 +42,7 @@ def _build_ovirx(
     gate: Gate | None,
     sink: OutcomeSink | None,
 ) -> Strategy:
-    cfg = _convert(spec, OvirxConfig)
+    cfg = convert_params(spec, OvirxConfig)
     return OvirxStrategy(symbol, names, cfg, gate=gate, name=spec.name, outcome_sink=sink)
 
 
@@ -53,7 +53,7 @@ def _build_mean_reversion(
     gate: Gate | None,
     sink: OutcomeSink | None,
 ) -> Strategy:
-    cfg = _convert(spec, MeanReversionConfig)
+    cfg = convert_params(spec, MeanReversionConfig)
     return MeanReversionStrategy(symbol, names, cfg, name=spec.name, outcome_sink=sink)
 
 
@@ -63,7 +63,8 @@ STRATEGY_KINDS: dict[str, Builder] = {
 }
 
 
-def _convert(spec: StrategySpec, config_type: type[_C]) -> _C:
+def convert_params(spec: StrategySpec, config_type: type[_C]) -> _C:
+    """``spec.params`` as ``config_type``; a bad or unknown parameter is a ConfigError."""
     try:
         return msgspec.convert(spec.params, type=config_type)
     except msgspec.ValidationError as exc:

@@ -25,7 +25,7 @@ from bitunix.ml.runtime import Predictor, RuntimeConfig
 from bitunix.ml.shadow import ShadowPair
 from bitunix.strategy.base import FeatureSource, Signal
 from bitunix.strategy.config import OvirxConfig
-from bitunix.strategy.registry import StrategySpec, SymbolStrategies
+from bitunix.strategy.registry import StrategySpec, SymbolStrategies, convert_params
 
 
 def _default_specs() -> list[StrategySpec]:
@@ -95,7 +95,7 @@ class SignalStack:
             )
             if shadow_loaded is not None:
                 threshold = next(
-                    (msgspec.convert(s.params, OvirxConfig).prob_threshold
+                    (convert_params(s, OvirxConfig).prob_threshold
                      for s in config.strategies if s.kind == "ovirx"),
                     OvirxConfig().prob_threshold,
                 )
