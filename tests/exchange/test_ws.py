@@ -483,3 +483,25 @@ async def test_subscribe_while_subscribing_is_not_lost(
     await ws.wait_live(5)
     await until(lambda: len(server.live) == 1 and len(server.live[0].channels) == 4)
     assert server.live[0].channels[-1] == {"ch": "trade", "symbol": "LATEUSDT"}
+
+
+async def test_failed_setup_is_logged_and_retried(server: FakeWsServer,
+                                                  client_factory: Callable[..., BitunixWS],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    class FlakyClock:
+        calls = 0
+
+        def now_ns(self) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("clock unavailable")
+            return 1_700_000_000_000_000_000
+
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url), credentials=Credentials("k1234", "s1234"),
+                        clock=FlakyClock())
+    ws.start()
+    await ws.wait_live(5)
+    assert "login/subscription failed" in caplog.text
+    assert ws.stats.disconnects == 1
+    assert len(server.ops("login")) == 1

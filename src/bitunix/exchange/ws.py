@@ -524,6 +524,12 @@ class BitunixWS:
     def _start_setup(self) -> None:
         if self._loop is not None and self._setup_task is None and self._transport is not None:
             self._setup_task = self._loop.create_task(self._setup())
+            self._setup_task.add_done_callback(self._setup_done)
+
+    def _setup_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("login/subscription failed: %r", task.exception())
+            self.disconnect(f"setup failed: {task.exception()!r}")
 
     # -- frames -------------------------------------------------------------------------
 
