@@ -13,6 +13,7 @@ from bitunix.strategy import (
     Direction,
     ExitConfig,
     ExitReason,
+    MeanReversionStrategy,
     OvirxConfig,
     OvirxStrategy,
     SignalKind,
@@ -202,6 +203,26 @@ def test_outcomes_feed_the_monitor_sink() -> None:
     s.on_tick(10 * NS, frame(**SHORT), True)
     s.on_tick(11 * NS, frame(price=60_200.0), True)  # stop
     assert seen == [(0.8, True), (0.8, False)]
+
+
+def test_only_model_approved_entries_feed_the_monitor() -> None:
+    seen: list[tuple[float, bool]] = []
+    fallback_gate = FixedGate(0.9)
+    fallback_gate.last_source = SOURCE_FALLBACK
+    s = OvirxStrategy(
+        "BTCUSDT", FEATURE_NAMES, gate=fallback_gate, outcome_sink=lambda p, h: seen.append((p, h))
+    )
+    s.on_tick(1 * NS, frame(**SHORT), True)
+    sig = s.on_tick(2 * NS, frame(price=60_000.0), True)
+    assert sig is not None
+    assert sig.exit_reason is ExitReason.TARGET
+    assert seen == []  # the fallback approved it: not the model's outcome
+    mr = MeanReversionStrategy(
+        "BTCUSDT", FEATURE_NAMES, outcome_sink=lambda p, h: seen.append((p, h))
+    )
+    mr.on_tick(1 * NS, frame(z=3.0), True)
+    mr.on_tick(2 * NS, frame(price=60_000.0), True)
+    assert seen == []
 
 
 def test_external_close_forgets_position_without_feeding_outcomes() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bitunix.ml.fallback import feature_index
+from bitunix.ml.runtime import SOURCE_MODEL
 from bitunix.strategy.base import (
     Direction,
     ExitReason,
@@ -26,7 +27,8 @@ from bitunix.strategy.config import ReversionConfig
 from bitunix.strategy.exits import NS_PER_S, OpenPosition
 
 #: Called with (probability at entry, hit) when a position closes; ``hit`` is True when the
-#: target was reached or the exit was net profitable. Feeds the model monitor.
+#: target was reached or the exit was net profitable. Feeds the model monitor, so it is
+#: called only for entries the *model* approved (not the fallback, not model-free rules).
 OutcomeSink = Callable[[float, bool], None]
 
 #: Called with (feature vector at entry, hit) when a position closes: feeds online
@@ -75,6 +77,7 @@ class ReversionStrategy:
         self._outcome_sink = outcome_sink
         self._learner = learner
         self._entry_vector: npt.NDArray[np.float32] | None = None
+        self._entry_by_model = False
         self._iz = feature_index(feature_names, "vwap_z")
         self._ispread = feature_index(feature_names, "spread_ticks")
         self._pos: OpenPosition | None = None
@@ -134,6 +137,7 @@ class ReversionStrategy:
             direction, price, vwap=vwap, std=std, ts_ns=ts_ns, cfg=self._exits, probability=p
         )
         self._pos = pos
+        self._entry_by_model = source == SOURCE_MODEL
         if self._learner is not None:
             self._entry_vector = src.vector.copy()
         self.counters.entries += 1
@@ -178,7 +182,7 @@ class ReversionStrategy:
         gross = pos.pnl_bps(price) if math.isfinite(price) else math.nan
         hit = reason is ExitReason.TARGET or gross - 2.0 * self._fee_bps > 0.0
         if reason is not ExitReason.EXTERNAL:
-            if self._outcome_sink is not None:
+            if self._outcome_sink is not None and self._entry_by_model:
                 self._outcome_sink(pos.probability, hit)
             if self._learner is not None and self._entry_vector is not None:
                 self._learner(self._entry_vector, hit)
