@@ -240,10 +240,18 @@ def test_liquidation_keeps_the_wallet_whole_and_no_position_under_maintenance(
         wallet_before = acct.wallet
         isolated_margin = sum((p.margin for p in acct.positions.values()
                                if p.margin_mode == "ISOLATION"), D(0))
+        liq_before = {p.position_id: engine.liquidation_price(p)
+                      for p in acct.positions.values() if p.margin_mode == "ISOLATION"}
         mid += TICK * (-move if long else move)  # drifting against the position
         engine.on_book("BTCUSDT", [[mid - TICK * (i + 1), D("5")] for i in range(5)],
                        [[mid + TICK * i, D("5")] for i in range(5)])
         assert acct.wallet >= 0
+        gone = set(liq_before) - {p.position_id for p in acct.positions.values()}
+        for pid in gone:  # liquidated: the mark reached the price shown for it
+            new_mark = engine.markets["BTCUSDT"].mark
+            assert new_mark is not None
+            liq = liq_before[pid]
+            assert new_mark <= liq + D("1e-6") if long else new_mark >= liq - D("1e-6")
         if isolated:  # an isolated position never costs more than its margin
             assert wallet_before - acct.wallet <= isolated_margin
         mark = engine.markets["BTCUSDT"].mark
@@ -253,6 +261,9 @@ def test_liquidation_keeps_the_wallet_whole_and_no_position_under_maintenance(
             if pos.margin_mode == "CROSS":
                 equity += max(acct.available(), D(0))
             assert equity > pos.qty * mark * mmr
+            liq = engine.liquidation_price(pos)  # what get_pending_positions shows
+            tolerance = D("1e-6")
+            assert mark > liq - tolerance if pos.side == "LONG" else mark < liq + tolerance
     engine.close_all("x")
     fills = acct.fills
     cash = sum(((f.qty * f.price) * (1 if f.side == "SELL" else -1) for f in fills), D(0))
