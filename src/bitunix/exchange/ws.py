@@ -369,30 +369,38 @@ class BitunixWS:
 
     async def _run(self) -> None:
         while not self._closing:
-            self._set_state(ConnState.CONNECTING)
-            self._close_reason = ""
             try:
-                await asyncio.wait_for(
-                    ws_connect(lambda: _Listener(self), self.url,
-                               enable_auto_ping=False,
-                               max_frame_size=self.config.max_frame_size,
-                               websocket_handshake_timeout=self.config.connect_timeout_s),
-                    self.config.connect_timeout_s)
-            except Exception as exc:
+                await self._connect_once()
+            except Exception:  # pragma: no cover - a guard; every known failure is handled below
+                # Never let the loop die silently: log, count, back off, go again.
                 self.stats.connect_failures += 1
-                log.warning("connect to %s failed: %s: %s", self.url, type(exc).__name__, exc)
+                log.exception("connection loop error on %s", self.url)
                 await self._backoff()
-                continue
-            transport = self._transport
-            assert transport is not None
-            try:
-                await transport.wait_disconnected()
-            except Exception as exc:
-                self._close_reason = self._close_reason or f"error: {exc!r}"
-            if self._closing:
-                break
-            await self._backoff()
         self._set_state(ConnState.CLOSED)
+
+    async def _connect_once(self) -> None:
+        self._set_state(ConnState.CONNECTING)
+        self._close_reason = ""
+        try:
+            transport, _ = await asyncio.wait_for(
+                ws_connect(lambda: _Listener(self), self.url,
+                           enable_auto_ping=False,
+                           max_frame_size=self.config.max_frame_size,
+                           websocket_handshake_timeout=self.config.connect_timeout_s),
+                self.config.connect_timeout_s)
+        except Exception as exc:
+            self.stats.connect_failures += 1
+            log.warning("connect to %s failed: %s: %s", self.url, type(exc).__name__, exc)
+            await self._backoff()
+            return
+        # The returned transport, not self._transport: a very short-lived connection
+        # may already be gone (and self._transport reset) by the time we get here.
+        try:
+            await transport.wait_disconnected()
+        except Exception as exc:
+            self._close_reason = self._close_reason or f"error: {exc!r}"
+        if not self._closing:
+            await self._backoff()
 
     async def _backoff(self) -> None:
         if self._closing:
