@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
+from typing import Any
 
+import aiohttp
 import pytest
 
 from bitunix.core.clock import ManualClock
+from bitunix.data import BookEvent, MarketEvent, TradeEvent
 from bitunix.sim.engine import MatchingEngine
+from bitunix.sim.server import SimServer
 
 D = Decimal
 START_NS = 1_723_161_255_000_000_000  # 2024-08-08T23:54:15Z, inside a funding interval
@@ -42,18 +51,6 @@ def engine(clock: ManualClock) -> MatchingEngine:
 
 
 # ---------------------------------------------------------------------- server fixtures
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import secrets  # noqa: E402
-import time  # noqa: E402
-from collections.abc import AsyncIterator, Iterable  # noqa: E402
-from typing import Any  # noqa: E402
-
-import aiohttp  # noqa: E402
-
-from bitunix.data import BookEvent, MarketEvent, TradeEvent  # noqa: E402
-from bitunix.sim.server import SimServer  # noqa: E402
-
 KEY, SECRET = "test-key", "test-secret"
 
 
