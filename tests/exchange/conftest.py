@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -33,3 +35,19 @@ async def rest(fake: FakeBitunixRest, creds: Credentials) -> AsyncIterator[Bitun
                      backoff_max_s=0.01, rate_limits=False)
     async with BitunixREST(creds, cfg) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+async def loop_is_clean() -> AsyncIterator[None]:
+    """Fail the test if an exception reached the loop's handler or a task was left running."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    yield
+    await asyncio.sleep(0)
+    current = asyncio.current_task()
+    leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    loop.set_exception_handler(previous)
+    assert errors == []
+    assert leftover == []
