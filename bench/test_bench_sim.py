@@ -14,13 +14,20 @@ events/s of each is in ``extra_info``; the summary prints the in-run ratios.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from bench.conftest import RATIOS
 from bitunix.core.clock import ManualClock
@@ -28,6 +35,7 @@ from bitunix.data import BookEvent, MarketEvent, TradeEvent, iter_capture
 from bitunix.data.recording import RecordingWriter, iter_recording_events
 from bitunix.sim.engine import MatchingEngine, OrderRequest
 from bitunix.sim.market import Playback
+from bitunix.sim.server import SimServer
 
 EVENTS = 5_000
 
@@ -116,18 +124,6 @@ def test_engine_only(benchmark, record, recording: Path) -> None:  # type: ignor
 # ---------------------------------------------------------------------- the socket edge
 # The server side of the simulator (aiohttp REST + WebSocket) against bare aiohttp doing
 # the least possible work over the same sockets, in the same run.
-import asyncio  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import secrets  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
-
-import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
-
-from bitunix.sim.server import SimServer  # noqa: E402
-
 PUSHES = 2_000
 CALLS = 200
 
