@@ -9,6 +9,11 @@ lines) is written from the first 5,000 events of the bundled real BTCUSDT captur
   (every event matches resting orders and checks triggers);
 * "sim/engine_only": pre-decoded events into the engine (no file, no JSON).
 
+The socket edge: "sim/ws_trade_push" (a trade event in, its frame received by a client)
+against bare aiohttp and bare picows servers sending the same frames ("bare/ws_send",
+"bare/picows_send"); "sim/rest_place_cancel" (signed place + cancel round trips) against a
+bare aiohttp POST handler ("bare/rest_post").
+
 events/s of each is in ``extra_info``; the summary prints the in-run ratios.
 """
 
