@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from bench.conftest import RATIOS
+from bitunix.exchange.convert import BookArrays
 from bitunix.wire import decode, decode_public
 
 RATIOS.extend([
@@ -25,6 +26,8 @@ RATIOS.extend([
     ("decode trade: orjson / wire", "decode/trade_orjson", "decode/trade_wire"),
     ("decode depth15: json.loads / wire", "decode/depth15_json_loads", "decode/depth15_wire"),
     ("decode depth15: orjson / wire", "decode/depth15_orjson", "decode/depth15_wire"),
+    ("depth15 -> arrays: np.array of tuples / BookArrays", "arrays/depth15_np_array",
+     "arrays/depth15_book_arrays"),
 ])
 
 TRADE = (b'{"ch":"trade","symbol":"BTCUSDT","ts":1748803492958,"data":[{"p":"104350","s":"buy",'
@@ -112,4 +115,32 @@ def test_depth15_baseline_json_loads(benchmark: Any, record: Callable[..., None]
 def test_depth15_baseline_orjson(benchmark: Any, record: Callable[..., None]) -> None:
     out = benchmark(lambda: dict_depth(orjson.loads(DEPTH15)))
     record("decode/depth15_orjson", benchmark)
+    assert len(out[0]) == 15
+
+
+def _np_array_of_tuples(book: Any) -> tuple[Any, Any, Any, Any]:
+    import numpy as np
+
+    bids = np.array([(lv.px, lv.qty) for lv in book.b], dtype=np.float64).reshape(-1, 2)
+    asks = np.array([(lv.px, lv.qty) for lv in book.a], dtype=np.float64).reshape(-1, 2)
+    return (np.ascontiguousarray(bids[:, 0]), np.ascontiguousarray(bids[:, 1]),
+            np.ascontiguousarray(asks[:, 0]), np.ascontiguousarray(asks[:, 1]))
+
+
+@pytest.mark.benchmark(group="depth15-to-arrays")
+def test_depth15_book_arrays(benchmark: Any, record: Callable[..., None]) -> None:
+    book = decode_public(DEPTH15).data
+    arrays = BookArrays(15)
+    bp, _, _, aq = benchmark(arrays.load, book)
+    record("arrays/depth15_book_arrays", benchmark)
+    expected = _np_array_of_tuples(book)
+    assert bp.tolist() == expected[0].tolist()
+    assert aq.tolist() == expected[3].tolist()
+
+
+@pytest.mark.benchmark(group="depth15-to-arrays")
+def test_depth15_baseline_np_array(benchmark: Any, record: Callable[..., None]) -> None:
+    book = decode_public(DEPTH15).data
+    out = benchmark(_np_array_of_tuples, book)
+    record("arrays/depth15_np_array", benchmark)
     assert len(out[0]) == 15
