@@ -208,6 +208,20 @@ async def test_garbage_frames_are_counted_logged_once_and_dropped(
     assert ws.stats.disconnects == 0
 
 
+async def test_malformed_kinds_are_bounded(server: FakeWsServer,
+                                           client_factory: Callable[..., BitunixWS]) -> None:
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url))
+    ws.subscribe([("trade", "BTCUSDT")])
+    ws.start()
+    await ws.wait_live(5)
+    server.push(*[f'{{"ch":"junk{i}","ts":1}}'.encode() for i in range(200)], TRADE)
+    await until(lambda: len(h.trades) == 1)
+    assert len(ws.stats.malformed) == 65
+    assert ws.stats.malformed["other"] == 200 - 64
+    assert sum(ws.stats.malformed.values()) == 200
+
+
 async def test_handler_exception_does_not_kill_the_feed(
         server: FakeWsServer, client_factory: Callable[..., BitunixWS],
         caplog: pytest.LogCaptureFixture) -> None:

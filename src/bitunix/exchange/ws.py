@@ -71,6 +71,7 @@ __all__ = ["BitunixWS", "ConnState", "WsError", "WsHandler", "WsStats"]
 log = logging.getLogger("bitunix.exchange.ws")
 
 PRIVATE_CHANNELS = ("balance", "position", "order", "tpsl")
+MAX_MALFORMED_KINDS = 64
 
 
 class WsError(BitunixError):
@@ -611,7 +612,10 @@ class BitunixWS:
 
     def _on_malformed(self, exc: WireError) -> None:
         kind = exc.kind
-        self.stats.malformed[kind] = self.stats.malformed.get(kind, 0) + 1
+        counts = self.stats.malformed
+        if kind not in counts and len(counts) >= MAX_MALFORMED_KINDS:
+            kind = "other"  # hostile input must not grow the counters without bound
+        counts[kind] = counts.get(kind, 0) + 1
         if kind not in self._malformed_logged:
             self._malformed_logged.add(kind)
             log.warning("dropping malformed %s frame (logged once per kind): %s", kind, exc)
