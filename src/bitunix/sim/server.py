@@ -56,15 +56,19 @@ class WsSession:
         self.overflowed = False
 
     def send(self, payload: dict[str, Any]) -> None:
-        """Queue a frame (sent by the session's writer task, in order). A client that
-        reads slower than the market moves is cut off, not buffered without bound."""
+        """Queue a frame (sent by the session's writer task, in order)."""
+        self.send_text(json.dumps(payload, separators=(",", ":")))
+
+    def send_text(self, text: str) -> None:
+        """Queue an already serialised frame. A client that reads slower than the market
+        moves is cut off, not buffered without bound."""
         if self.overflowed:
             return
         if self.queue.qsize() >= self.max_queue:
             self.overflowed = True
             self.queue.put_nowait(None)
             return
-        self.queue.put_nowait(json.dumps(payload, separators=(",", ":")))
+        self.queue.put_nowait(text)
 
     def abort(self) -> None:
         """Drop the connection without a close frame (what the exchange does)."""
@@ -131,6 +135,7 @@ class SimServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._accepting = True
+        self._iso_cache: tuple[int, str] = (-1, "")
         self.api = rest.RestApi(self)
 
     # ------------------------------------------------------------------ lifecycle
@@ -280,8 +285,13 @@ class SimServer:
         return len(session.recent) <= self.ws_msg_per_s
 
     async def _writer(self, session: WsSession) -> None:
+        queue = session.queue
         while True:
-            text = await session.queue.get()
+            # Drain what is already queued without a wait per frame; block only when empty.
+            try:
+                text = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                text = await queue.get()
             if text is None:
                 if session.overflowed:
                     session.abort()
@@ -367,15 +377,23 @@ class SimServer:
         if not isinstance(event, TradeEvent) or not self.sessions:
             return
         key = ("trade", event.symbol)
-        payload: dict[str, Any] | None = None
+        text: str | None = None
         for session in self.sessions:
             if key in session.subs:
-                if payload is None:
-                    payload = {"ch": "trade", "symbol": event.symbol, "ts": self._now_ms(),
-                               "data": [{"p": event.price, "v": event.qty,
-                                         "s": "buy" if event.is_buy else "sell",
-                                         "t": iso_s(self.clock.now_ns())}]}
-                session.send(payload)
+                if text is None:  # serialised once for every subscriber
+                    now_ns = self.clock.now_ns()
+                    text = json.dumps({
+                        "ch": "trade", "symbol": event.symbol, "ts": now_ns // 1_000_000,
+                        "data": [{"p": event.price, "v": event.qty,
+                                  "s": "buy" if event.is_buy else "sell",
+                                  "t": self._iso_second(now_ns)}]}, separators=(",", ":"))
+                session.send_text(text)
+
+    def _iso_second(self, ts_ns: int) -> str:
+        second = ts_ns // 1_000_000_000
+        if second != self._iso_cache[0]:
+            self._iso_cache = (second, iso_s(ts_ns))
+        return self._iso_cache[1]
 
     async def _push_timer(self) -> None:
         assert self.push_interval_s
