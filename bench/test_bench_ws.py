@@ -23,6 +23,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import warnings
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
@@ -98,7 +99,11 @@ def server() -> Iterator[tuple[int, Connection]]:
     port_rx, port_tx = ctx.Pipe(duplex=False)
     cmd_rx, cmd_tx = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_serve, args=(port_tx, cmd_rx), daemon=True)
-    proc.start()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns about fork() in a threaded process; the child only runs
+        # its own event loop and never touches the parent's threads.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        proc.start()
     try:
         if not port_rx.poll(20):
             raise RuntimeError("bench server did not start")
