@@ -18,9 +18,7 @@ from bitunix.sim import shapes
 from bitunix.sim.engine import OPEN_STATUSES, Order, OrderRequest
 from bitunix.sim.errors import (
     BATCH_TOO_LARGE,
-    FUTURES_NOT_SUPPORTED,
     LIVE_NETWORK_ERROR,
-    MESSAGES,
     ORDER_NOT_FOUND,
     PARAMETER_ERROR,
     VALUE_RULE,
@@ -569,5 +567,4 @@ class RestApi:
         return spec.base, spec.quote
 
 
-__all__ = ["FUTURES_NOT_SUPPORTED", "MESSAGES", "Params", "RestApi", "envelope",
-           "envelope_error", "order_request"]
+__all__ = ["Params", "RestApi", "envelope", "envelope_error", "order_request"]

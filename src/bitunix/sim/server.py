@@ -28,7 +28,7 @@ from bitunix.sim import rest
 from bitunix.sim.auth import Authenticator
 from bitunix.sim.contracts import SimContract, bundled_contracts
 from bitunix.sim.engine import MatchingEngine
-from bitunix.sim.errors import PARAMETER_ERROR, SimError
+from bitunix.sim.errors import SimError
 from bitunix.sim.faults import Faults
 from bitunix.sim.market import WS_INTERVALS, EventSource, Playback, source_for
 from bitunix.sim.ratelimit import RateLimiter
@@ -134,7 +134,6 @@ class SimServer:
         self.engine.listeners.append(self._on_private_push)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._accepting = True
         self._iso_cache: tuple[int, str] = (-1, "")
         self.api = rest.RestApi(self)
 
@@ -170,7 +169,6 @@ class SimServer:
         sockets = getattr(server, "sockets", None)
         assert sockets
         self.port = int(sockets[0].getsockname()[1])
-        self._accepting = True
         if self.speed:
             self._tasks.append(asyncio.create_task(self.playback.run()))
         if self.push_interval_s:
@@ -467,4 +465,4 @@ def _sub_key(arg: dict[str, Any], private: bool) -> tuple[str, str]:
     return ch, symbol
 
 
-__all__ = ["DEFAULT_KEYS", "PARAMETER_ERROR", "SimServer", "WsSession"]
+__all__ = ["DEFAULT_KEYS", "SimServer", "WsSession"]
