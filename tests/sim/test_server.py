@@ -365,3 +365,14 @@ async def test_a_client_that_does_not_read_is_cut_off() -> None:
                 break
         assert kinds & {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
                         aiohttp.WSMsgType.ERROR}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"host": "0.0.0.0"}, "loopback"),
+    ({"speed": -1.0}, "speed"),
+])
+def test_refuses_to_face_a_network_or_run_backwards(kwargs: dict[str, Any], message: str) -> None:
+    from bitunix.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        SimServer(**kwargs)

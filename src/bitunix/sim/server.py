@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bitunix.core.clock import Clock, LiveClock
+from bitunix.core.errors import ConfigError
 from bitunix.data import MarketEvent, TradeEvent
 from bitunix.sim import rest
 from bitunix.sim.auth import Authenticator
@@ -35,6 +36,7 @@ from bitunix.sim.ratelimit import RateLimiter
 from bitunix.sim.shapes import dec, iso_s
 
 DEFAULT_KEYS = {"sim-api-key": "sim-secret-key"}
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 PRIVATE_CHANNELS = frozenset({"balance", "position", "order", "tpsl"})
 DEPTH_CHANNELS = {"depth_book1": 1, "depth_book5": 5, "depth_book15": 15, "depth_books": 10_000}
 MAX_STREAMS = 300
@@ -105,6 +107,11 @@ class SimServer:
         quirks: bool = False,
         faults: Faults | None = None,
     ) -> None:
+        if host not in LOOPBACK:
+            # The simulator accepts any key it was given: it must never face a network.
+            raise ConfigError(f"the simulator serves on loopback only, not on {host!r}")
+        if speed < 0:
+            raise ConfigError(f"speed must be >= 0 (0 = stepped), was {speed}")
         self.clock: Clock = clock or (engine.clock if engine else LiveClock())
         # Request timestamps are checked against the wall clock the clients sign with,
         # even when the engine runs on a replayed or manual clock.
