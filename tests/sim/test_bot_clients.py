@@ -12,14 +12,15 @@ import pytest
 from bitunix.data import TradeEvent
 from bitunix.exchange import (
     BitunixREST,
+    BitunixWS,
     Credentials,
+    ExchangeError,
     OrderRequest,
     RestConfig,
     TpslRequest,
     WsConfig,
+    WsHandler,
 )
-from bitunix.exchange.errors import ExchangeError
-from bitunix.exchange.ws import BitunixWS, WsHandler
 from bitunix.model.enums import OrderType, PositionMode, Side, StopType, TimeInForce, TradeSide
 from bitunix.sim.server import SimServer
 from bitunix.wire import (
