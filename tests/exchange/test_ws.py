@@ -148,6 +148,7 @@ async def test_server_closes_mid_stream_then_resubscribes(
     assert len(h.trades) == 100  # everything sent before the close was delivered
     server.push(TRADE)
     await until(lambda: len(h.trades) == 101)
+    assert ws._attempt == 0  # traffic on the new connection resets the backoff
     assert ws.stats.reconnects == 1
     assert ConnState.BACKOFF in h.states
 

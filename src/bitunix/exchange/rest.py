@@ -30,8 +30,10 @@ import aiohttp
 from yarl import URL
 
 from bitunix.core.clock import Clock, LiveClock
+from bitunix.exchange import endpoints as api
 from bitunix.exchange.config import RestConfig
 from bitunix.exchange.convert import contract_from_pair, decimal_str
+from bitunix.exchange.endpoints import DEPTH_LIMITS, KLINE_INTERVALS, MAX_BATCH, Endpoint
 from bitunix.exchange.errors import (
     DuplicateClientIdError,
     ExchangeError,
@@ -56,68 +58,6 @@ __all__ = ["BitunixREST", "Endpoint"]
 log = logging.getLogger("bitunix.exchange.rest")
 
 T = TypeVar("T")
-_P = "/api/v1/futures"
-MAX_BATCH = 5  # newer doc: at most 5 orders per batch_order (spec 4.4)
-DEPTH_LIMITS = frozenset({"1", "5", "15", "50", "max"})  # anything else is 10008 (spec 4.1)
-KLINE_INTERVALS = frozenset({"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h",
-                             "12h", "1d", "3d", "1w", "1M"})
-
-
-class Endpoint(NamedTuple):
-    """One REST endpoint: method, path, whether it is signed and safe to retry as is."""
-
-    method: str
-    path: str
-    signed: bool
-    retry_safe: bool
-
-
-def _get(path: str, signed: bool = True) -> Endpoint:
-    return Endpoint("GET", f"{_P}{path}", signed, True)
-
-
-def _post(path: str, retry_safe: bool) -> Endpoint:
-    return Endpoint("POST", f"{_P}{path}", True, retry_safe)
-
-
-TRADING_PAIRS = _get("/market/trading_pairs", signed=False)
-TICKERS = _get("/market/tickers", signed=False)
-DEPTH = _get("/market/depth", signed=False)
-KLINE = _get("/market/kline", signed=False)
-FUNDING_RATE = _get("/market/funding_rate", signed=False)
-FUNDING_RATE_BATCH = _get("/market/funding_rate/batch", signed=False)
-FUNDING_HISTORY = _get("/market/get_funding_rate_history", signed=False)
-POSITION_TIERS = _get("/position/get_position_tiers", signed=False)
-ACCOUNT = _get("/account")
-LEVERAGE_MARGIN_MODE = _get("/account/get_leverage_margin_mode")
-CHANGE_LEVERAGE = _post("/account/change_leverage", retry_safe=True)
-CHANGE_MARGIN_MODE = _post("/account/change_margin_mode", retry_safe=True)
-CHANGE_POSITION_MODE = _post("/account/change_position_mode", retry_safe=True)
-# Adding margin twice doubles it: never retried.
-ADJUST_MARGIN = _post("/account/adjust_position_margin", retry_safe=False)
-PENDING_POSITIONS = _get("/position/get_pending_positions")
-HISTORY_POSITIONS = _get("/position/get_history_positions")
-PLACE_ORDER = _post("/trade/place_order", retry_safe=True)
-BATCH_ORDER = _post("/trade/batch_order", retry_safe=True)
-CANCEL_ORDERS = _post("/trade/cancel_orders", retry_safe=True)
-CANCEL_ALL = _post("/trade/cancel_all_orders", retry_safe=True)
-MODIFY_ORDER = _post("/trade/modify_order", retry_safe=True)
-# A retried flash close could close a position reopened in between: never retried.
-FLASH_CLOSE = _post("/trade/flash_close_position", retry_safe=False)
-CLOSE_ALL = _post("/trade/close_all_position", retry_safe=False)
-PENDING_ORDERS = _get("/trade/get_pending_orders")
-ORDER_DETAIL = _get("/trade/get_order_detail")
-HISTORY_ORDERS = _get("/trade/get_history_orders")
-HISTORY_TRADES = _get("/trade/get_history_trades")
-TPSL_PLACE = _post("/tpsl/place_order", retry_safe=False)
-TPSL_POSITION_PLACE = _post("/tpsl/position/place_order", retry_safe=True)
-TPSL_MODIFY = _post("/tpsl/modify_order", retry_safe=True)
-TPSL_POSITION_MODIFY = _post("/tpsl/position/modify_order", retry_safe=True)
-TPSL_CANCEL = _post("/tpsl/cancel_order", retry_safe=True)
-TPSL_PENDING = _get("/tpsl/get_pending_orders")
-TPSL_HISTORY = _get("/tpsl/get_history_orders")
-
-
 def _one(data: T | list[T] | None, what: str) -> T:
     """Accept an object or an array of one (spec 8: the docs and the live API disagree)."""
     if isinstance(data, list):
@@ -411,7 +351,7 @@ class BitunixREST:
     async def trading_pairs(self, symbols: Sequence[str] | None = None) -> list[w.TradingPair]:
         """Contract rows (``symbols`` None = all)."""
         p = _params(symbols=",".join(symbols) if symbols else None)
-        return await self._call(TRADING_PAIRS, self._dec.pairs, params=p) or []
+        return await self._call(api.TRADING_PAIRS, self._dec.pairs, params=p) or []
 
     async def contracts(self, symbols: Sequence[str] | None = None) -> dict[str, ContractSpec]:
         """Contract specs (tick, step, min qty, leverage range) by symbol."""
@@ -420,14 +360,14 @@ class BitunixREST:
     async def tickers(self, symbols: Sequence[str] | None = None) -> list[w.RestTicker]:
         """24 h tickers."""
         p = _params(symbols=",".join(symbols) if symbols else None)
-        return await self._call(TICKERS, self._dec.tickers, params=p) or []
+        return await self._call(api.TICKERS, self._dec.tickers, params=p) or []
 
     async def depth(self, symbol: str, limit: str | int = 15) -> w.RestDepth:
         """Order book; ``limit`` one of 1, 5, 15, 50, ``max``."""
         if str(limit) not in DEPTH_LIMITS:
             raise InvalidRequestError(f"depth limit must be one of 1, 5, 15, 50, max; "
                                       f"was {limit!r}")
-        return await self._req(DEPTH, self._dec.depth, "depth",
+        return await self._req(api.DEPTH, self._dec.depth, "depth",
                                params={"symbol": symbol, "limit": str(limit)}, symbol=symbol)
 
     async def klines(self, symbol: str, interval: str, *, start_ms: int | None = None,
@@ -439,18 +379,18 @@ class BitunixREST:
                                       f"{', '.join(sorted(KLINE_INTERVALS))}")
         p = _params(symbol=symbol, interval=interval, startTime=start_ms, endTime=end_ms,
                     limit=limit, type=kind.value)
-        rows = await self._call(KLINE, self._dec.klines, params=p, symbol=symbol) or []
+        rows = await self._call(api.KLINE, self._dec.klines, params=p, symbol=symbol) or []
         return sorted(rows, key=lambda k: k.time)
 
     async def funding_rate(self, symbol: str) -> w.FundingRate:
         """Current funding (``funding_rate`` in percent)."""
-        data = await self._call(FUNDING_RATE, self._dec.funding, params={"symbol": symbol},
+        data = await self._call(api.FUNDING_RATE, self._dec.funding, params={"symbol": symbol},
                                 symbol=symbol)
         return _one(data, "funding_rate")
 
     async def funding_rates(self) -> list[w.FundingRate]:
         """Funding of every symbol."""
-        return await self._call(FUNDING_RATE_BATCH, self._dec.funding_batch) or []
+        return await self._call(api.FUNDING_RATE_BATCH, self._dec.funding_batch) or []
 
     async def funding_rate_history(self, symbol: str, *, start_ms: int | None = None,
                                    end_ms: int | None = None,
@@ -458,25 +398,25 @@ class BitunixREST:
         """Settled funding rates (fractions), newest first."""
         # The parameter is spelled "starTime" by the venue (spec 4.1).
         p = _params(symbol=symbol, starTime=start_ms, endTime=end_ms, limit=limit)
-        return await self._call(FUNDING_HISTORY, self._dec.funding_history, params=p,
+        return await self._call(api.FUNDING_HISTORY, self._dec.funding_history, params=p,
                                 symbol=symbol) or []
 
     async def position_tiers(self, symbol: str) -> list[w.PositionTier]:
         """Maintenance-margin tiers."""
-        return await self._call(POSITION_TIERS, self._dec.tiers, params={"symbol": symbol},
+        return await self._call(api.POSITION_TIERS, self._dec.tiers, params={"symbol": symbol},
                                 symbol=symbol) or []
 
     # -- account ------------------------------------------------------------------------
 
     async def account(self, margin_coin: str = "USDT") -> w.Account:
         """Balances of ``margin_coin``."""
-        data = await self._call(ACCOUNT, self._dec.account, params={"marginCoin": margin_coin})
+        data = await self._call(api.ACCOUNT, self._dec.account, params={"marginCoin": margin_coin})
         return _one(data, "account")
 
     async def leverage_margin_mode(self, symbol: str,
                                    margin_coin: str = "USDT") -> w.LeverageMarginMode:
         """Leverage and margin mode of ``symbol``."""
-        data = await self._call(LEVERAGE_MARGIN_MODE, self._dec.leverage,
+        data = await self._call(api.LEVERAGE_MARGIN_MODE, self._dec.leverage,
                                 params={"symbol": symbol, "marginCoin": margin_coin},
                                 symbol=symbol)
         return _one(data, "get_leverage_margin_mode")
@@ -484,20 +424,20 @@ class BitunixREST:
     async def change_leverage(self, symbol: str, leverage: int,
                               margin_coin: str = "USDT") -> None:
         """Set the leverage of ``symbol`` (a JSON int)."""
-        await self._call(CHANGE_LEVERAGE, self._dec.any, symbol=symbol,
+        await self._call(api.CHANGE_LEVERAGE, self._dec.any, symbol=symbol,
                          body={"symbol": symbol, "marginCoin": margin_coin,
                                "leverage": int(leverage)})
 
     async def change_margin_mode(self, symbol: str, mode: MarginMode,
                                  margin_coin: str = "USDT") -> None:
         """Set the margin mode of ``symbol`` (may reset leverage: re-apply it after)."""
-        await self._call(CHANGE_MARGIN_MODE, self._dec.any, symbol=symbol,
+        await self._call(api.CHANGE_MARGIN_MODE, self._dec.any, symbol=symbol,
                          body={"symbol": symbol, "marginCoin": margin_coin,
                                "marginMode": mode.value})
 
     async def change_position_mode(self, mode: PositionMode) -> None:
         """Set the account-wide position mode (only when flat)."""
-        await self._call(CHANGE_POSITION_MODE, self._dec.any, body={"positionMode": mode.value})
+        await self._call(api.CHANGE_POSITION_MODE, self._dec.any, body={"positionMode": mode.value})
 
     async def adjust_position_margin(self, symbol: str, amount: Decimal, *,
                                      side: PositionSide | None = None,
@@ -512,7 +452,7 @@ class BitunixREST:
             body["side"] = side.value
         else:
             body["positionId"] = position_id
-        await self._call(ADJUST_MARGIN, self._dec.any, body=body, symbol=symbol)
+        await self._call(api.ADJUST_MARGIN, self._dec.any, body=body, symbol=symbol)
 
     # -- positions ----------------------------------------------------------------------
 
@@ -520,7 +460,7 @@ class BitunixREST:
                                 position_id: str | None = None) -> list[w.PendingPosition]:
         """Open positions (``null`` data means none)."""
         p = _params(symbol=symbol, positionId=position_id)
-        return await self._call(PENDING_POSITIONS, self._dec.positions, params=p,
+        return await self._call(api.PENDING_POSITIONS, self._dec.positions, params=p,
                                 symbol=symbol) or []
 
     async def history_positions(self, symbol: str | None = None, *, skip: int = 0,
@@ -528,7 +468,7 @@ class BitunixREST:
                                 end_ms: int | None = None) -> w.HistoryPositionList:
         """One page of closed positions."""
         p = _params(symbol=symbol, startTime=start_ms, endTime=end_ms, skip=skip, limit=limit)
-        return await self._req(HISTORY_POSITIONS, self._dec.history_positions,
+        return await self._req(api.HISTORY_POSITIONS, self._dec.history_positions,
                                "get_history_positions", params=p, symbol=symbol)
 
     # -- trading ------------------------------------------------------------------------
@@ -554,7 +494,7 @@ class BitunixREST:
             placed = await self._read_back(cid)
             return w.OrderAck(order_id=placed.order_id, client_id=placed.client_id or cid)
 
-        data = await self._call(PLACE_ORDER, self._dec.ack, body=body, symbol=order.symbol,
+        data = await self._call(api.PLACE_ORDER, self._dec.ack, body=body, symbol=order.symbol,
                                 client_id=cid, on_duplicate=read_back)
         ack = _one(data, "place_order")
         if not ack.client_id:
@@ -570,7 +510,7 @@ class BitunixREST:
             raise InvalidRequestError(f"every order of a batch must be for {symbol}")
         full = [self._with_client_id(o) for o in orders]
         body = {"symbol": symbol, "orderList": [o.body(with_symbol=False) for o in full]}
-        return await self._req(BATCH_ORDER, self._dec.batch, "batch_order", body=body,
+        return await self._req(api.BATCH_ORDER, self._dec.batch, "batch_order", body=body,
                                symbol=symbol, on_retried=self._resolve_batch_duplicates)
 
     async def _read_back(self, client_id: str | None) -> w.Order:
@@ -608,12 +548,12 @@ class BitunixREST:
         entries += [{"clientId": c} for c in client_ids]
         if not entries:
             raise InvalidRequestError("cancel_orders needs at least one orderId or clientId")
-        return await self._req(CANCEL_ORDERS, self._dec.batch, "cancel_orders", symbol=symbol,
+        return await self._req(api.CANCEL_ORDERS, self._dec.batch, "cancel_orders", symbol=symbol,
                                body={"symbol": symbol, "orderList": entries})
 
     async def cancel_all_orders(self, symbol: str | None = None) -> w.BatchResult:
         """Cancel every open order (of ``symbol``)."""
-        data = await self._call(CANCEL_ALL, self._dec.batch, body=_params(symbol=symbol),
+        data = await self._call(api.CANCEL_ALL, self._dec.batch, body=_params(symbol=symbol),
                                 symbol=symbol)
         return data or w.BatchResult()
 
@@ -625,23 +565,23 @@ class BitunixREST:
             raise InvalidRequestError("modify_order needs order_id or client_id")
         body = _params(orderId=order_id, clientId=client_id, symbol=symbol,
                        qty=decimal_str(qty), price=decimal_str(price))
-        data = await self._call(MODIFY_ORDER, self._dec.ack, body=body, symbol=symbol,
+        data = await self._call(api.MODIFY_ORDER, self._dec.ack, body=body, symbol=symbol,
                                 client_id=client_id)
         return _one(data, "modify_order")
 
     async def flash_close_position(self, position_id: str) -> None:
         """Market-close a whole position. Never retried."""
-        await self._call(FLASH_CLOSE, self._dec.any, body={"positionId": position_id})
+        await self._call(api.FLASH_CLOSE, self._dec.any, body={"positionId": position_id})
 
     async def close_all_positions(self, symbol: str | None = None) -> None:
         """Market-close all positions (of ``symbol``). Never retried."""
-        await self._call(CLOSE_ALL, self._dec.any, body=_params(symbol=symbol), symbol=symbol)
+        await self._call(api.CLOSE_ALL, self._dec.any, body=_params(symbol=symbol), symbol=symbol)
 
     async def pending_orders(self, symbol: str | None = None, *, skip: int = 0,
                              limit: int = 100, end_ms: int | None = None) -> w.OrderList:
         """One page of open orders, newest first."""
         p = _params(symbol=symbol, endTime=end_ms, skip=skip, limit=limit)
-        return await self._call(PENDING_ORDERS, self._dec.orders, params=p,
+        return await self._call(api.PENDING_ORDERS, self._dec.orders, params=p,
                                 symbol=symbol) or w.OrderList()
 
     async def all_pending_orders(self, symbol: str | None = None,
@@ -660,7 +600,7 @@ class BitunixREST:
         """One order by venue id or clientId (20007 may be transient just after placing)."""
         if not (order_id or client_id):
             raise InvalidRequestError("order_detail needs order_id or client_id")
-        data = await self._call(ORDER_DETAIL, self._dec.order,
+        data = await self._call(api.ORDER_DETAIL, self._dec.order,
                                 params=_params(orderId=order_id, clientId=client_id),
                                 client_id=client_id)
         return _one(data, "get_order_detail")
@@ -672,7 +612,7 @@ class BitunixREST:
         """One page of finished orders (``canceled=True``: cancelled ones, last 3 days)."""
         p = _params(symbol=symbol, startTime=start_ms, endTime=end_ms, skip=skip, limit=limit,
                     queryCanceled=canceled)
-        return await self._call(HISTORY_ORDERS, self._dec.orders, params=p,
+        return await self._call(api.HISTORY_ORDERS, self._dec.orders, params=p,
                                 symbol=symbol) or w.OrderList()
 
     async def history_trades(self, symbol: str | None = None, *, order_id: str | None = None,
@@ -681,14 +621,14 @@ class BitunixREST:
         """One page of fills."""
         p = _params(symbol=symbol, orderId=order_id, startTime=start_ms, endTime=end_ms,
                     skip=skip, limit=limit)
-        return await self._call(HISTORY_TRADES, self._dec.trades, params=p,
+        return await self._call(api.HISTORY_TRADES, self._dec.trades, params=p,
                                 symbol=symbol) or w.TradeList()
 
     # -- TP/SL --------------------------------------------------------------------------
 
     async def place_tpsl(self, req: TpslRequest) -> w.TpslAck:
         """Place a TP/SL order on a position. Not retried (it carries no clientId)."""
-        data = await self._call(TPSL_PLACE, self._dec.tpsl_ack, body=req.body(),
+        data = await self._call(api.TPSL_PLACE, self._dec.tpsl_ack, body=req.body(),
                                 symbol=req.symbol)
         return _one(data, "tpsl/place_order")
 
@@ -704,14 +644,14 @@ class BitunixREST:
             body |= {"tpPrice": decimal_str(tp_price), "tpStopType": stop_type}
         if sl_price is not None:
             body |= {"slPrice": decimal_str(sl_price), "slStopType": stop_type}
-        data = await self._call(TPSL_POSITION_PLACE, self._dec.tpsl_ack, body=body,
+        data = await self._call(api.TPSL_POSITION_PLACE, self._dec.tpsl_ack, body=body,
                                 symbol=symbol)
         return _one(data, "tpsl/position/place_order")
 
     async def modify_tpsl(self, order_id: str, req: TpslRequest) -> w.TpslAck:
         """Modify a TP/SL order."""
         body = {"orderId": order_id, **req.body()}
-        data = await self._call(TPSL_MODIFY, self._dec.tpsl_ack, body=body, symbol=req.symbol)
+        data = await self._call(api.TPSL_MODIFY, self._dec.tpsl_ack, body=body, symbol=req.symbol)
         return _one(data, "tpsl/modify_order")
 
     async def modify_position_tpsl(self, symbol: str, position_id: str, *,
@@ -724,13 +664,13 @@ class BitunixREST:
             body |= {"tpPrice": decimal_str(tp_price), "tpStopType": stop_type}
         if sl_price is not None:
             body |= {"slPrice": decimal_str(sl_price), "slStopType": stop_type}
-        data = await self._call(TPSL_POSITION_MODIFY, self._dec.tpsl_ack, body=body,
+        data = await self._call(api.TPSL_POSITION_MODIFY, self._dec.tpsl_ack, body=body,
                                 symbol=symbol)
         return _one(data, "tpsl/position/modify_order")
 
     async def cancel_tpsl(self, symbol: str, order_id: str) -> w.TpslAck:
         """Cancel a TP/SL order."""
-        data = await self._call(TPSL_CANCEL, self._dec.tpsl_ack, symbol=symbol,
+        data = await self._call(api.TPSL_CANCEL, self._dec.tpsl_ack, symbol=symbol,
                                 body={"symbol": symbol, "orderId": order_id})
         return _one(data, "tpsl/cancel_order")
 
@@ -738,12 +678,12 @@ class BitunixREST:
                            position_id: str | None = None) -> list[w.TpslOrder]:
         """Open TP/SL orders."""
         p = _params(symbol=symbol, positionId=position_id)
-        return await self._call(TPSL_PENDING, self._dec.tpsl_pending, params=p,
+        return await self._call(api.TPSL_PENDING, self._dec.tpsl_pending, params=p,
                                 symbol=symbol) or []
 
     async def history_tpsl(self, symbol: str | None = None, *, skip: int = 0,
                            limit: int = 100) -> w.TpslOrderList:
         """One page of finished TP/SL orders."""
         p = _params(symbol=symbol, skip=skip, limit=limit)
-        return await self._call(TPSL_HISTORY, self._dec.tpsl_history, params=p,
+        return await self._call(api.TPSL_HISTORY, self._dec.tpsl_history, params=p,
                                 symbol=symbol) or w.TpslOrderList()
