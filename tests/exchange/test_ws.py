@@ -520,3 +520,20 @@ async def test_failed_setup_is_logged_and_retried(server: FakeWsServer,
     assert "login/subscription failed" in caplog.text
     assert ws.stats.disconnects == 1
     assert len(server.ops("login")) == 1
+
+
+async def test_raw_sink_sees_every_frame(server: FakeWsServer,
+                                         client_factory: Callable[..., BitunixWS]) -> None:
+    raw: list[tuple[int, bytes]] = []
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url), raw_sink=lambda ts, b: raw.append((ts, b)),
+                        clock=ManualClock(42))
+    ws.subscribe([("trade", "BTCUSDT")])
+    ws.start()
+    await ws.wait_live(5)
+    server.push(TRADE, b"garbage")
+    await until(lambda: len(h.trades) == 1 and any(b == b"garbage" for _, b in raw))
+    frames = [b for _, b in raw]
+    assert frames[0] == b'{"op":"connect","data":{"result":true}}'
+    assert TRADE in frames
+    assert {ts for ts, _ in raw} == {42}

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from picows import WSListener, WSMsgType, WSTransport, ws_connect
@@ -112,8 +112,12 @@ class BitunixWS:
         private_channels: Iterable[str] = PRIVATE_CHANNELS,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        raw_sink: Callable[[int, bytes], None] | None = None,
     ) -> None:
         self.config = config or WsConfig()
+        # raw_sink(recv_ts_ns, payload) sees every text frame before decoding, e.g. to
+        # write a recording (``<recv_ts_ns> <raw JSON>`` lines) for replays.
+        self._raw_sink = raw_sink
         self.handler = handler
         self.private = credentials is not None
         self._creds = credentials
@@ -420,6 +424,8 @@ class BitunixWS:
         # The hot path: one decode, one dict lookup, one call. Time, gaps and lag are
         # measured once per batch, not per frame.
         self.stats.frames += 1
+        if self._raw_sink is not None:
+            self._raw_sink(self._clock.now_ns(), bytes(payload))
         try:
             msg = self._decode(payload)
         except WireError as exc:
