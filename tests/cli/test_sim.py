@@ -60,7 +60,8 @@ async def test_sim_command_serves_until_interrupted() -> None:
 
 
 def test_sim_command_in_process_with_duration(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sim", "--data", "synthetic", "--duration", "0.2", "--speed", "10"]) == 0
+    assert main(["sim", "--data", "synthetic", "--duration", "0.2", "--speed", "10",
+                 "--wait-for-subscriber", "--quirks", "--rate-limits"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == ["rest_url", "public_ws_url",
                                                  "private_ws_url", "api_key"]

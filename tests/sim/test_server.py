@@ -13,10 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bitunix.data import TradeEvent
 from bitunix.sim.faults import Faults
 from bitunix.sim.server import SimServer
 
-from .conftest import KEY, SECRET, Client, flat_market, stepped_server
+from .conftest import KEY, SECRET, START_NS, Client, flat_market, stepped_server
 
 P = "/api/v1/futures"
 
@@ -376,3 +377,20 @@ def test_refuses_to_face_a_network_or_run_backwards(kwargs: dict[str, Any], mess
 
     with pytest.raises(ConfigError, match=message):
         SimServer(**kwargs)
+
+
+async def test_playback_can_wait_for_the_first_subscriber() -> None:
+    trades = [TradeEvent(ts_ns=START_NS + i, symbol="BTCUSDT", price="60000", qty="0.001",
+                         is_buy=True) for i in range(50)]
+    async with SimServer(source=lambda: iter(trades), speed=1e9, push_interval_s=None,
+                         loop_data=False, wait_for_subscriber=True) as sim, \
+            aiohttp.ClientSession() as s:
+        await asyncio.sleep(0.1)
+        assert sim.playback.applied == 0  # nobody listens yet: the market waits
+        async with s.ws_connect(sim.public_ws_url) as ws:
+            await recv(ws)
+            await ws.send_json({"op": "subscribe", "args": [{"symbol": "BTCUSDT",
+                                                             "ch": "trade"}]})
+            got = [await recv(ws) for _ in range(50)]
+        assert all(f["ch"] == "trade" for f in got)
+        assert sim.playback.applied == 50

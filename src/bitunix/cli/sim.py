@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
                         help="enforce the documented per-second REST limits (10006)")
     parser.add_argument("--quirks", action="store_true",
                         help="reproduce the live API's observed deviations (spec section 8)")
+    parser.add_argument("--wait-for-subscriber", action="store_true",
+                        help="start the replay on the first public subscription (a late "
+                        "client still sees every trade)")
     parser.add_argument("--duration", type=float,
                         help="stop after this many seconds (default: until interrupted)")
     parser.set_defaults(func=run)
@@ -72,7 +75,8 @@ async def _serve(args: argparse.Namespace, balance: Any) -> int:
     server = SimServer(source=source_for(args.data, symbol=args.symbol), speed=args.speed,
                        port=args.port, api_keys={args.api_key: args.api_secret},
                        balance=balance, position_mode=args.position_mode,
-                       rate_limits=args.rate_limits, quirks=args.quirks)
+                       rate_limits=args.rate_limits, quirks=args.quirks,
+                       wait_for_subscriber=args.wait_for_subscriber)
     async with server:
         print(f"rest_url {server.rest_url}", flush=True)
         print(f"public_ws_url {server.public_ws_url}", flush=True)

@@ -106,6 +106,7 @@ class SimServer:
         ws_queue_limit: int = 100_000,
         quirks: bool = False,
         faults: Faults | None = None,
+        wait_for_subscriber: bool = False,
     ) -> None:
         if host not in LOOPBACK:
             # The simulator accepts any key it was given: it must never face a network.
@@ -142,6 +143,10 @@ class SimServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._iso_cache: tuple[int, str] = (-1, "")
+        #: Paced playback starts on the first public subscription instead of at start(),
+        #: so a client that connects late still sees every trade of the recording.
+        self.wait_for_subscriber = wait_for_subscriber
+        self._subscribed = asyncio.Event()
         self.api = rest.RestApi(self)
 
     # ------------------------------------------------------------------ lifecycle
@@ -177,9 +182,14 @@ class SimServer:
         assert sockets
         self.port = int(sockets[0].getsockname()[1])
         if self.speed:
-            self._tasks.append(asyncio.create_task(self.playback.run()))
+            self._tasks.append(asyncio.create_task(self._replay()))
         if self.push_interval_s:
             self._tasks.append(asyncio.create_task(self._push_timer()))
+
+    async def _replay(self) -> None:
+        if self.wait_for_subscriber:
+            await self._subscribed.wait()
+        await self.playback.run()
 
     async def stop(self) -> None:
         """Close every socket, stop the tasks and release the port."""
@@ -357,6 +367,8 @@ class SimServer:
                 break
             session.subs.add(key)
             fresh.append(key)
+            if not session.private:
+                self._subscribed.set()
         for ch, symbol in fresh:
             if ch in DEPTH_CHANNELS and symbol not in self.engine.contracts:
                 # Unknown symbols get one frame of empty levels and nothing more.
