@@ -21,6 +21,7 @@ async def fake() -> AsyncIterator[FakeBitunixRest]:
     try:
         yield f
     finally:
+        f.release.set()
         await runner.cleanup()
 
 
@@ -31,7 +32,7 @@ def creds() -> Credentials:
 
 @pytest.fixture
 async def rest(fake: FakeBitunixRest, creds: Credentials) -> AsyncIterator[BitunixREST]:
-    cfg = RestConfig(base_url=fake.url, timeout_s=0.5, backoff_base_s=0.001,
+    cfg = RestConfig(base_url=fake.url, timeout_s=1.5, backoff_base_s=0.001,
                      backoff_max_s=0.01, rate_limits=False)
     async with BitunixREST(creds, cfg) as client:
         yield client

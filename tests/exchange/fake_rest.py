@@ -8,6 +8,7 @@ a delay, an HTTP status, a code, a body.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import json
@@ -57,6 +58,8 @@ class FakeBitunixRest:
     next_order_id: int = 1000
     handlers: dict[str, Callable[[Seen], Any]] = field(default_factory=dict)
     url: str = ""
+    # Set at teardown so that delayed answers end at once instead of holding the server.
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail(self, path: str, *faults: Fault) -> None:
         """Apply ``faults`` to the next calls of ``path`` (suffix after /api/v1/futures)."""
@@ -96,7 +99,8 @@ class FakeBitunixRest:
                 if fault.then_execute:
                     # Perform the action now, answer late: the client sees a timeout.
                     self._route(short, s)
-                await asyncio.sleep(fault.delay_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.release.wait(), fault.delay_s)
                 if fault.then_execute:
                     return web.Response(status=200, body=b'{"code":0,"data":null}',
                                         headers={"Date": date})

@@ -128,7 +128,7 @@ async def test_read_retries_transient_failures_then_succeeds(fake: FakeBitunixRe
                                                              rest: BitunixREST) -> None:
     fake.handlers["/account"] = lambda s: {"marginCoin": "USDT", "available": "1000.5"}
     fake.fail("/account", Fault(status=502, body=b"<html>bad gateway</html>"),
-              Fault(delay_s=1.0, then_execute=False), Fault(code=10006))
+              Fault(delay_s=3.0, then_execute=False), Fault(code=10006))
     acc = await rest.account()
     assert acc.available == Decimal("1000.5")
     assert len(fake.calls("/account")) == 4
@@ -160,8 +160,8 @@ async def test_http_error_with_a_business_code_maps_the_code(fake: FakeBitunixRe
 
 async def test_timed_out_order_is_retried_without_duplicating(fake: FakeBitunixRest,
                                                               rest: BitunixREST) -> None:
-    # The venue places the order but answers after the client's 0.5 s timeout.
-    fake.fail("/trade/place_order", Fault(delay_s=1.0))
+    # The venue places the order but answers after the client's timeout.
+    fake.fail("/trade/place_order", Fault(delay_s=3.0))
     ack = await rest.place_order(limit_buy(None))
     assert len(fake.orders) == 1
     (placed,) = fake.orders.values()
@@ -177,7 +177,7 @@ async def test_timed_out_order_is_retried_without_duplicating(fake: FakeBitunixR
 
 async def test_read_back_tolerates_a_transient_not_found(fake: FakeBitunixRest,
                                                         rest: BitunixREST) -> None:
-    fake.fail("/trade/place_order", Fault(delay_s=1.0))
+    fake.fail("/trade/place_order", Fault(delay_s=3.0))
     fake.fail("/trade/get_order_detail", Fault(code=20007))
     ack = await rest.place_order(limit_buy("slow-1"))
     assert ack.order_id == fake.orders["slow-1"]["orderId"]
@@ -187,7 +187,7 @@ async def test_read_back_tolerates_a_transient_not_found(fake: FakeBitunixRest,
 
 async def test_timed_out_batch_is_retried_without_duplicating(fake: FakeBitunixRest,
                                                               rest: BitunixREST) -> None:
-    fake.fail("/trade/batch_order", Fault(delay_s=1.0))
+    fake.fail("/trade/batch_order", Fault(delay_s=3.0))
     res = await rest.batch_orders("BTCUSDT", [limit_buy(None), limit_buy(None)])
     assert len(fake.orders) == 2
     assert res.failure_list == []
@@ -210,7 +210,7 @@ async def test_first_attempt_duplicate_is_an_error(fake: FakeBitunixRest,
 
 async def test_unsafe_write_is_not_retried(fake: FakeBitunixRest, rest: BitunixREST) -> None:
     fake.handlers["/trade/flash_close_position"] = lambda s: {"positionId": "1"}
-    fake.fail("/trade/flash_close_position", Fault(delay_s=1.0))
+    fake.fail("/trade/flash_close_position", Fault(delay_s=3.0))
     with pytest.raises(e.ExchangeTimeoutError, match="timed out"):
         await rest.flash_close_position("1")
     assert len(fake.calls("/trade/flash_close_position")) == 1
@@ -449,10 +449,10 @@ async def test_caller_session_is_used_and_left_open(fake: FakeBitunixRest,
 
     fake.handlers["/account"] = lambda s: {"marginCoin": "USDT", "available": "3"}
     async with aiohttp.ClientSession() as session:
-        cfg = RestConfig(base_url=fake.url, rate_limits=False, timeout_s=0.3, max_retries=0)
+        cfg = RestConfig(base_url=fake.url, rate_limits=False, timeout_s=1.0, max_retries=0)
         rest = BitunixREST(creds, cfg, session=session)
         assert (await rest.account()).available == Decimal(3)
-        fake.fail("/account", Fault(delay_s=1.0, then_execute=False))
+        fake.fail("/account", Fault(delay_s=3.0, then_execute=False))
         with pytest.raises(e.ExchangeTimeoutError):
             await rest.account()  # the per-request timeout applies to a caller's session too
         await rest.close()
