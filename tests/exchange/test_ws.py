@@ -175,7 +175,7 @@ async def test_stale_feed_triggers_reconnect(server: FakeWsServer,
                                              client_factory: Callable[..., BitunixWS],
                                              caplog: pytest.LogCaptureFixture) -> None:
     h = Recorder()
-    ws = client_factory(h, fast_config(server.url, stale_after_s=0.15))
+    ws = client_factory(h, fast_config(server.url, stale_after_s=0.5))
     ws.subscribe([("depth_book15", "BTCUSDT")])
     ws.start()
     await ws.wait_live(5)
@@ -333,7 +333,7 @@ async def test_pong_timeout_longer_than_ping_interval(
         server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
     # Pings overlap their pong deadlines; answered pings must never count as timeouts.
     h = Recorder()
-    ws = client_factory(h, fast_config(server.url, ping_interval_s=0.01, pong_timeout_s=0.05,
+    ws = client_factory(h, fast_config(server.url, ping_interval_s=0.01, pong_timeout_s=0.5,
                                        stale_after_s=0))
     ws.start()
     await ws.wait_live(5)
