@@ -118,6 +118,27 @@ class FakeWsServer:
             for f in frames:
                 c.send(f)
 
+    def push_fragmented(self, frame: bytes, parts: int = 3) -> None:
+        """Send ``frame`` as one TEXT fragment followed by CONTINUATION fragments."""
+        step = max(1, len(frame) // parts)
+        chunks = [frame[i:i + step] for i in range(0, len(frame), step)]
+        for c in self.live:
+            assert c.transport is not None
+            for i, chunk in enumerate(chunks):
+                kind = WSMsgType.TEXT if i == 0 else WSMsgType.CONTINUATION
+                c.transport.send(kind, chunk, fin=i == len(chunks) - 1)
+
+    def push_binary(self, frame: bytes) -> None:
+        for c in self.live:
+            assert c.transport is not None
+            c.transport.send(WSMsgType.BINARY, frame)
+
+    def ping_clients(self) -> None:
+        """A protocol-level PING (answered by picows' automatic PONG)."""
+        for c in self.live:
+            assert c.transport is not None
+            c.transport.send_ping(b"hi")
+
     def kill(self, graceful: bool = True) -> None:
         for c in self.live:
             assert c.transport is not None

@@ -537,3 +537,20 @@ async def test_raw_sink_sees_every_frame(server: FakeWsServer,
     assert frames[0] == b'{"op":"connect","data":{"result":true}}'
     assert TRADE in frames
     assert {ts for ts, _ in raw} == {42}
+
+
+async def test_fragmented_binary_and_protocol_ping_frames(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url))
+    ws.subscribe([("trade", "BTCUSDT")])
+    ws.start()
+    await ws.wait_live(5)
+    server.push_fragmented(TRADE, parts=4)
+    server.ping_clients()
+    server.push_binary(TRADE)
+    server.push(TRADE)
+    await until(lambda: len(h.trades) == 3)
+    assert h.trades[0] == h.trades[1] == h.trades[2]
+    assert ws.stats.malformed == {}
+    assert ws.stats.disconnects == 0
