@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,13 +23,23 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert "bitunix-bot 0.1.0" in capsys.readouterr().out
 
 
-def test_run_replays_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["run", "--limit", "3000"]) == 0
+def test_replay_summarises_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["replay", "--limit", "3000"]) == 0
     out = capsys.readouterr().out
-    assert "paper replay" in out
-    assert "no orders are sent" in out
+    assert "bitunix-bot replay:" in out
     assert "events: 3000" in out
     assert "vwap_z" in out
+
+
+def test_run_against_the_simulator(capsys: pytest.CaptureFixture[str]) -> None:
+    models = Path(__file__).resolve().parents[2] / "models"
+    assert cli.main(["run", "--data", "synthetic:7", "--speed", "50", "--duration", "4",
+                     "--models-dir", str(models)]) == 0
+    out = capsys.readouterr().out
+    assert "paper mode against the built-in simulator" in out
+    assert "no orders are sent" in out
+    assert "model: ovirx-gbm@" in out
+    assert " 0 reconnects" in out
 
 
 def test_bitunix_errors_become_exit_code_1(
@@ -55,9 +66,12 @@ def test_bitunix_errors_become_exit_code_1(
     assert cli.main(["boom"]) == 130
 
 
-def test_missing_capture_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(FileNotFoundError):
-        cli.main(["run", "--data", "/nonexistent/capture.txt"])
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_missing_capture_is_a_clear_error(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([command, "--data", "/nonexistent/capture.txt"]) == 1
+    assert "no such market-data file: /nonexistent/capture.txt" in capsys.readouterr().err
 
 
 def test_console_script_module_entry() -> None:

@@ -1,20 +1,23 @@
-"""``bitunix-bot run``: run the bot's main loop on the bundled market data (paper only)."""
+"""``bitunix-bot replay``: market data straight through the feature engines, no sockets."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from bitunix.core.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``run`` command."""
+    """Add the ``replay`` command."""
     parser = subparsers.add_parser(
-        "run",
-        help="replay market data through the bot's feature pipeline (paper, no orders)",
+        "replay",
+        help="replay a capture through the feature engines in process and summarise them",
         description=(
             "Replay a market-data capture (default: the bundled real BTCUSDT capture) through "
-            "the native feature engines, exactly as the live feed would, and print a summary. "
-            "No orders are sent: the trading loop (risk, execution) is not built yet."
+            "the native feature engines in process, as fast as it goes, and print a summary "
+            "of every feature. No sockets, no orders."
         ),
     )
     parser.add_argument("--data", help="capture file (default: the bundled BTCUSDT capture)")
@@ -31,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from bitunix.features import FeatureEngine, simd_impl
 
     path = args.data or bundled_capture()
-    print(f"bitunix-bot run: paper replay of {path} (native core: {simd_impl()})")
-    print("no orders are sent: risk and execution are not built yet")
+    if not Path(path).is_file():
+        raise ConfigError(f"no such market-data file: {path}")
+    print(f"bitunix-bot replay: {path} (native core: {simd_impl()})")
     summary = replay_features(
         iter_capture(path, symbol=args.symbol),
         lambda _symbol: FeatureEngine(tick_size=args.tick_size),
