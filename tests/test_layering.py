@@ -13,7 +13,7 @@ ROOT = Path(bitunix.__file__).parent
 # everything, so they may import anything.
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
-    "wire": set(),
+    "wire": {"core"},
     "model": {"core"},
     "features": {"core", "_native"},
     "config": {"core", "model"},

@@ -148,3 +148,12 @@ def test_hostile_input_only_ever_raises_wire_error(raw: bytes) -> None:
     except WireError as exc:
         kinds.append(exc.kind)
     assert all(kinds)
+
+
+def test_wire_errors_belong_to_the_project_hierarchy() -> None:
+    from bitunix.core.errors import BitunixError
+    from bitunix.wire import decode
+
+    with pytest.raises(BitunixError) as exc:
+        decode(b"{not json")
+    assert isinstance(exc.value, ValueError)

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar, Union
 
 import msgspec
 
+from bitunix.core.errors import BitunixError
 from bitunix.wire.control import CONTROL_TYPES
 from bitunix.wire.private import PRIVATE_PUSH_TYPES
 from bitunix.wire.public import PUBLIC_PUSH_TYPES, DepthPush
@@ -42,7 +43,7 @@ _DEPTH_CHANNELS = frozenset(
 )
 
 
-class WireError(ValueError):
+class WireError(BitunixError, ValueError):
     """A frame or body that does not match any known shape.
 
     ``kind`` is the frame's ``ch`` or ``op`` (or ``"?"`` when unreadable), ``symbol`` its
