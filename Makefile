@@ -43,7 +43,6 @@ bench: $(STAMP) ## run the pytest-benchmark suites (ratios against in-run baseli
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(VENV)/bin/ruff check src tests bench tools
-	$(VENV)/bin/ruff format --check src tests bench tools || true
 	$(VENV)/bin/mypy
 
 debug: $(VENV)/bin/python ## rebuild the native core with ASan/UBSan and debug symbols
