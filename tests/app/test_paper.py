@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bitunix.app.paper import PaperConfig, describe, run_paper
-from bitunix.core.errors import BitunixError
+from bitunix.app.paper import PaperConfig, _watch_model, describe, run_paper
+from bitunix.core.errors import BitunixError, ConfigError
 from bitunix.data import TradeEvent, bundled_capture, iter_capture
 from bitunix.exchange import ExchangeError
+from bitunix.ml.monitor import Alert
 from bitunix.strategy import Direction, ExitReason, Signal, SignalKind
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -89,3 +90,36 @@ async def test_unreadable_market_data_fails_instead_of_waiting(tmp_path: Path) -
     config = PaperConfig(data=str(empty), duration_s=30.0, first_trade_timeout_s=1.0)
     with pytest.raises(BitunixError, match="no trade arrived within 1 s"):
         await run_paper(config, emit=lambda _: None)
+
+
+@pytest.mark.parametrize("field", ["speed", "duration_s", "idle_stop_s", "push_interval_s",
+                                   "model_poll_s", "first_trade_timeout_s"])
+def test_config_rejects_non_positive_values(field: str) -> None:
+    with pytest.raises(ConfigError, match=f"{field} must be > 0, was 0"):
+        PaperConfig(**{field: 0})
+    with pytest.raises(ConfigError, match="no symbols"):
+        PaperConfig(symbols=[])
+
+
+class _Stack:
+    """Stands in for SignalStack: a model swap on the second poll, a repeating alert."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+        self.predictor = type("P", (), {"name": "m@2"})()
+        self.load_error = ""
+
+    def poll(self) -> bool:
+        self.polls += 1
+        return self.polls == 2
+
+    def alerts(self) -> list[Alert]:
+        return [Alert(kind="drift", model="m@2", value=0.4, limit=0.25,
+                      message="PSI 0.40 on vwap_z > 0.25")]
+
+
+def test_model_watch_reports_swaps_and_each_alert_once() -> None:
+    stack, lines, reported = _Stack(), [], set()  # type: ignore[var-annotated]
+    for _ in range(3):
+        _watch_model(stack, reported, lines.append)  # type: ignore[arg-type]
+    assert lines == ["alert drift on m@2: PSI 0.40 on vwap_z > 0.25", "model: now m@2"]

@@ -24,7 +24,7 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_replay_summarises_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["replay", "--limit", "3000"]) == 0
+    assert cli.main(["--log-level", "INFO", "replay", "--limit", "3000"]) == 0
     out = capsys.readouterr().out
     assert "bitunix-bot replay:" in out
     assert "events: 3000" in out

@@ -46,8 +46,18 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     first_trade_timeout_s: float = 15.0
     depth_channel: str = "depth_book15"
     push_interval_s: float = 0.3
+    model_poll_s: float = 1.0
     signal: SignalConfig = msgspec.field(default_factory=lambda: SignalConfig(
         strategies=[StrategySpec(kind="ovirx"), StrategySpec(kind="mean_reversion")]))
+
+    def __post_init__(self) -> None:
+        for name in ("speed", "duration_s", "idle_stop_s", "first_trade_timeout_s",
+                     "push_interval_s", "model_poll_s"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ConfigError(f"paper run: {name} must be > 0, was {value}")
+        if not self.symbols:
+            raise ConfigError("paper run: no symbols")
 
 
 @dataclass
@@ -85,7 +95,7 @@ async def run_paper(config: PaperConfig, emit: Callable[[str], None] = print) ->
             contracts = await rest.contracts(config.symbols)
         missing = sorted(set(config.symbols) - set(contracts))
         if missing:
-            raise ValueError(f"the venue lists no contract for {missing}")
+            raise ConfigError(f"the venue lists no contract for {missing}")
         engines = {s: FeatureEngine(tick_size=float(contracts[s].tick_size))
                    for s in config.symbols}
         stack = SignalStack.build(config.symbols, FEATURE_NAMES, config.signal)
@@ -97,7 +107,7 @@ async def run_paper(config: PaperConfig, emit: Callable[[str], None] = print) ->
         ws.start()
         try:
             await ws.wait_live(10.0)
-            await _until_done(pipeline, config)
+            await _until_done(pipeline, stack, config, emit)
         finally:
             await ws.close()
     return PaperSummary(
@@ -112,6 +122,19 @@ async def run_paper(config: PaperConfig, emit: Callable[[str], None] = print) ->
     )
 
 
+def _watch_model(stack: SignalStack, reported: set[tuple[str, str]],
+                 emit: Callable[[str], None]) -> None:
+    """Follow the registry's active model (hot swap) and report new drift/degradation alerts."""
+    if stack.poll():
+        emit(f"model: now {stack.predictor.name or 'none'}"
+             + (f" (rule fallback: {stack.load_error})" if stack.load_error else ""))
+    for alert in stack.alerts():
+        key = (alert.model, alert.kind)
+        if key not in reported:
+            reported.add(key)
+            emit(f"alert {alert.kind} on {alert.model}: {alert.message}")
+
+
 def describe(sig: Signal) -> str:
     """One line for a signal: what, where, and why."""
     head = f"{sig.strategy} {sig.symbol} {sig.kind.value} {sig.direction.name} at {sig.price:.2f}"
@@ -121,11 +144,17 @@ def describe(sig: Signal) -> str:
            f"via {sig.score_source or '-'})"
 
 
-async def _until_done(pipeline: MarketPipeline, config: PaperConfig) -> None:
+async def _until_done(pipeline: MarketPipeline, stack: SignalStack, config: PaperConfig,
+                      emit: Callable[[str], None]) -> None:
     start = time.monotonic()
     deadline = start + config.duration_s
+    next_poll = start + config.model_poll_s
+    reported: set[tuple[str, str]] = set()
     while time.monotonic() < deadline:
         await asyncio.sleep(0.2)
+        if time.monotonic() >= next_poll:
+            next_poll += config.model_poll_s
+            _watch_model(stack, reported, emit)
         last = pipeline.stats.last_trade_monotonic
         if last and time.monotonic() - last > config.idle_stop_s:
             return
