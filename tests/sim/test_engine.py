@@ -447,3 +447,29 @@ def test_a_resting_close_order_does_not_reduce_a_later_position(engine: Matching
     assert tp.status == "SYSTEM_CANCELED"
     assert tp.filled_qty == 0
     assert second.qty == D("0.5")
+
+
+def test_funding_settles_positions_open_at_the_instant_not_those_opened_by_a_later_event(
+        engine: MatchingEngine, clock: ManualClock) -> None:
+    """Spec 6.4: only positions open at the settlement instant pay. An event stamped after
+    the instant must not open a position that then pays, nor close one that escapes."""
+    acct = engine.accounts["u1"]
+    settle = engine.next_funding_ns
+    # A resting buy is filled by the first trade after the settlement instant: the new
+    # position did not exist at the instant and owes nothing.
+    engine.place_order("u1", req(qty="0.5", price="59990"))
+    clock.set_ns(settle + 1)
+    engine.on_trade("BTCUSDT", D("59989"), D("1"), False)
+    assert acct.positions[("BTCUSDT", "LONG")].qty == D("0.5")
+    assert [e for e in acct.ledger if e.kind == "funding"] == []
+    # The position is open at the next instant; the event after it closes the position
+    # (a resting sell), and the settlement is still charged, at the settlement time.
+    engine.place_order("u1", req(side="SELL", qty="0.5", price="60010", reduce_only=True))
+    settle2 = engine.next_funding_ns
+    clock.set_ns(settle2 + 1)
+    engine.on_trade("BTCUSDT", D("60011"), D("1"), True)
+    assert acct.positions == {}
+    funding = [e for e in acct.ledger if e.kind == "funding"]
+    assert len(funding) == 1
+    assert funding[0].amount < 0  # a long pays a positive rate
+    assert engine.funding_history[-1][0] == settle2

@@ -209,6 +209,7 @@ class MatchingEngine:
 
     def on_book(self, symbol: str, bids: list[Level], asks: list[Level]) -> None:
         """Replace the public book (best first); match resting orders; mark-price triggers."""
+        self._maybe_fund()  # a settlement instant before this event pays on the state before it
         mkt = self.markets[symbol]
         mkt.bids = bids
         mkt.asks = asks
@@ -220,10 +221,10 @@ class MatchingEngine:
         if mkt.mark is not None:
             self._check_triggers(symbol, "MARK_PRICE", mkt.mark)
             self._check_liquidations(symbol, mkt.mark)
-        self._maybe_fund()
 
     def on_trade(self, symbol: str, price: Decimal, qty: Decimal, is_buy: bool) -> None:
         """Record a public trade (aggressor ``is_buy``); fill resting orders it prints through."""
+        self._maybe_fund()  # a settlement instant before this event pays on the state before it
         mkt = self.markets[symbol]
         mkt.last = price
         if mkt.open_24h is None:
@@ -239,11 +240,11 @@ class MatchingEngine:
         if self._resting[symbol]:
             self._match_resting_on_trade(symbol, price, qty, is_buy)
         self._check_triggers(symbol, "LAST_PRICE", price)
-        self._maybe_fund()
 
     # ------------------------------------------------------------------ orders
     def place_order(self, uid: str, req: OrderRequest) -> Order:
         """Validate and execute ``req``; return the order (possibly already terminal)."""
+        self._maybe_fund()  # positions open at a past settlement instant pay before changing
         acct = self.account(uid)
         spec = self.contract(req.symbol)
         spec.check_tradable()
@@ -765,14 +766,16 @@ class MatchingEngine:
     def _maybe_fund(self) -> None:
         now = self.clock.now_ns()
         while now >= self.next_funding_ns:
-            self.settle_funding()
+            self.settle_funding(self.next_funding_ns)
             self.last_funding_ns = self.next_funding_ns
             self.next_funding_ns += self.funding_interval_ns
 
-    def settle_funding(self) -> None:
-        """Charge every open position ``notional at mark x rate``; longs pay a positive rate."""
+    def settle_funding(self, ts_ns: int | None = None) -> None:
+        """Charge every open position ``notional at mark x rate``; longs pay a positive rate.
+
+        ``ts_ns`` is the settlement instant recorded in the history (default: now)."""
         rate = self.funding_rate_pct / 100
-        now = self.clock.now_ns()
+        now = self.clock.now_ns() if ts_ns is None else ts_ns
         for symbol, mkt in self.markets.items():
             if mkt.mark is not None:
                 self.funding_history.append((now, symbol, self.funding_rate_pct, mkt.mark))
