@@ -473,3 +473,27 @@ def test_funding_settles_positions_open_at_the_instant_not_those_opened_by_a_lat
     assert len(funding) == 1
     assert funding[0].amount < 0  # a long pays a positive rate
     assert engine.funding_history[-1][0] == settle2
+
+
+def test_one_way_attached_tpsl_never_lands_on_the_position_the_order_nets(
+        engine: MatchingEngine) -> None:
+    """One-way: a BUY with TP/SL for a long that only reduces a short must not put the long's
+    TP/SL on the short (its TP at 61000 would fire at once and close the short); a BUY
+    that flips gets a TP/SL for the part it opened."""
+    acct = engine.accounts["u1"]
+    engine.place_order("u1", req(side="SELL", qty="2"))
+    short = acct.positions[("BTCUSDT", "SHORT")]
+    set_book(engine)
+    engine.place_order("u1", req(qty="1", tp_price=D("61000"), sl_price=D("59000")))
+    assert short.qty == D("1")
+    assert acct.tpsl == {}
+    engine.on_trade("BTCUSDT", D("60000"), D("0.01"), True)
+    assert acct.positions[("BTCUSDT", "SHORT")] is short
+    assert short.qty == D("1")
+    set_book(engine)
+    engine.place_order("u1", req(qty="1.5", tp_price=D("61000"), sl_price=D("59000")))
+    long = acct.positions[("BTCUSDT", "LONG")]
+    assert long.qty == D("0.5")
+    (tp,) = acct.tpsl.values()
+    assert (tp.position_id, tp.pos_side) == (long.position_id, "LONG")
+    assert (tp.tp_qty, tp.sl_qty) == (D("0.5"), D("0.5"))

@@ -589,11 +589,17 @@ class MatchingEngine:
         pnl = ZERO
         touched: Position | None = None
         event = "UPDATE"
+        opened = ZERO  # the part of this fill that opens or adds to order.pos_side
         if order.closing:
             touched = acct.positions[(order.symbol, order.pos_side)]
             pnl = self._reduce(touched, qty, price)
             touched.realized_pnl += pnl
         else:
+            opened = qty
+            if acct.position_mode == "ONE_WAY":
+                other = acct.positions.get((order.symbol, opposite(order.pos_side)))
+                if other is not None:
+                    opened = max(ZERO, qty - other.qty)
             touched, event, pnl = self._increase(acct, order, qty, price, now)
         order.filled_qty += qty
         order.filled_value += qty * price
@@ -625,8 +631,9 @@ class MatchingEngine:
         else:
             self._push_position(touched, event)
         self._push_balance(acct)
-        if order.attached is not None and not order.closing and touched.qty > 0:
-            self._attach_tpsl(acct, order, touched, qty)
+        if order.attached is not None and opened > 0:
+            # Only on the position this fill opened, never on one it merely netted.
+            self._attach_tpsl(acct, order, touched, opened)
 
     def _increase(self, acct: Account, order: Order, qty: Decimal, price: Decimal,
                   now: int) -> tuple[Position, str, Decimal]:
