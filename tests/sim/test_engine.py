@@ -497,3 +497,38 @@ def test_one_way_attached_tpsl_never_lands_on_the_position_the_order_nets(
     (tp,) = acct.tpsl.values()
     assert (tp.position_id, tp.pos_side) == (long.position_id, "LONG")
     assert (tp.tp_qty, tp.sl_qty) == (D("0.5"), D("0.5"))
+
+
+def test_tpsl_prices_and_child_orders_are_validated_when_placed(engine: MatchingEngine) -> None:
+    """Off-grid or non-positive trigger prices, an off-grid or missing limit child price and
+    a bad stop type are refused up front (attached to an order: before it trades), not
+    accepted and left to fail (or raise mid-fill) when the trigger fires."""
+    acct = engine.accounts["u1"]
+    for bad in ({"tp_price": D("61000.05")}, {"sl_price": D("-1")},
+                {"tp_price": D("61000"), "tp_order_type": "LIMIT"},
+                {"tp_price": D("61000"), "tp_order_type": "LIMIT",
+                 "tp_order_price": D("61000.05")},
+                {"sl_price": D("59000"), "sl_stop_type": "INDEX"}):
+        with pytest.raises(SimError):
+            engine.place_order("u1", req(qty="1", **bad))
+        assert acct.positions == {}
+        assert acct.open_orders == {}
+    engine.place_order("u1", req(qty="1"))
+    pos = acct.positions[("BTCUSDT", "LONG")]
+    with pytest.raises(SimError) as off_grid:
+        engine.place_tpsl("u1", "BTCUSDT", pos.position_id, tp_price=D("61000"),
+                          tp_order_type="LIMIT", tp_order_price=D("61000.05"), tp_qty=D("1"))
+    assert off_grid.value.code == 10002
+    with pytest.raises(SimError):
+        engine.place_tpsl("u1", "BTCUSDT", pos.position_id, sl_price=D("59000"),
+                          sl_order_type="LIMIT", sl_qty=D("1"))
+    with pytest.raises(SimError) as other_symbol:
+        engine.place_tpsl("u1", "ETHUSDT", pos.position_id, sl_price=D("59000"),
+                          sl_qty=D("1"))
+    assert other_symbol.value.code == 30004
+    assert acct.tpsl == {}
+    tp = engine.place_tpsl("u1", "BTCUSDT", pos.position_id, tp_price=D("61000"),
+                           tp_order_type="LIMIT", tp_order_price=D("61000.1"), tp_qty=D("1"))
+    with pytest.raises(SimError):
+        engine.modify_tpsl("u1", tp.tpsl_id, tp_order_price=D("61000.15"))
+    assert tp.tp_order_price == D("61000.1")

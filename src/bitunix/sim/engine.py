@@ -266,6 +266,11 @@ class MatchingEngine:
             spec.check_price(req.price)
         if req.client_id and req.client_id in acct.client_ids:
             raise SimError(CLIENT_ID_DUPLICATE, req.client_id)
+        if req.tp_price is not None or req.sl_price is not None:
+            self._check_tpsl_legs(spec, tp_price=req.tp_price, tp_stop=req.tp_stop_type,
+                                  tp_type=req.tp_order_type, tp_order_price=req.tp_order_price,
+                                  sl_price=req.sl_price, sl_stop=req.sl_stop_type,
+                                  sl_type=req.sl_order_type, sl_order_price=req.sl_order_price)
         action, pos_side, closing = self._resolve_sides(acct, symbol, side, req)
         if order_type == "LIMIT" and req.price is not None:
             spec.check_band(req.price, is_buy=action == BUY, mark=mkt.mark)
@@ -849,8 +854,16 @@ class MatchingEngine:
         acct = self.account(uid)
         spec = self.contract(symbol)
         pos = self._position_by_id(acct, position_id)
+        if pos.symbol != spec.symbol:
+            raise SimError(POSITION_NOT_EXIST, f"{position_id} is not a {spec.symbol} position")
         self._validate_tpsl(spec, pos, tp_price=tp_price, tp_qty=tp_qty, sl_price=sl_price,
                             sl_qty=sl_qty, position_level=position_level)
+        self._check_tpsl_legs(spec, tp_price=tp_price, tp_stop=tp_stop_type,
+                              tp_type="MARKET" if position_level else tp_order_type,
+                              tp_order_price=tp_order_price, sl_price=sl_price,
+                              sl_stop=sl_stop_type,
+                              sl_type="MARKET" if position_level else sl_order_type,
+                              sl_order_price=sl_order_price)
         if position_level:
             for old in list(acct.tpsl.values()):
                 if old.position_id == pos.position_id and old.kind == "POSITION_TPSL":
@@ -884,6 +897,30 @@ class MatchingEngine:
                 if qty > pos.qty:
                     raise SimError(TPSL_QTY_TOO_LARGE, f"{qty} > {pos.qty}")
 
+    @staticmethod
+    def _check_tpsl_legs(spec: SimContract, *, tp_price: Decimal | None, tp_stop: str,
+                         tp_type: str, tp_order_price: Decimal | None,
+                         sl_price: Decimal | None, sl_stop: str, sl_type: str,
+                         sl_order_price: Decimal | None) -> None:
+        """Trigger prices, stop types and child orders of the legs that are set: a trigger
+        > 0 on the tick, LAST/MARK, MARKET or LIMIT with a price on the tick."""
+        legs = ((tp_price, tp_stop, tp_type, tp_order_price),
+                (sl_price, sl_stop, sl_type, sl_order_price))
+        for trigger, stop, order_type, order_price in legs:
+            if trigger is None:
+                continue
+            if trigger <= 0:
+                raise SimError(TRIGGER_PRICE_NOT_POSITIVE, str(trigger))
+            spec.check_price(trigger)
+            stop_type(stop)
+            kind = order_type.upper()
+            if kind not in ("MARKET", "LIMIT"):
+                raise SimError(PARAMETER_ERROR, f"TP/SL order type {order_type!r}")
+            if kind == "LIMIT":
+                if order_price is None:
+                    raise SimError(PARAMETER_ERROR, "a LIMIT TP/SL needs its order price")
+                spec.check_price(order_price)
+
     def place_trailing_stop(self, uid: str, position_id: str, callback_rate: Decimal, *,
                             stop_type: str = "LAST_PRICE", qty: Decimal | None = None) -> TpSl:
         """A trailing stop: closes ``qty`` (default all) at market once the price retraces
@@ -906,14 +943,26 @@ class MatchingEngine:
         pos = self._position_by_id(acct, tp.position_id)
         merged: dict[str, object] = {
             "tp_price": tp.tp_price, "tp_qty": tp.tp_qty, "sl_price": tp.sl_price,
-            "sl_qty": tp.sl_qty,
+            "sl_qty": tp.sl_qty, "tp_stop_type": tp.tp_stop_type,
+            "tp_order_type": tp.tp_order_type, "tp_order_price": tp.tp_order_price,
+            "sl_stop_type": tp.sl_stop_type, "sl_order_type": tp.sl_order_type,
+            "sl_order_price": tp.sl_order_price,
         }
         merged.update({k: v for k, v in changes.items() if k in merged and v is not None})
-        self._validate_tpsl(self.contracts[tp.symbol], pos,
+        spec = self.contracts[tp.symbol]
+        self._validate_tpsl(spec, pos,
                             tp_price=opt_decimal(merged["tp_price"]),
                             tp_qty=opt_decimal(merged["tp_qty"]),
                             sl_price=opt_decimal(merged["sl_price"]),
                             sl_qty=opt_decimal(merged["sl_qty"]), position_level=tp.kind != "TPSL")
+        if tp.kind == "TPSL":
+            self._check_tpsl_legs(
+                spec, tp_price=opt_decimal(merged["tp_price"]),
+                tp_stop=str(merged["tp_stop_type"]), tp_type=str(merged["tp_order_type"]),
+                tp_order_price=opt_decimal(merged["tp_order_price"]),
+                sl_price=opt_decimal(merged["sl_price"]), sl_stop=str(merged["sl_stop_type"]),
+                sl_type=str(merged["sl_order_type"]),
+                sl_order_price=opt_decimal(merged["sl_order_price"]))
         for key, value in changes.items():
             if value is None:
                 continue
