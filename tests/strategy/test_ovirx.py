@@ -271,3 +271,18 @@ def test_reset_forgets_position_and_cooldown() -> None:
     s.reset()
     assert not s.in_position
     assert s.on_tick(2 * NS, frame(**SHORT), True) is not None
+
+
+def test_trailing_stop_with_zero_activation_is_armed_at_entry() -> None:
+    # trail_activation_std = 0 means "at once": the trail starts 1 sigma behind the entry,
+    # inside the 1.5-sigma stop, so a move straight against the position exits by it.
+    s, _ = make(exits=ExitConfig(trail_activation_std=0.0))
+    s.on_tick(1 * NS, frame(**LONG), True)  # long at 59,910, std 30: trail 59,880, stop 59,865
+    sig = s.on_tick(2 * NS, frame(price=59_879.0), True)
+    assert sig is not None
+    assert sig.exit_reason is ExitReason.TRAILING
+    s, _ = make(exits=ExitConfig(trail_activation_std=0.0))
+    s.on_tick(1 * NS, frame(**SHORT), True)  # short at 60,090: trail 60,120, stop 60,135
+    sig = s.on_tick(2 * NS, frame(price=60_121.0), True)
+    assert sig is not None
+    assert sig.exit_reason is ExitReason.TRAILING

@@ -89,6 +89,8 @@ class OpenPosition:
         self.trail_distance = cfg.trail_std * std
         self.trail_arm_price = entry_price + d * cfg.trail_activation_std * std
         self.trail_stop = math.nan
+        if cfg.trail_activation_std == 0.0:  # "0 = at once": armed at the entry price
+            self.trail_stop = entry_price - d * self.trail_distance
         self.best_price = entry_price
         self.expires_ns = ts_ns + int(cfg.max_hold_s * NS_PER_S)
 
