@@ -226,3 +226,23 @@ def test_missing_runtime_gives_the_fallback(
     assert loaded is None
     assert "onnxruntime is not installed" in predictor.load_error
     assert predictor.model is None
+
+
+def test_changes_by_name_alone_refuse_an_ambiguous_name(registry: ModelRegistry) -> None:
+    """With several versions registered, ``retire NAME`` used to retire the oldest version
+    (here an idle v1) and leave the active v2 trading; ``promote NAME`` promoted the oldest.
+    A name alone must name one model."""
+    registry.promote("ovirx-test", "v2")
+    for change in (registry.retire, registry.promote, registry.shadow):
+        with pytest.raises(RegistryError, match="give a version"):
+            change("ovirx-test")
+    assert statuses(registry) == {"v1": "candidate", "v2": "active", "v3": "candidate"}
+
+
+def test_changes_by_name_alone_work_for_a_single_version(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    reg = ModelRegistry(tmp_path / "single")
+    reg.register(versioned(model_dir, tmp_path, "only"))
+    assert reg.promote("ovirx-test").status == "active"
+    assert reg.retire("ovirx-test").status == "retired"

@@ -232,10 +232,16 @@ class ModelRegistry:
 
     # -- internals -------------------------------------------------------------------
     def _find(self, idx: RegistryIndex, name: str, version: str | None) -> RegistryEntry:
-        for e in idx.entries:
-            if e.name == name and (version is None or e.version == version):
-                return e
-        raise RegistryError(f"no model {model_id(name, version or '*')} in {self.root}")
+        matches = [
+            e for e in idx.entries if e.name == name and (version is None or e.version == version)
+        ]
+        if not matches:
+            raise RegistryError(f"no model {model_id(name, version or '*')} in {self.root}")
+        if len(matches) > 1:
+            # Changing "the" model of a name with several versions would pick one silently.
+            versions = ", ".join(e.version for e in matches)
+            raise RegistryError(f"{name} has several versions ({versions}): give a version")
+        return matches[0]
 
     def _write(self, idx: RegistryIndex) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
