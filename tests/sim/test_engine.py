@@ -9,6 +9,7 @@ import pytest
 from bitunix.core.clock import ManualClock
 from bitunix.sim.engine import HOUR_NS, FeeSchedule, MatchingEngine, OrderRequest
 from bitunix.sim.errors import SimError
+from bitunix.sim.shapes import dec
 
 from .conftest import D, set_book
 
@@ -532,3 +533,23 @@ def test_tpsl_prices_and_child_orders_are_validated_when_placed(engine: Matching
     with pytest.raises(SimError):
         engine.modify_tpsl("u1", tp.tpsl_id, tp_order_price=D("61000.15"))
     assert tp.tp_order_price == D("61000.1")
+
+
+def test_a_resting_order_and_its_modification_push_the_balance_they_freeze(
+        engine: MatchingEngine) -> None:
+    """Spec 5.5: balance is pushed when the balance changes; a resting limit order freezes
+    margin (available drops, frozen rises) and a modification changes it again."""
+    seen = pushes(engine)
+    acct = engine.accounts["u1"]
+    order = engine.place_order("u1", req(qty="1", price="59000"))
+    assert order.status == "NEW"
+    assert order.frozen > 0
+    balances = [d for _, ch, d in seen if ch == "balance"]
+    assert balances
+    assert balances[-1]["frozen"] == dec(acct.frozen())
+    assert balances[-1]["available"] == dec(acct.available())
+    seen.clear()
+    engine.modify_order("u1", order_id=order.order_id, qty=D("2"), price=D("59000"))
+    balances = [d for _, ch, d in seen if ch == "balance"]
+    assert balances
+    assert balances[-1]["frozen"] == dec(acct.frozen())

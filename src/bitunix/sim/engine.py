@@ -297,6 +297,8 @@ class MatchingEngine:
         order.status = "NEW"
         self._push_order(order, "CREATE")
         self._execute_new(acct, order, mkt)
+        if order.status == "NEW" and order.frozen:
+            self._push_balance(acct)  # rests untouched with margin frozen (a fill pushes its own)
         return order
 
     def _resolve_sides(self, acct: Account, symbol: str, side: str,
@@ -533,6 +535,8 @@ class MatchingEngine:
             order.frozen = need
         order.mtime_ns = self.clock.now_ns()
         self._push_order(order, "UPDATE")
+        if order.frozen != old[2]:
+            self._push_balance(acct)
         if self._crosses(order, mkt):
             self._take(acct, order, mkt)
         return order
