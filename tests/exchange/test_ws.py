@@ -209,6 +209,23 @@ async def test_garbage_frames_are_counted_logged_once_and_dropped(
     assert ws.stats.disconnects == 0
 
 
+async def test_deeply_nested_frame_is_dropped_without_a_disconnect(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
+    # msgspec raises RecursionError (not a DecodeError) on deep nesting; it used to escape
+    # the frame callback, so picows dropped the connection instead of the frame.
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url))
+    ws.subscribe([("trade", "BTCUSDT")])
+    ws.start()
+    await ws.wait_live(5)
+    deep = b'{"ch":"trade","symbol":"BTCUSDT","ts":1,"data":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    server.push(deep, TRADE)
+    await until(lambda: len(h.trades) == 1)
+    assert ws.stats.malformed == {"?": 1}
+    assert ws.stats.disconnects == 0
+    assert ws.state is ConnState.LIVE
+
+
 async def test_malformed_kinds_are_bounded(server: FakeWsServer,
                                            client_factory: Callable[..., BitunixWS]) -> None:
     h = Recorder()

@@ -22,6 +22,7 @@ from bitunix.wire import (
     UnsubscribeFrame,
     WireError,
     decode,
+    decode_control,
     decode_public,
 )
 
@@ -157,3 +158,19 @@ def test_wire_errors_belong_to_the_project_hierarchy() -> None:
     with pytest.raises(BitunixError) as exc:
         decode(b"{not json")
     assert isinstance(exc.value, ValueError)
+
+
+@pytest.mark.parametrize("depth", [700, 5000])
+def test_deeply_nested_frames_raise_wire_error_not_recursion_error(depth: int) -> None:
+    # msgspec and the slow path raise RecursionError on deep nesting; it must reach the
+    # caller as a WireError (counted and dropped), not escape into the frame callback.
+    nested = b'{"a":' * depth + b"1" + b"}" * depth
+    for raw in (b'{"ch":"trade","symbol":"X","ts":1,"data":' + nested + b"}",
+                b'{"op":"ping","ping":' + nested + b"}", b"[" * depth + b"]" * depth):
+        with pytest.raises(WireError):
+            decode(raw)
+        with pytest.raises(WireError):
+            decode_public(raw)
+    with pytest.raises(WireError):
+        decode_control(b'{"op":"ping","ping":' + nested + b"}")
+

@@ -195,3 +195,10 @@ def test_malformed_bodies_raise(raw: bytes) -> None:
 def test_error_code_with_unexpected_data_shape_still_reports_the_code() -> None:
     env = ResponseDecoder(r.OrderList).decode(b'{"code":10006,"message":"slow down","data":[1]}')
     assert (env.code, env.msg, env.data) == (10006, "slow down", None)
+
+
+def test_deeply_nested_body_raises_wire_error() -> None:
+    nested = b'{"a":' * 3000 + b"1" + b"}" * 3000
+    for raw in (b'{"code":0,"data":' + nested + b"}", b'{"code":0,"data":[' + nested + b"]}"):
+        with pytest.raises(WireError):
+            ResponseDecoder(r.OrderList).decode(raw)

@@ -62,6 +62,7 @@ _PUSH_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Push, strict=Fal
 _PUBLIC_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(PublicPush, strict=False)
 _CONTROL_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(ControlFrame, strict=False)
 _ANY_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
+_TOO_DEEP = "nested too deeply"
 
 
 def _blank_to_none(obj: Any) -> Any:
@@ -89,6 +90,13 @@ def _drop_blank_levels(data: Any) -> Any:
 
 
 def _slow_decode(data: Frame, fast_error: str) -> Any:
+    try:
+        return _slow_decode_inner(data, fast_error)
+    except RecursionError:
+        raise WireError("?", _TOO_DEEP) from None
+
+
+def _slow_decode_inner(data: Frame, fast_error: str) -> Any:
     try:
         obj = _ANY_DECODER.decode(data)
     except msgspec.DecodeError as exc:
@@ -127,6 +135,10 @@ def _fast_then_slow(decoder: msgspec.json.Decoder[Any], name: str,
             return _slow_decode(data, str(exc))
         except msgspec.DecodeError as exc:
             raise WireError("?", f"not JSON: {exc}") from None
+        except RecursionError:
+            # msgspec raises this (not a DecodeError) for deeply nested input; it must
+            # not escape into the frame callback.
+            raise WireError("?", _TOO_DEEP) from None
 
     run.__name__ = run.__qualname__ = name
     run.__doc__ = doc
@@ -155,6 +167,8 @@ def decode_control(data: bytes | bytearray | memoryview | str) -> Any:
         return _CONTROL_DECODER.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise WireError("op", str(exc)) from None
+    except RecursionError:
+        raise WireError("op", _TOO_DEEP) from None
 
 
 class ResponseDecoder(Generic[T]):
@@ -174,6 +188,12 @@ class ResponseDecoder(Generic[T]):
 
     def decode(self, data: bytes | bytearray | memoryview | str) -> Envelope[T]:
         """Decode one response body."""
+        try:
+            return self._decode(data)
+        except RecursionError:
+            raise WireError(self.name, _TOO_DEEP) from None
+
+    def _decode(self, data: bytes | bytearray | memoryview | str) -> Envelope[T]:
         try:
             env: Envelope[T] = self._decoder.decode(data)
             return env
