@@ -14,6 +14,7 @@ from bitunix.wire import (
     ConnectFrame,
     DepthBook15,
     DepthBooks,
+    OrderPush,
     PingFrame,
     PricePush,
     SubscribeFrame,
@@ -174,3 +175,22 @@ def test_deeply_nested_frames_raise_wire_error_not_recursion_error(depth: int) -
     with pytest.raises(WireError):
         decode_control(b'{"op":"ping","ping":' + nested + b"}")
 
+
+def test_slow_path_keeps_json_number_money_exact() -> None:
+    # A blank field ("") sends the frame through the slow path; a money value sent as a
+    # JSON number must still decode exactly, not through float.
+    frame = (b'{"ch":"order","ts":1745687173160,"data":{"event":"CREATE","orderId":"1",'
+             b'"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","qty":12345678.123456789,'
+             b'"price":60000.123456789012,"orderStatus":"NEW","fee":"","leverage":20.0}}')
+    msg = decode(frame)
+    assert isinstance(msg, OrderPush)
+    item = msg.items[0]
+    assert item.qty == Decimal("12345678.123456789")
+    assert item.price == Decimal("60000.123456789012")
+    assert item.fee is None
+    assert item.leverage == 20
+    # float fields of public pushes still decode through the slow path
+    book = decode(b'{"ch":"depth_book15","symbol":"X","ts":1,'
+                  b'"data":{"b":[[86699.6,2.5],["",""]],"a":[]}}')
+    assert isinstance(book, DepthBook15)
+    assert (book.data.b[0].px, book.data.b[0].qty) == (86699.6, 2.5)

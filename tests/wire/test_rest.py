@@ -197,6 +197,22 @@ def test_error_code_with_unexpected_data_shape_still_reports_the_code() -> None:
     assert (env.code, env.msg, env.data) == (10006, "slow down", None)
 
 
+def test_slow_path_keeps_json_number_money_exact() -> None:
+    # The spec's TP/SL pending example carries "" fields, which take the slow path; a
+    # quantity sent as a JSON number must not be rounded through float there.
+    raw = (b'{"code":0,"data":[{"id":"123","positionId":"1","symbol":"BTCUSDT",'
+           b'"tpPrice":"70000","tpOrderPrice":"","slOrderPrice":"",'
+           b'"tpQty":1234567.1234567891}]}')
+    env = ResponseDecoder(list[r.TpslOrder]).decode(raw)
+    assert env.data is not None
+    assert env.data[0].tp_qty == Decimal("1234567.1234567891")
+    assert env.data[0].tp_order_price is None
+    acct = ResponseDecoder(r.Account).decode(
+        b'{"code":0,"data":{"marginCoin":"USDT","available":9007199254740993.5,"bonus":""}}')
+    assert acct.data is not None
+    assert acct.data.available == Decimal("9007199254740993.5")
+
+
 def test_deeply_nested_body_raises_wire_error() -> None:
     nested = b'{"a":' * 3000 + b"1" + b"}" * 3000
     for raw in (b'{"code":0,"data":' + nested + b"}", b'{"code":0,"data":[' + nested + b"]}"):

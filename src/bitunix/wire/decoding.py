@@ -11,6 +11,7 @@ count it and log once per kind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, Union
 
 import msgspec
@@ -61,16 +62,26 @@ class WireError(BitunixError, ValueError):
 _PUSH_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Push, strict=False)
 _PUBLIC_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(PublicPush, strict=False)
 _CONTROL_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(ControlFrame, strict=False)
-_ANY_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
+# The slow path re-reads a frame as plain JSON before converting it to the target type.
+# JSON numbers with a fraction must not pass through ``float`` on the way (a money field
+# such as ``"qty": 12345678.123456789`` would be rounded), so they are read as ``Decimal``.
+_ANY_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(float_hook=Decimal)
 _TOO_DEEP = "nested too deeply"
 
 
 def _blank_to_none(obj: Any) -> Any:
-    """The live API sends ``""`` for absent values (spec 1.3): make them ``None``."""
+    """The live API sends ``""`` for absent values (spec 1.3): make them ``None``.
+
+    Integral ``Decimal``s of int64 size (``20.0``) become ``int`` so they still fit ``int``
+    fields; the others stay ``Decimal`` (exact for money fields, converted for ``float``
+    ones). The size check keeps a hostile ``1e99999999`` from building a huge int.
+    """
     if isinstance(obj, dict):
         return {k: _blank_to_none(v) for k, v in obj.items() if v != ""}
     if isinstance(obj, list):
         return [_blank_to_none(v) for v in obj]
+    if isinstance(obj, Decimal) and obj.adjusted() < 20 and obj == obj.to_integral_value():
+        return int(obj)
     return obj
 
 
