@@ -553,3 +553,22 @@ def test_a_resting_order_and_its_modification_push_the_balance_they_freeze(
     balances = [d for _, ch, d in seen if ch == "balance"]
     assert balances
     assert balances[-1]["frozen"] == dec(acct.frozen())
+
+
+def test_a_tpsl_whose_child_order_is_refused_pushes_failed_not_filled(
+        engine: MatchingEngine) -> None:
+    """The tpsl push must agree with the final state: a trigger whose child order is
+    refused (here a limit sell below the price band) ends FAILED, and that is what the
+    CLOSE push says, not FILLED (= child placed, spec 5.5)."""
+    engine.place_order("u1", req(qty="1"))
+    acct = engine.accounts["u1"]
+    pos = acct.positions[("BTCUSDT", "LONG")]
+    seen = pushes(engine)
+    sl = engine.place_tpsl("u1", "BTCUSDT", pos.position_id, sl_price=D("59900"),
+                           sl_order_type="LIMIT", sl_order_price=D("1000"), sl_qty=D("1"))
+    engine.on_trade("BTCUSDT", D("59850"), D("0.01"), False)
+    assert sl.status == "FAILED"
+    assert pos.qty == D("1")
+    closes = [d for _, ch, d in seen if ch == "tpsl" and d["event"] == "CLOSE"]
+    assert [d["status"] for d in closes] == ["FAILED"]
+    assert acct.tpsl_history[-1] is sl

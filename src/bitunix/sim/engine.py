@@ -1017,23 +1017,27 @@ class MatchingEngine:
         acct = self.accounts[tp.uid]
         tp.fired = leg
         tp.trigger_ns = self.clock.now_ns()
-        self._end_tpsl(acct, tp, "FILLED")
+        # Out of the pending set before the child trades (its fill may close the position,
+        # which cancels the position's pending TP/SLs); ended, and pushed, once its outcome
+        # is known, so the CLOSE push carries the final status.
+        acct.tpsl.pop(tp.tpsl_id, None)
+        self._triggers[tp.symbol].pop(tp.tpsl_id, None)
+        status = "FILLED"
         pos = acct.positions.get((tp.symbol, tp.pos_side))
-        if pos is None or pos.position_id != tp.position_id:
-            return
-        if tp.kind == "POSITION_TPSL":
-            qty, order_type, price = pos.qty, "MARKET", None
-        elif leg == "tp":
-            qty, order_type, price = tp.tp_qty or pos.qty, tp.tp_order_type, tp.tp_order_price
-        else:
-            qty, order_type, price = tp.sl_qty or pos.qty, tp.sl_order_type, tp.sl_order_price
-        try:
-            self._close_at_market(acct, pos, min(qty, pos.qty), order_type=order_type,
-                                  price=price)
-        except SimError:
-            # The child order was refused (price band, size): the trigger is spent anyway,
-            # as on the exchange where FILLED means "child placed or attempted".
-            tp.status = "FAILED"
+        if pos is not None and pos.position_id == tp.position_id:
+            if tp.kind == "POSITION_TPSL":
+                qty, order_type, price = pos.qty, "MARKET", None
+            elif leg == "tp":
+                qty, order_type, price = tp.tp_qty or pos.qty, tp.tp_order_type, tp.tp_order_price
+            else:
+                qty, order_type, price = tp.sl_qty or pos.qty, tp.sl_order_type, tp.sl_order_price
+            try:
+                self._close_at_market(acct, pos, min(qty, pos.qty), order_type=order_type,
+                                      price=price)
+            except SimError:
+                # The child order was refused (price band, size): the trigger is spent.
+                status = "FAILED"
+        self._end_tpsl(acct, tp, status)
 
     # ------------------------------------------------------------------ pushes
     def _push(self, uid: str, channel: str, data: dict[str, object]) -> None:
