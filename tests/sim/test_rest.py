@@ -408,3 +408,20 @@ async def test_funding_settles_and_is_listed_in_percent_and_fraction() -> None:
         assert rows[0]["fundingTime"] == funding["nextFundingTime"]
         after = (await client.ok("GET", f"{P}/market/funding_rate", {"symbol": "BTCUSDT"}))[0]
         assert int(after["nextFundingTime"]) - int(funding["nextFundingTime"]) == 8 * 3600_000
+
+
+async def test_json_number_quantities_and_prices_are_checked_as_written(client: Client) -> None:
+    """A JSON number with more digits than a float holds must be checked as sent: 0.5 plus
+    1e-17 is off the 0.0001 step, though it parses to the float 0.5."""
+    path = f"{P}/trade/place_order"
+    for fields in ('"price":"59000","qty":0.50000000000000001',
+                   '"price":59000.000000000000001,"qty":"0.5"'):
+        body = '{"symbol":"BTCUSDT","side":"BUY","orderType":"LIMIT",' + fields + "}"
+        async with client.session.post(client.base + path, data=body,
+                                       headers=client.headers({}, body)) as r:
+            answer = await r.json()
+        assert answer["code"] == 10002, answer
+    body = '{"symbol":"BTCUSDT","side":"BUY","orderType":"LIMIT","price":59000.0,"qty":0.5}'
+    async with client.session.post(client.base + path, data=body,
+                                   headers=client.headers({}, body)) as r:
+        assert (await r.json())["code"] == 0

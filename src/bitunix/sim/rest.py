@@ -213,7 +213,8 @@ class RestApi:
                 self.server.limiter.check(uid, path, self.engine.clock.now_ns())
             if route[0] == "POST":
                 try:
-                    parsed = json.loads(body) if body else {}
+                    # Numbers as written: a float would round 0.50000000000000001 on-grid.
+                    parsed = json.loads(body, parse_float=Decimal) if body else {}
                 except ValueError:
                     raise SimError(PARAMETER_ERROR, "body is not JSON") from None
                 if not isinstance(parsed, dict):
