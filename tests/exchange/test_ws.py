@@ -375,6 +375,29 @@ async def test_subscriptions_are_batched_and_rate_limited(
         assert sum(1 for u in times[i:] if u - t < 1.0) <= 5
 
 
+async def test_subscribe_in_flight_at_a_reconnect_is_not_replayed_on_the_new_socket(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
+    # A live subscribe() sends its frames from a background task, paced by the
+    # connection's send bucket. When the socket drops half-way and a new one comes up,
+    # the new connection's setup re-subscribes everything; the old task must not keep
+    # sending its remaining frames on the new socket outside that socket's 5 msg/s budget.
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url, max_messages_per_s=5, channels_per_frame=1))
+    ws.subscribe([("trade", "S0USDT")])
+    ws.start()
+    await ws.wait_live(5)
+    ws.subscribe([("trade", f"S{i}USDT") for i in range(1, 6)])
+    await until(lambda: len(server.ops("subscribe", conn=0)) >= 3)
+    server.kill()
+    await until(lambda: len(server.conns) == 2 and ws.state is ConnState.LIVE)
+    await asyncio.sleep(1.5)  # past the old task's remaining frames at 2/s
+    names = [a["symbol"] for r in server.ops("subscribe", conn=1) for a in r.obj["args"]]
+    assert sorted(names) == sorted(f"S{i}USDT" for i in range(6))
+    times = [r.t for r in server.received if r.conn == 1]
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[i:] if u - t < 1.0) <= 5
+
+
 async def test_channel_cap_and_server_refusal(server: FakeWsServer,
                                               client_factory: Callable[..., BitunixWS]) -> None:
     h = Recorder()

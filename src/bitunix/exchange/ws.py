@@ -372,15 +372,26 @@ class BitunixWS:
 
     async def _send_args(self, args: list[ChannelArg], encoder: Any) -> None:
         step = max(1, self.config.channels_per_frame)
+        # Bound to the connection current now: if it drops while these frames wait for
+        # the send budget, the rest is dropped (the next connection re-subscribes
+        # everything in _subs itself, under its own budget).
+        transport, bucket = self._transport, self._send_bucket
         for i in range(0, len(args), step):
-            await self._send_limited(encoder(args[i:i + step]))
+            await self._send_limited(encoder(args[i:i + step]), transport, bucket)
 
-    async def _send_limited(self, data: bytes) -> None:
-        """Client frames stay under the venue's 5 messages per second (spec 3.3)."""
-        if self._send_bucket is not None:
-            await self._send_bucket.acquire()
-        if self._transport is not None:
-            self._transport.send(WSMsgType.TEXT, data)
+    async def _send_limited(self, data: bytes, transport: WSTransport | None = None,
+                            bucket: TokenBucket | None = None) -> None:
+        """Client frames stay under the venue's 5 messages per second (spec 3.3).
+
+        ``transport``/``bucket`` default to the current connection's; a frame is only
+        sent on the connection whose budget it waited for.
+        """
+        if transport is None:
+            transport, bucket = self._transport, self._send_bucket
+        if bucket is not None:
+            await bucket.acquire()
+        if transport is not None and transport is self._transport:
+            transport.send(WSMsgType.TEXT, data)
 
     async def _setup(self) -> None:
         if self.private:
