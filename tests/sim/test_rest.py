@@ -425,3 +425,34 @@ async def test_json_number_quantities_and_prices_are_checked_as_written(client: 
     async with client.session.post(client.base + path, data=body,
                                    headers=client.headers({}, body)) as r:
         assert (await r.json())["code"] == 0
+
+
+async def test_liq_price_is_on_the_tick_and_on_the_safe_side(client: Client,
+                                                              sim: SimServer) -> None:
+    """Live shows liqPrice on the contract's tick (4577398.8 for BTCUSDT). The simulator
+    rounded every contract to 0.01 (off BTCUSDT's 0.1 grid; a 0.0001-tick coin's liq
+    price lost its digits) and to nearest, which could show a long's liquidation below
+    the mark that liquidates it. A long rounds up, a short down, to the tick."""
+    from bitunix.sim.shapes import rest_position
+
+    await client.ok("POST", f"{P}/account/change_margin_mode",
+                    {"symbol": "BTCUSDT", "marginMode": "ISOLATION", "marginCoin": "USDT"})
+    for side in ("BUY", "SELL"):
+        await client.ok("POST", f"{P}/trade/place_order", {
+            "symbol": "BTCUSDT", "side": side, "orderType": "MARKET", "qty": "0.3"})
+        (row,) = await client.ok("GET", f"{P}/position/get_pending_positions",
+                                 {"symbol": "BTCUSDT"})
+        (pos,) = sim.engine.accounts[next(iter(sim.engine.accounts))].positions.values()
+        exact = sim.engine.liquidation_price(pos)
+        shown = Decimal(row["liqPrice"])
+        assert exact % Decimal("0.1") != 0
+        assert shown % Decimal("0.1") == 0
+        assert (shown >= exact) if pos.side == "LONG" else (shown <= exact)
+        assert abs(shown - exact) < Decimal("0.1")
+        await client.ok("POST", f"{P}/trade/flash_close_position",
+                        {"positionId": row["positionId"]})
+    pos.qty, pos.entry_value = Decimal("100"), Decimal("12.5")
+    for side, text in (("LONG", "0.1235"), ("SHORT", "0.1234")):
+        pos.side = side
+        out = rest_position(pos, None, Decimal("0.12345678"), tick=Decimal("0.0001"))
+        assert out["liqPrice"] == text

@@ -373,7 +373,8 @@ class RestApi:
             spec = self.engine.contracts[pos.symbol]
             rows.append(shapes.rest_position(
                 pos, self.engine.markets[pos.symbol].mark, self.engine.liquidation_price(pos),
-                maintenance_rate=spec.maintenance_margin_rate, quirks=self.quirks))
+                maintenance_rate=spec.maintenance_margin_rate, quirks=self.quirks,
+                tick=spec.tick))
         return rows
 
     def history_positions(self, p: Params, uid: str) -> Any:

@@ -9,7 +9,7 @@ tested against both shapes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -119,8 +119,12 @@ def ws_order(order: Order, event: str, quirks: bool = False) -> JSON:
 
 
 def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal, *,
-                  maintenance_rate: Decimal = Decimal("0.004"), quirks: bool = False) -> JSON:
-    """A row of get_pending_positions; ``side`` is LONG/SHORT (BUY/SELL with quirks)."""
+                  maintenance_rate: Decimal = Decimal("0.004"), quirks: bool = False,
+                  tick: Decimal = Decimal("0.01")) -> JSON:
+    """A row of get_pending_positions; ``side`` is LONG/SHORT (BUY/SELL with quirks).
+
+    ``liqPrice`` is on the contract's ``tick`` (as live), rounded to the safe side: up for
+    a long (liquidated at or below it), down for a short."""
     side = pos.side
     if quirks:
         side = "BUY" if side == "LONG" else "SELL"
@@ -146,7 +150,8 @@ def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal, *,
         "realizedPNL": dec(pos.realized_pnl),
         "margin": dec(pos.margin),
         "unrealizedPNL": dec(upnl),
-        "liqPrice": dec(liq_price.quantize(Decimal("0.01")) if liq_price else liq_price),
+        "liqPrice": dec(liq_price.quantize(
+            tick, ROUND_UP if pos.side == "LONG" else ROUND_DOWN) if liq_price else liq_price),
         "marginRate": dec((notional * maintenance_rate / equity).quantize(Decimal("0.0001"))
                           if equity > 0 else Decimal(0)),
         "avgOpenPrice": dec(pos.avg_price.quantize(Decimal("1e-8")) if pos.qty else pos.avg_price),
