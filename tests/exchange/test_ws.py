@@ -579,6 +579,27 @@ async def test_raw_sink_sees_every_frame(server: FakeWsServer,
     assert {ts for ts, _ in raw} == {42}
 
 
+async def test_failing_raw_sink_costs_neither_the_frame_nor_the_connection(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS],
+        caplog: pytest.LogCaptureFixture) -> None:
+    # RecordingWriter raises on a frame with a newline or invalid UTF-8, and any sink can
+    # hit a full disk; that exception used to escape the frame callback, so picows
+    # dropped the connection and the frame was never decoded.
+    def sink(_ts: int, _payload: bytes) -> None:
+        raise OSError("disk full")
+
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url), raw_sink=sink)
+    ws.subscribe([("trade", "BTCUSDT")])
+    ws.start()
+    await ws.wait_live(5)
+    server.push(TRADE, TRADE)
+    await until(lambda: len(h.trades) == 2)
+    assert ws.stats.disconnects == 0
+    assert ws.stats.sink_errors >= 3  # connect frame + 2 trades
+    assert caplog.text.count("raw_sink failed") == 1
+
+
 async def test_fragmented_binary_and_protocol_ping_frames(
         server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
     h = Recorder()

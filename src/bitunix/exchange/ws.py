@@ -436,7 +436,12 @@ class BitunixWS:
         # measured once per batch, not per frame.
         self.stats.frames += 1
         if self._raw_sink is not None:
-            self._raw_sink(self._clock.now_ns(), bytes(payload))
+            try:
+                self._raw_sink(self._clock.now_ns(), bytes(payload))
+            except Exception:
+                # A failing recorder (disk full, a frame it refuses) must not cost the
+                # frame or the connection: picows disconnects on an escaped exception.
+                self._on_sink_error()
         try:
             msg = self._decode(payload)
         except WireError as exc:
@@ -467,6 +472,12 @@ class BitunixWS:
         if n == 1 or n % 1000 == 0:
             log.exception("handler for %s failed (%d failures so far)",
                           getattr(msg, "channel", type(msg).__name__), n)
+
+    def _on_sink_error(self) -> None:
+        self.stats.sink_errors += 1
+        n = self.stats.sink_errors
+        if n == 1 or n % 1000 == 0:
+            log.exception("raw_sink failed (%d failures so far)", n)
 
     def _flush_depth(self) -> None:
         if self._pending_depth:

@@ -99,6 +99,7 @@ class WsStats:
     malformed: dict[str, int] = field(default_factory=dict)
     unhandled: int = 0
     handler_errors: int = 0
+    sink_errors: int = 0
     depth_skipped: int = 0
     batches: int = 0
     connects: int = 0
