@@ -246,3 +246,30 @@ def test_changes_by_name_alone_work_for_a_single_version(
     reg.register(versioned(model_dir, tmp_path, "only"))
     assert reg.promote("ovirx-test").status == "active"
     assert reg.retire("ovirx-test").status == "retired"
+
+
+def test_logistic_weights_of_another_width_than_the_features_are_refused(
+    manifest: ModelManifest, tmp_path: Path
+) -> None:
+    """A logistic manifest whose features match but whose weights cover fewer columns was
+    served (the dot product silently ignored the rest); it must fall back instead."""
+    from bitunix.ml.manifest import LogisticParams, logistic_sha256
+
+    n = len(FEATURE_NAMES) - 2
+    params = LogisticParams(weights=[0.1] * n, bias=0.0, mean=[0.0] * n, scale=[1.0] * n)
+    src = tmp_path / "narrow"
+    src.mkdir()
+    m = msgspec.structs.replace(
+        manifest, name="ovirx-logit", version="n1", kind="logistic", file="",
+        sha256=logistic_sha256(params), logistic=params,
+    )
+    save_manifest(m, src / "manifest.json")
+    reg = ModelRegistry(tmp_path / "reg")
+    entry = reg.register(src)
+    reg.promote("ovirx-logit")
+    with pytest.raises(ModelLoadError, match="weights"):
+        reg.load(entry, FEATURE_NAMES)
+    predictor, loaded = load_predictor(reg, FEATURE_NAMES)
+    assert loaded is None
+    assert predictor.model is None
+    assert "weights" in predictor.load_error

@@ -220,6 +220,11 @@ class ModelRegistry:
         scorer: Scorer
         if manifest.logistic is not None and manifest.kind == "logistic":
             lp = manifest.logistic
+            if len(lp.weights) != len(feature_names):
+                raise ModelLoadError(
+                    f"{model_id(entry.name, entry.version)}: {len(lp.weights)} logistic "
+                    f"weights for {len(feature_names)} features"
+                )
             scorer = LogisticScorer(lp.weights, lp.bias, lp.mean, lp.scale)
         else:
             scorer = OnnxScorer(mdir / manifest.file, len(feature_names))
