@@ -572,3 +572,21 @@ def test_a_tpsl_whose_child_order_is_refused_pushes_failed_not_filled(
     closes = [d for _, ch, d in seen if ch == "tpsl" and d["event"] == "CLOSE"]
     assert [d["status"] for d in closes] == ["FAILED"]
     assert acct.tpsl_history[-1] is sl
+
+
+def test_a_refused_tpsl_modification_changes_nothing(engine: MatchingEngine) -> None:
+    engine.place_order("u1", req(qty="1"))
+    pos = engine.accounts["u1"].positions[("BTCUSDT", "LONG")]
+    tp = engine.place_tpsl("u1", "BTCUSDT", pos.position_id, tp_price=D("61000"),
+                           tp_qty=D("1"))
+    seen = pushes(engine)
+    with pytest.raises(SimError):
+        engine.modify_tpsl("u1", tp.tpsl_id, tp_price=D("62000"), symbol="ETHUSDT")
+    assert tp.tp_price == D("61000")
+    ptp = engine.place_tpsl("u1", "BTCUSDT", pos.position_id, sl_price=D("59000"),
+                            position_level=True)
+    seen.clear()
+    with pytest.raises(SimError):
+        engine.modify_tpsl("u1", ptp.tpsl_id, sl_price=D("58000"), sl_stop_type="INDEX")
+    assert (ptp.sl_price, ptp.sl_stop_type) == (D("59000"), "LAST_PRICE")
+    assert seen == []

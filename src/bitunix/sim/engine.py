@@ -945,6 +945,11 @@ class MatchingEngine:
         if tp is None:
             raise SimError(ORDER_NOT_FOUND, str(tpsl_id))
         pos = self._position_by_id(acct, tp.position_id)
+        for key, value in changes.items():  # refuse before changing anything
+            if value is not None and key not in MODIFIABLE_TPSL:
+                raise SimError(PARAMETER_ERROR, f"cannot modify {key}")
+            if value is not None and key.endswith("stop_type"):
+                stop_type(str(value))
         merged: dict[str, object] = {
             "tp_price": tp.tp_price, "tp_qty": tp.tp_qty, "sl_price": tp.sl_price,
             "sl_qty": tp.sl_qty, "tp_stop_type": tp.tp_stop_type,
@@ -968,11 +973,8 @@ class MatchingEngine:
                 sl_type=str(merged["sl_order_type"]),
                 sl_order_price=opt_decimal(merged["sl_order_price"]))
         for key, value in changes.items():
-            if value is None:
-                continue
-            if key not in MODIFIABLE_TPSL:
-                raise SimError(PARAMETER_ERROR, f"cannot modify {key}")
-            setattr(tp, key, stop_type(str(value)) if key.endswith("stop_type") else value)
+            if value is not None:
+                setattr(tp, key, stop_type(str(value)) if key.endswith("stop_type") else value)
         self._push_tpsl(tp, "UPDATE")
         return tp
 
