@@ -91,3 +91,14 @@ def test_bad_strategy_params_are_config_errors(models: Path) -> None:
     )
     with pytest.raises(ConfigError, match="nope"):
         SignalStack.build(["BTCUSDT"], FEATURE_NAMES, cfg)
+
+
+@pytest.mark.parametrize("bad", [{"drift_sample_every": 0}, {"drift_sample_every": -3},
+                                 {"drift_min_abs_z": float("nan")}])
+def test_bad_drift_sampling_is_a_config_error_not_a_crash_on_a_tick(bad: dict[str, float]) -> None:
+    """drift_sample_every = 0 passed the config and raised ZeroDivisionError on the first
+    valid tick (inside the trading loop); a NaN cut silently disabled drift sampling."""
+    from bitunix.core.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        SignalConfig(models_dir=None, **bad)  # type: ignore[arg-type]

@@ -11,11 +11,13 @@ its logs and metrics.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
 
+from bitunix.core.errors import ConfigError
 from bitunix.ml.drift import DriftConfig
 from bitunix.ml.fallback import RuleFallbackConfig
 from bitunix.ml.hotswap import ActiveModelWatcher
@@ -48,6 +50,17 @@ class SignalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
     drift_min_abs_z: float = 1.0
     drift_sample_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.drift_sample_every < 1:
+            raise ConfigError(
+                f"signal.drift_sample_every must be >= 1, was {self.drift_sample_every}"
+            )
+        if not (self.drift_min_abs_z >= 0.0 and math.isfinite(self.drift_min_abs_z)):
+            raise ConfigError(
+                f"signal.drift_min_abs_z must be a finite number >= 0, "
+                f"was {self.drift_min_abs_z!r}"
+            )
 
 
 class SignalStack:
