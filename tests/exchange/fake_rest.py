@@ -44,6 +44,7 @@ class Fault:
     body: bytes | None = None
     code: int | None = None
     then_execute: bool = True  # with a delay: still perform the action (a slow success)
+    date_after_delay: bool = False  # stamp Date when answering, not when the request came
 
 
 @dataclass
@@ -101,6 +102,8 @@ class FakeBitunixRest:
                     self._route(short, s)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.release.wait(), fault.delay_s)
+                if fault.date_after_delay:
+                    date = email.utils.formatdate(self.now_ms() / 1000, usegmt=True)
                 if fault.then_execute:
                     return web.Response(status=200, body=b'{"code":0,"data":null}',
                                         headers={"Date": date})

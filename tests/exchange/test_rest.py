@@ -235,6 +235,44 @@ async def test_clock_skew_is_corrected_from_the_date_header(fake: FakeBitunixRes
         assert len(fake.calls("/account")) == 3
 
 
+async def test_a_slow_answer_is_not_taken_for_clock_skew(fake: FakeBitunixRest,
+                                                       creds: Credentials) -> None:
+    # Our clock is right, but one answer takes 3.5 s and the venue stamps its Date when
+    # it answers. That delay is latency, not skew: it used to set a +3 s offset, so the
+    # following requests were stamped seconds in the future (10007 on a venue with a
+    # tight window, then a reset and a retry, on every slow answer).
+    fake.handlers["/account"] = lambda s: [{"marginCoin": "USDT", "available": "1"}]
+    fake.fail("/account", Fault(delay_s=3.5, then_execute=False, date_after_delay=True))
+    cfg = RestConfig(base_url=fake.url, rate_limits=False, max_retries=0, timeout_s=8.0)
+    async with BitunixREST(creds, cfg) as rest:
+        await rest.account()
+        assert rest.clock_offset_ms == 0
+        fake.window_ms = 1_500
+        await rest.account()
+    calls = fake.calls("/account")
+    assert len(calls) == 2
+    assert fake.check_sign(calls[1]) == 0
+
+
+async def test_clock_offset_is_kept_steady_once_corrected(fake: FakeBitunixRest,
+                                                          creds: Credentials) -> None:
+    fake.clock_offset_ms = -7_200_000  # the venue is two hours behind us
+    fake.handlers["/account"] = lambda s: [{"marginCoin": "USDT", "available": "1"}]
+    cfg = RestConfig(base_url=fake.url, rate_limits=False, max_retries=0)
+    async with BitunixREST(creds, cfg) as rest:
+        await rest.account()
+        first = rest.clock_offset_ms
+        assert abs(first + 7_200_000) < 2_000
+        for _ in range(5):
+            await rest.account()
+        assert rest.clock_offset_ms == first
+    fake.clock_offset_ms = 0
+    async with BitunixREST(creds, cfg) as rest:
+        rest.clock_offset_ms = 5_000  # a stale correction (our clock was stepped since)
+        await rest.account()
+        assert rest.clock_offset_ms == 0
+
+
 async def test_signature_error_without_skew_is_raised(fake: FakeBitunixRest) -> None:
     wrong = Credentials(API_KEY, "not-the-secret")
     async with BitunixREST(wrong, RestConfig(base_url=fake.url, rate_limits=False)) as rest:

@@ -193,34 +193,39 @@ class BitunixREST:
         """A fresh clientId: prefix + 24 random hex characters (fits ``[A-Za-z0-9-]{1,36}``)."""
         return f"{self.config.client_id_prefix}-{secrets.token_hex(12)}"
 
-    def _timestamp_ms(self) -> int:
-        return self._clock.now_ns() // 1_000_000 + self.clock_offset_ms
+    def _local_ms(self) -> int:
+        return self._clock.now_ns() // 1_000_000
 
-    def _note_server_date(self, date_header: str | None, sent_ms: int) -> bool:
+    def _timestamp_ms(self) -> int:
+        return self._local_ms() + self.clock_offset_ms
+
+    def _note_server_date(self, date_header: str | None, sent_local_ms: int,
+                          recv_local_ms: int) -> bool:
         """Track the server clock from ``Date`` (the only clock the venue offers, spec 1.1).
 
-        Returns True when the offset changed. The header has one-second resolution, so only
-        a skew beyond ``max_clock_skew_ms`` is corrected.
+        Returns True when the offset changed. ``Date`` has one-second resolution and was
+        stamped somewhere between our send and our receipt (local clock, no offset), so
+        the server clock minus ours lies in ``[lo, hi]``; a slow answer widens that range
+        and is not mistaken for skew. The offset changes only when the one in use is
+        certainly more than ``max_clock_skew_ms`` off; it becomes 0 if our own clock fits
+        the answer, else the middle of the range.
         """
         if not date_header:
             return False
         try:
             server_ms = int(email.utils.parsedate_to_datetime(date_header).timestamp() * 1000)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return False
-        local_ms = sent_ms - self.clock_offset_ms
-        skew = server_ms - local_ms
-        if abs(skew) > self.config.max_clock_skew_ms:
-            new_offset = skew
-        elif abs(self.clock_offset_ms) > self.config.max_clock_skew_ms:
-            new_offset = 0
-        else:
+        lo = server_ms - recv_local_ms
+        hi = server_ms + 1000 - sent_local_ms
+        off, limit = self.clock_offset_ms, self.config.max_clock_skew_ms
+        if lo - off <= limit and off - hi <= limit:
             return False
-        if new_offset != self.clock_offset_ms:
-            log.warning("server clock differs by %d ms; correcting request timestamps", skew)
-            self.clock_offset_ms = new_offset
-            return True
-        return False
+        new_offset = 0 if lo <= 0 <= hi else (lo + hi) // 2
+        log.warning("server clock differs from ours by %d..%d ms; request timestamps now "
+                    "use an offset of %d ms", lo, hi, new_offset)
+        self.clock_offset_ms = new_offset
+        return True
 
     def _backoff_s(self, attempt: int) -> float:
         base = min(self.config.backoff_max_s, self.config.backoff_base_s * (2**attempt))
@@ -246,7 +251,8 @@ class BitunixREST:
         if self.config.rate_limits:
             await self._limiter.acquire(ep.path)
         # Sign after any rate-limit wait, so the timestamp is fresh.
-        ts_ms = self._timestamp_ms()
+        sent_local_ms = self._local_ms()
+        ts_ms = sent_local_ms + self.clock_offset_ms
         if ep.signed and self._creds is not None:
             headers = auth_headers(self._creds, ts_ms, new_nonce(), params, body_str)
         debug = log.isEnabledFor(logging.DEBUG)
@@ -269,7 +275,7 @@ class BitunixREST:
         except aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}", endpoint=ep.path,
                                  symbol=ctx.symbol, client_id=ctx.client_id) from None
-        self._skew_changed = self._note_server_date(date, ts_ms)
+        self._skew_changed = self._note_server_date(date, sent_local_ms, self._local_ms())
         if debug:
             log.debug("<- %s %s HTTP %d %.1f ms %s", ep.method, ep.path, status,
                       (self._monotonic() - t0) * 1000, raw[:512].decode("utf-8", "replace"))
