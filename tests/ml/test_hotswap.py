@@ -71,3 +71,22 @@ def test_a_bad_new_model_leaves_the_current_one_serving(model_dir: Path, tmp_pat
     (reg.root / "registry.json").write_text("not json")
     assert not watcher.poll()
     assert "invalid" in watcher.last_error
+
+
+def test_load_error_follows_the_swaps(model_dir: Path, tmp_path: Path) -> None:
+    """``Predictor.load_error`` is "why no model serves (empty when one does)"; a hot swap
+    that installs a model used to leave the start-up reason ("no active model ...") in
+    place, and one that removes the model left it empty."""
+    reg = ModelRegistry(tmp_path / "models")
+    add(reg, model_dir, tmp_path, "a")
+    predictor, loaded = load_predictor(reg, FEATURE_NAMES)
+    assert "no active model" in predictor.load_error
+    watcher = ActiveModelWatcher(reg, predictor, FEATURE_NAMES, loaded)
+    reg.promote("ovirx-test", "a")
+    assert watcher.poll()
+    assert predictor.model is not None
+    assert predictor.load_error == ""
+    reg.retire("ovirx-test", "a")
+    assert watcher.poll()
+    assert predictor.model is None
+    assert "no active model" in predictor.load_error

@@ -52,6 +52,7 @@ class ActiveModelWatcher:
             return False
         if entry is None:
             self.predictor.swap(None)
+            self.predictor.load_error = f"no active model in {self.registry.root}"
             self.loaded = None
         else:
             try:
@@ -60,6 +61,7 @@ class ActiveModelWatcher:
                 self.last_error = str(exc)
                 return False
             self.predictor.swap(loaded.scorer, name=model_id(entry.name, entry.version))
+            self.predictor.load_error = ""
             self.loaded = loaded
         self._serving = wanted
         self.last_error = ""
