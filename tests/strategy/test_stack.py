@@ -102,3 +102,22 @@ def test_bad_drift_sampling_is_a_config_error_not_a_crash_on_a_tick(bad: dict[st
 
     with pytest.raises(ConfigError):
         SignalConfig(models_dir=None, **bad)  # type: ignore[arg-type]
+
+
+def test_after_a_hot_swap_the_shadow_credits_the_new_champion(models: Path) -> None:
+    """The ShadowPair's champion monitor kept the old model's name and validation figures
+    after a hot swap, so the new model's live outcomes were judged (and reported) as the
+    old model's."""
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models)))
+    assert stack.shadow is not None
+    old = stack.shadow.champion_monitor
+    stack.shadow.record_outcome(0.9, True)
+    ModelRegistry(models).promote("ovirx-logit")
+    assert stack.poll()
+    mon = stack.shadow.champion_monitor
+    assert mon.model == stack.predictor.name
+    assert mon.model.startswith("ovirx-logit@")
+    assert stack.health is not None
+    assert mon.reference == stack.health.performance.reference
+    assert mon.count == 0
+    assert old.count == 1

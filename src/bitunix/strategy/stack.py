@@ -168,6 +168,11 @@ class SignalStack:
             None if loaded is None
             else ModelHealth(loaded.manifest, self.config.drift, self.config.monitor)
         )
+        if self.shadow is not None and loaded is not None:
+            # The champion changed: its live outcomes are judged against its own figures.
+            self.shadow.champion_monitor = PerformanceMonitor(
+                self.predictor.name, loaded.manifest.metrics, self.config.monitor
+            )
         return True
 
     def alerts(self) -> list[Alert]:
