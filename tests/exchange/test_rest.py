@@ -208,6 +208,26 @@ async def test_first_attempt_duplicate_is_an_error(fake: FakeBitunixRest,
     assert len(fake.orders) == 1
 
 
+async def test_duplicate_after_a_rate_limited_attempt_is_an_error(
+        fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    # 10006 says the first attempt was not executed, so a 30042 on the retry means the
+    # clientId belongs to an older order, not to this call: it must not be read back and
+    # returned as if this order had been placed.
+    old = await rest.place_order(limit_buy("dup-2"))
+    fake.fail("/trade/place_order", Fault(code=10006))
+    with pytest.raises(e.DuplicateClientIdError):
+        await rest.place_order(limit_buy("dup-2"))
+    assert len(fake.calls("/trade/place_order")) == 3
+    assert fake.calls("/trade/get_order_detail") == []
+    # Same for a batch row: it stays a failure.
+    fake.fail("/trade/batch_order", Fault(code=10006))
+    res = await rest.batch_orders("BTCUSDT", [limit_buy("dup-2")])
+    assert res.success_list == []
+    assert [f.error_code for f in res.failure_list] == [30042]
+    assert len(fake.orders) == 1
+    assert fake.orders["dup-2"]["orderId"] == old.order_id
+
+
 async def test_unsafe_write_is_not_retried(fake: FakeBitunixRest, rest: BitunixREST) -> None:
     fake.handlers["/trade/flash_close_position"] = lambda s: {"positionId": "1"}
     fake.fail("/trade/flash_close_position", Fault(delay_s=3.0))

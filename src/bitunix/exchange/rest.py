@@ -41,6 +41,7 @@ from bitunix.exchange.errors import (
     HttpStatusError,
     MalformedResponseError,
     OrderNotFoundError,
+    RateLimitError,
     SignatureError,
     TransportError,
     error_for_code,
@@ -71,6 +72,13 @@ def _one(data: T | list[T] | None, what: str) -> T:
 
 def _params(**kwargs: Any) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _not_executed(exc: ExchangeError) -> bool:
+    """True when the error proves the request was refused before it took effect."""
+    if isinstance(exc, RateLimitError):
+        return True
+    return isinstance(exc, HttpStatusError) and exc.status == 429
 
 
 class _Ctx(NamedTuple):
@@ -315,15 +323,20 @@ class BitunixREST:
         safe = ep.retry_safe if retry_safe is None else retry_safe
         skew_retried = False
         attempt = 0
+        # True once an attempt failed without saying it was not executed (timeout,
+        # connection, HTTP or venue "Network Error"): it may have gone through.
+        uncertain = False
         while True:
             try:
                 data = await self._send(ep, decoder, params, body_str, ctx)
-                if attempt > 0 and on_retried is not None:
+                if uncertain and on_retried is not None:
                     return await on_retried(data)
                 return data
             except DuplicateClientIdError:
-                # 30042 on a retry means an earlier attempt went through: read it back.
-                if attempt > 0 and on_duplicate is not None:
+                # 30042 after an attempt that may have gone through: that attempt placed
+                # it, read it back. After only definite refusals (rate limits) the
+                # clientId belongs to an older order: an error, as on a first attempt.
+                if uncertain and on_duplicate is not None:
                     log.warning("%s: clientId %s already placed by an earlier attempt",
                                 ep.path, client_id)
                     return await on_duplicate()
@@ -338,6 +351,8 @@ class BitunixREST:
             except ExchangeError as exc:
                 if not (safe and exc.retryable) or attempt >= self.config.max_retries:
                     raise
+                if not _not_executed(exc):
+                    uncertain = True
                 delay = self._backoff_s(attempt)
                 log.warning("%s failed (%s); retry %d/%d in %.3f s", ep.path, exc,
                             attempt + 1, self.config.max_retries, delay)
