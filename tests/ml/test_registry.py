@@ -273,3 +273,58 @@ def test_logistic_weights_of_another_width_than_the_features_are_refused(
     assert loaded is None
     assert predictor.model is None
     assert "weights" in predictor.load_error
+
+
+def _model_failing_at_run(path: Path, n_features: int) -> None:
+    """An ONNX model that loads (declared output [N, 2]) but whose run fails: its output is
+    reshaped, data-dependently, to [1, 3]."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_features])
+    y = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 2])
+    inits = [
+        helper.make_tensor("base", TensorProto.FLOAT, [2], [1.0, 3.0]),
+        helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+        helper.make_tensor("s", TensorProto.INT64, [1], [0]),
+        helper.make_tensor("e", TensorProto.INT64, [1], [3]),
+        helper.make_tensor("a", TensorProto.INT64, [1], [1]),
+    ]
+    nodes = [
+        helper.make_node("ReduceSum", ["x"], ["sum"], keepdims=0),
+        helper.make_node("Mul", ["sum", "zero"], ["z"]),
+        helper.make_node("Add", ["base", "z"], ["shf"]),
+        helper.make_node("Cast", ["shf"], ["shape"], to=TensorProto.INT64),
+        helper.make_node("Slice", ["x", "s", "e", "a"], ["sl"]),
+        helper.make_node("Reshape", ["sl", "shape"], ["probabilities"]),
+    ]
+    graph = helper.make_graph(nodes, "fails_at_run", [x], [y], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_a_model_whose_warm_up_run_fails_gives_the_fallback(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """The warm-up runs at load were not guarded: onnxruntime's untyped error escaped
+    load_predictor ("never raises for a model problem") instead of giving the fallback."""
+    from bitunix.ml.manifest import sha256_file
+
+    src = tmp_path / "bad-run"
+    shutil.copytree(model_dir, src)
+    _model_failing_at_run(src / "model.onnx", len(FEATURE_NAMES))
+    m = load_manifest(src / "manifest.json")
+    save_manifest(
+        msgspec.structs.replace(m, version="badrun", sha256=sha256_file(src / "model.onnx")),
+        src / "manifest.json",
+    )
+    reg = ModelRegistry(tmp_path / "reg")
+    reg.register(src)
+    reg.promote("ovirx-test")
+    with pytest.raises(ModelLoadError, match="warm-up"):
+        OnnxScorer(src / "model.onnx", len(FEATURE_NAMES))
+    predictor, loaded = load_predictor(reg, FEATURE_NAMES)
+    assert loaded is None
+    assert predictor.model is None
+    assert "warm-up" in predictor.load_error

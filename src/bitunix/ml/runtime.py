@@ -153,9 +153,13 @@ class OnnxScorer:
             raise ModelLoadError(f"{self.path}: no [N, 2] float probability output")
         self._prob = prob
         self._io = io
-        # The first runs allocate and plan; do them at load, not on the first tick.
-        for _ in range(_WARMUP_RUNS):
-            sess.run_with_iobinding(io)
+        # The first runs allocate and plan; do them at load, not on the first tick. A model
+        # that cannot run is a load failure (the fallback serves), not a crash at start-up.
+        try:
+            for _ in range(_WARMUP_RUNS):
+                sess.run_with_iobinding(io)
+        except Exception as exc:  # onnxruntime raises its own untyped pybind errors
+            raise ModelLoadError(f"{self.path}: the warm-up run failed: {exc}") from exc
 
     def score(self, vector: F32) -> float:
         """Run the model on one row; return P(class 1)."""
