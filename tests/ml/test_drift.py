@@ -93,3 +93,24 @@ def test_training_reference_against_live_like_and_shifted_features(
 def test_drift_config_validation(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         DriftConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_a_manifest_without_references_watches_no_drift_instead_of_crashing(
+    manifest: ModelManifest,
+) -> None:
+    """``reference`` is optional in a manifest (default empty); serving such a model made
+    the first drift sample raise IndexError inside the tick path (SignalStack.on_tick)."""
+    import msgspec
+
+    from bitunix.ml.monitor import ModelHealth
+
+    bare = msgspec.structs.replace(manifest, reference=[])
+    health = ModelHealth(bare, DriftConfig(window=5, min_samples=1))
+    for _ in range(7):
+        health.observe(np.ones(len(FEATURE_NAMES), dtype=np.float32))
+    assert health.drift.drifted() == {}
+    assert [a for a in health.alerts() if a.kind == "drift"] == []
+    # references for only the first columns: those are watched, the rest ignored
+    part = DriftMonitor(manifest.reference[:2], DriftConfig(window=5, min_samples=1))
+    part.observe(np.ones(len(FEATURE_NAMES), dtype=np.float32))
+    assert set(part.psi_by_feature()) == {r.name for r in manifest.reference[:2]}

@@ -96,9 +96,10 @@ class DriftMonitor:
             if old >= 0:
                 counts[j][old] -= 1
         new: list[int] = []
-        for j, x in enumerate(vector.tolist()):
+        # Only the columns that have a reference (a manifest may carry none): zip stops there.
+        for j, (x, edges) in enumerate(zip(vector.tolist(), self._edges, strict=False)):
             if math.isfinite(x):
-                b = bisect.bisect_right(self._edges[j], x)
+                b = bisect.bisect_right(edges, x)
                 counts[j][b] += 1
             else:
                 b = -1
