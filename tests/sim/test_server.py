@@ -394,3 +394,22 @@ async def test_playback_can_wait_for_the_first_subscriber() -> None:
             got = [await recv(ws) for _ in range(50)]
         assert all(f["ch"] == "trade" for f in got)
         assert sim.playback.applied == 50
+
+
+async def test_no_depth_push_before_the_first_book() -> None:
+    trade = TradeEvent(ts_ns=START_NS, symbol="BTCUSDT", price="60000", qty="0.01", is_buy=True)
+    async with stepped_server([trade, *flat_market()]) as sim, aiohttp.ClientSession() as s, \
+            s.ws_connect(sim.public_ws_url) as ws:
+        await recv(ws)
+        await ws.send_json({"op": "subscribe", "args": [
+            {"symbol": "BTCUSDT", "ch": "depth_book15"}]})
+        await asyncio.sleep(0.05)
+        sim.advance(1)  # a trade, no book yet
+        sim.publish()
+        assert await nothing_within(ws, 0.3)
+        sim.advance(1)  # the first book
+        sim.publish()
+        push = await recv(ws)
+        assert push["ch"] == "depth_book15"
+        assert push["data"]["b"]
+        assert push["data"]["a"]

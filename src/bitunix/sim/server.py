@@ -436,6 +436,10 @@ class SimServer:
         if mkt is None:
             return None
         if ch in DEPTH_CHANNELS:
+            if not mkt.bids or not mkt.asks:
+                # Before the replay's first book there is nothing to show; the venue does not
+                # push a one-sided or empty book for a live symbol.
+                return None
             n = DEPTH_CHANNELS[ch]
             return {"b": [[dec(p), dec(q)] for p, q in mkt.bids[:n]],
                     "a": [[dec(p), dec(q)] for p, q in mkt.asks[:n]]}
