@@ -42,6 +42,18 @@ def test_run_against_the_simulator(capsys: pytest.CaptureFixture[str]) -> None:
     assert " 0 reconnects" in out
 
 
+def test_run_away_from_a_checkout_serves_the_shipped_model(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./models here
+    assert cli.main(["run", "--data", "synthetic:3", "--speed", "50", "--duration", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "no ./models registry: serving ovirx-gbm@" in out
+    assert "model: ovirx-gbm@" in out
+    assert "rule fallback" not in out
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
 def test_bitunix_errors_become_exit_code_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -105,15 +105,9 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _install_default(args: argparse.Namespace) -> int:
-    from bitunix.ml.bundled import bundled_model_dir
-    from bitunix.ml.manifest import MANIFEST_NAME, load_manifest
+    from bitunix.ml.bundled import install_bundled_model
 
     reg = _registry(args)
-    src = bundled_model_dir()
-    manifest = load_manifest(src / MANIFEST_NAME)
-    known = {(e.name, e.version) for e in reg.entries()}
-    if (manifest.name, manifest.version) not in known:
-        reg.register(src)
-    entry = reg.promote(manifest.name, manifest.version)
+    entry = install_bundled_model(reg)
     print(f"{entry.name}@{entry.version} is active in {reg.root}")
     return 0

@@ -26,35 +26,52 @@ def register(subparsers: Any) -> None:
                         help="replay speed relative to real time (default 20)")
     parser.add_argument("--duration", type=float, default=120.0,
                         help="stop after this many seconds at most (default 120)")
-    parser.add_argument("--models-dir", default="models",
-                        help="model registry directory (default ./models; missing: rules only)")
+    parser.add_argument("--models-dir",
+                        help="model registry directory (default: ./models when it exists, "
+                             "else the model shipped with the package)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the paper bot and print its summary; return the exit code."""
     import asyncio
+    import tempfile
+    from pathlib import Path
 
     import msgspec
 
     from bitunix.app.paper import PaperConfig, run_paper
     from bitunix.features import simd_impl
-    defaults = PaperConfig()
-    config = PaperConfig(
-        symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()],
-        data=args.data,
-        speed=args.speed,
-        duration_s=args.duration,
-        signal=msgspec.structs.replace(defaults.signal, models_dir=args.models_dir),
-    )
+    from bitunix.ml.bundled import install_bundled_model
+    from bitunix.ml.registry import ModelRegistry
+
     print(f"bitunix-bot run: paper mode against the built-in simulator "
           f"(native core: {simd_impl()}); no orders are sent")
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
-        summary = asyncio.run(run_paper(config))
-    else:
-        summary = uvloop.run(run_paper(config))
+    with tempfile.TemporaryDirectory(prefix="bitunix-models-") as scratch:
+        models_dir = args.models_dir
+        if models_dir is None and Path("models").is_dir():
+            models_dir = "models"
+        elif models_dir is None:
+            # Installed from a wheel, away from a checkout: serve the shipped model from a
+            # registry that lives only as long as this run.
+            entry = install_bundled_model(ModelRegistry(Path(scratch)))
+            print(f"no ./models registry: serving {entry.name}@{entry.version}, "
+                  "the model shipped with the package")
+            models_dir = scratch
+        defaults = PaperConfig()
+        config = PaperConfig(
+            symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()],
+            data=args.data,
+            speed=args.speed,
+            duration_s=args.duration,
+            signal=msgspec.structs.replace(defaults.signal, models_dir=models_dir),
+        )
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+            summary = asyncio.run(run_paper(config))
+        else:
+            summary = uvloop.run(run_paper(config))
     stats = summary.pipeline
     print(f"ran {summary.wall_s:.1f} s: {summary.ws_frames} WebSocket frames, "
           f"{stats.trades} trades in {stats.trade_pushes} pushes, {stats.book_pushes} books, "
