@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bitunix.data import BookEvent, MarketEvent, TradeEvent
-from bitunix.features import FEATURE_NAMES, FeatureEngine
+from bitunix.data import MarketEvent, TradeEvent
+from bitunix.features import FEATURE_NAMES, FeatureEngine, feed_event
 
 
 @dataclass
@@ -56,13 +56,6 @@ class ReplaySummary:
         return (self.last_ts_ns - self.first_ts_ns) / 1e9
 
 
-def _book_arrays(event: BookEvent) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    bids = np.array(event.bids, dtype=np.float64).reshape(-1, 2)
-    asks = np.array(event.asks, dtype=np.float64).reshape(-1, 2)
-    return (np.ascontiguousarray(bids[:, 0]), np.ascontiguousarray(bids[:, 1]),
-            np.ascontiguousarray(asks[:, 0]), np.ascontiguousarray(asks[:, 1]))
-
-
 def replay_features(
     events: Iterable[MarketEvent],
     engine_for: Callable[[str], FeatureEngine],
@@ -89,12 +82,9 @@ def replay_features(
         summary.last_ts_ns = event.ts_ns
         if isinstance(event, TradeEvent):
             summary.trades += 1
-            accepted = engine.on_trade(float(event.price), float(event.qty), event.ts_ns,
-                                       event.is_buy)
         else:
             summary.books += 1
-            accepted = engine.on_book(*_book_arrays(event), event.ts_ns)
-        summary.rejected += not accepted
+        summary.rejected += not feed_event(engine, event)
         if engine.write():
             summary.valid_vectors += 1
             for name, value in zip(FEATURE_NAMES, engine.vector.tolist(), strict=True):

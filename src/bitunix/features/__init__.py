@@ -35,6 +35,8 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         f"compiler. Original error: {exc}"
     ) from exc
 
+from bitunix.features.events import book_arrays, feed_event
+
 __all__ = [
     "FEATURE_NAMES",
     "FeatureEngine",
@@ -42,8 +44,10 @@ __all__ = [
     "RollingVWAP",
     "TickImbalance",
     "TradeFlowImbalance",
+    "book_arrays",
     "depth_imbalance",
     "depth_imbalance_batch",
+    "feed_event",
     "flow_imbalance_batch",
     "microprice",
     "realized_vol_batch",

@@ -1,9 +1,8 @@
 """From recorded market events to training samples, through the live FeatureEngine.
 
 The same native ``FeatureEngine`` that trades computes the training features (one
-implementation for live, backtest and training; the earlier bot had three). Events are
-duck-typed: a trade has ``price``, ``qty``, ``is_buy``; a book has ``bids`` and ``asks``
-(the shape of ``bitunix.data``'s events, which this layer may not import). A sample is
+implementation for live, backtest and training; the earlier bot had three), fed by
+``bitunix.features.feed_event`` from ``bitunix.data``'s events. A sample is
 taken after every book event whose features are valid and whose ``|vwap_z|`` is at
 least ``min_abs_z`` (the model is asked only about deviations); *every* such evaluation
 becomes a sample, not only approved ones (no selection bias).
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bitunix.core.errors import ConfigError
+from bitunix.data.events import MarketEvent, TradeEvent
 
 
 class FeatureParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -55,18 +55,15 @@ class SampleSet(msgspec.Struct, kw_only=True):
         return int(self.ts_ns.shape[0])
 
 
-def _levels(levels: list[tuple[str, str]]) -> tuple[npt.NDArray[np.float64], ...]:
-    arr = np.array(levels, dtype=np.float64).reshape(-1, 2)
-    return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
-
-
 def build_samples(
-    events: Iterable[Any],
+    events: Iterable[MarketEvent],
     params: FeatureParams | None = None,
     *,
     min_abs_z: float = 1.0,
 ) -> SampleSet:
     """Replay ``events`` (time order) through a FeatureEngine; see the module doc."""
+    from bitunix.features import feed_event
+
     fe = (params or FeatureParams()).build()
     ts: list[int] = []
     rows: list[npt.NDArray[np.float32]] = []
@@ -78,18 +75,14 @@ def build_samples(
     end_ns = 0
     for ev in events:
         end_ns = max(end_ns, ev.ts_ns)
-        bids = getattr(ev, "bids", None)
-        if bids is None:
-            price = float(ev.price)
-            fe.on_trade(price, float(ev.qty), ev.ts_ns, ev.is_buy)
+        if isinstance(ev, TradeEvent):
+            feed_event(fe, ev)
             t_ts.append(ev.ts_ns)
-            t_px.append(price)
+            t_px.append(float(ev.price))
             continue
-        if not bids or not ev.asks:
+        if not ev.bids or not ev.asks:
             continue
-        bp, bq = _levels(bids)
-        ap, aq = _levels(ev.asks)
-        fe.on_book(bp, bq, ap, aq, ev.ts_ns)
+        feed_event(fe, ev)
         if fe.write() and abs(fe.zscore) >= min_abs_z:
             ts.append(ev.ts_ns)
             rows.append(fe.vector.copy())
