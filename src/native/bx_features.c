@@ -94,13 +94,14 @@ int bx_features_on_book(bx_features_t *s, const double *bid_px, const double *bi
 }
 
 double bx_features_zscore(const bx_features_t *s) {
-    double std = bx_vwap_std(&s->vwap);
-    return (std > 0.0 && s->vwap.count) ? (s->last_px - bx_vwap_value(&s->vwap)) / std : 0.0;
+    double vwap, std;
+    bx_vwap_read(&s->vwap, &vwap, &std);
+    return std > 0.0 ? (s->last_px - vwap) / std : 0.0;
 }
 
 int bx_features_write(const bx_features_t *s, float *out) {
-    double vwap = bx_vwap_value(&s->vwap);
-    double std = bx_vwap_std(&s->vwap);
+    double vwap, std;
+    bx_vwap_read(&s->vwap, &vwap, &std);
     int warm = s->vwap.count >= s->cfg.min_samples && std > 0.0;
     out[BX_F_VWAP_Z] = (float)(warm ? (s->last_px - vwap) / std : 0.0);
     out[BX_F_TICK_RATIO] = (float)bx_tick_ratio(&s->tick);

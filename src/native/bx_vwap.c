@@ -151,9 +151,10 @@ double bx_vwap_volume(const bx_vwap_t *s) {
     return s->count ? s->sums.q + s->sums.comp_q : 0.0;
 }
 
-/* vwap and std from one reciprocal. Every reader goes through here, so the batch outputs are
+/* vwap and std from one reciprocal. The batch, the std property and the feature engine read
+ * through here (bx_vwap_value repeats its vwap arithmetic exactly), so batch outputs are
  * bit-identical to the incremental properties. */
-static inline void read_both(const bx_vwap_t *s, double *vwap, double *std) {
+void bx_vwap_read(const bx_vwap_t *s, double *vwap, double *std) {
     if (s->count == 0) {
         *vwap = *std = 0.0;
         return;
@@ -166,14 +167,17 @@ static inline void read_both(const bx_vwap_t *s, double *vwap, double *std) {
 }
 
 double bx_vwap_value(const bx_vwap_t *s) {
-    double vwap, std;
-    read_both(s, &vwap, &std);
-    return vwap;
+    /* The same arithmetic as bx_vwap_read, without the square root it would discard. */
+    if (s->count == 0) {
+        return 0.0;
+    }
+    double inv_w = 1.0 / (s->sums.q + s->sums.comp_q);
+    return s->ref + (s->sums.dq + s->sums.comp_dq) * inv_w;
 }
 
 double bx_vwap_std(const bx_vwap_t *s) {
     double vwap, std;
-    read_both(s, &vwap, &std);
+    bx_vwap_read(s, &vwap, &std);
     return std;
 }
 
@@ -189,7 +193,7 @@ size_t bx_vwap_add_many(bx_vwap_t *restrict s, const int64_t *restrict ts,
     }
     for (size_t i = 0; i < n; ++i) {
         accepted += (size_t)add_sample(s, px[i], qty[i], ts[i]);
-        read_both(s, &out_vwap[i], &out_std[i]);
+        bx_vwap_read(s, &out_vwap[i], &out_std[i]);
     }
     return accepted;
 }

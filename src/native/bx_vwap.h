@@ -39,6 +39,9 @@ void bx_vwap_reset(bx_vwap_t *s);
 int bx_vwap_add(bx_vwap_t *s, double px, double qty, int64_t ts_ns);
 /* Evict by time as if a sample had arrived at ts_ns, without adding one. */
 void bx_vwap_advance(bx_vwap_t *s, int64_t ts_ns);
+/* vwap and std together from one reciprocal: what every reader uses, so values agree bit
+ * for bit between the incremental and the batch paths. */
+void bx_vwap_read(const bx_vwap_t *s, double *vwap, double *std);
 double bx_vwap_value(const bx_vwap_t *s);
 double bx_vwap_std(const bx_vwap_t *s);
 double bx_vwap_volume(const bx_vwap_t *s);
