@@ -138,6 +138,18 @@ def time_split(
     return train, cal, val
 
 
+#: Significant digits kept in derived metrics. numpy's float reductions depend on the CPU's
+#: SIMD width (Intel and AMD disagree in the last bit or two), so a manifest written with
+#: full precision is not reproducible across machines; 12 digits are far below anything a
+#: metric is judged by and far above that noise.
+METRIC_DIGITS = 12
+
+
+def round_metric(value: float) -> float:
+    """``value`` to :data:`METRIC_DIGITS` significant digits (NaN and inf unchanged)."""
+    return float(f"{value:.{METRIC_DIGITS}g}")
+
+
 def expected_calibration_error(p: npt.NDArray[np.float64], y: npt.NDArray[np.int8]) -> float:
     """Mean |mean predicted - observed rate| over 10 equal-width bins, weighted by size."""
     bins = np.minimum((p * 10).astype(int), 9)
@@ -146,7 +158,7 @@ def expected_calibration_error(p: npt.NDArray[np.float64], y: npt.NDArray[np.int
         mask = bins == b
         if mask.any():
             total += float(mask.sum()) * abs(float(p[mask].mean()) - float(y[mask].mean()))
-    return total / max(len(p), 1)
+    return round_metric(total / max(len(p), 1))
 
 
 def evaluate(
@@ -167,17 +179,18 @@ def evaluate(
     yt = y[t]
     return Metrics(
         n=len(y),
-        base_rate=float(y.mean()),
-        auc=float(roc_auc_score(y, p)) if both else None,
-        brier=float(brier_score_loss(y, p)),
-        log_loss=float(log_loss(y, p, labels=[0, 1])),
+        base_rate=round_metric(float(y.mean())),
+        auc=round_metric(float(roc_auc_score(y, p))) if both else None,
+        brier=round_metric(float(brier_score_loss(y, p))),
+        log_loss=round_metric(float(log_loss(y, p, labels=[0, 1]))),
         ece=expected_calibration_error(p, y),
         threshold=threshold,
         approvals=int(approved.sum()),
-        hit_rate=float(y[approved].mean()) if approved.any() else None,
+        hit_rate=round_metric(float(y[approved].mean())) if approved.any() else None,
         tradable_n=int(t.sum()),
-        tradable_base_rate=float(yt.mean()) if len(yt) else None,
-        tradable_auc=float(roc_auc_score(yt, p[t])) if len(np.unique(yt)) == 2 else None,
+        tradable_base_rate=round_metric(float(yt.mean())) if len(yt) else None,
+        tradable_auc=(round_metric(float(roc_auc_score(yt, p[t])))
+                      if len(np.unique(yt)) == 2 else None),
     )
 
 
