@@ -38,7 +38,7 @@ from bench.conftest import RATIOS
 from bitunix.core.clock import ManualClock
 from bitunix.data import BookEvent, MarketEvent, TradeEvent, iter_capture
 from bitunix.data.recording import RecordingWriter, iter_recording_events
-from bitunix.sim.engine import MatchingEngine, OrderRequest
+from bitunix.sim.engine import MatchingEngine, SimOrderRequest
 from bitunix.sim.market import Playback
 from bitunix.sim.server import SimServer
 
@@ -77,17 +77,17 @@ def _engine() -> tuple[MatchingEngine, ManualClock]:
                    [[Decimal(p), Decimal(q)] for p, q in first_book.asks])
     mid = engine.markets["BTCUSDT"].mark
     assert mid is not None
-    engine.place_order("bench", OrderRequest(symbol="BTCUSDT", side="BUY", order_type="MARKET",
-                                             qty=Decimal("0.01")))
+    engine.place_order("bench", SimOrderRequest(symbol="BTCUSDT", side="BUY", order_type="MARKET",
+                                                qty=Decimal("0.01")))
     (pos,) = engine.accounts["bench"].positions.values()
     engine.place_tpsl("bench", "BTCUSDT", pos.position_id, tp_price=(mid * 2).quantize(1),
                       sl_price=(mid / 2).quantize(1), position_level=True)
     for i in range(10):  # far from the market: checked on every event, rarely filled
         for side, k in (("BUY", -1), ("SELL", 1)):
             price = (mid * (1 + k * Decimal("0.03") * (i + 1) / 10)).quantize(Decimal("0.1"))
-            engine.place_order("bench", OrderRequest(symbol="BTCUSDT", side=side,
-                                                     order_type="LIMIT", qty=Decimal("0.001"),
-                                                     price=price))
+            engine.place_order("bench", SimOrderRequest(symbol="BTCUSDT", side=side,
+                                                        order_type="LIMIT", qty=Decimal("0.001"),
+                                                        price=price))
     return engine, clock
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bitunix.core.clock import ManualClock
-from bitunix.sim.engine import HOUR_NS, FeeSchedule, MatchingEngine, OrderRequest
+from bitunix.sim.engine import HOUR_NS, FeeSchedule, MatchingEngine, SimOrderRequest
 from bitunix.sim.errors import SimError
 from bitunix.sim.shapes import dec
 
@@ -15,12 +15,12 @@ from .conftest import D, set_book
 
 
 def req(side: str = "BUY", qty: str = "0.5", price: str | None = None, **kw: object
-        ) -> OrderRequest:
-    return OrderRequest(symbol="BTCUSDT", side=side, order_type="LIMIT" if price else "MARKET",
-                        qty=D(qty), price=D(price) if price else None, **kw)  # type: ignore[arg-type]
+        ) -> SimOrderRequest:
+    return SimOrderRequest(symbol="BTCUSDT", side=side, order_type="LIMIT" if price else "MARKET",
+                           qty=D(qty), price=D(price) if price else None, **kw)  # type: ignore[arg-type]
 
 
-def code_of(engine: MatchingEngine, r: OrderRequest, uid: str = "u1") -> int:
+def code_of(engine: MatchingEngine, r: SimOrderRequest, uid: str = "u1") -> int:
     with pytest.raises(SimError) as info:
         engine.place_order(uid, r)
     return info.value.code
@@ -104,13 +104,13 @@ def test_validation_errors(engine: MatchingEngine, kwargs: dict[str, str], code:
 
 
 def test_min_qty_unknown_symbol_duplicate_client_id_and_status(engine: MatchingEngine) -> None:
-    eth = OrderRequest(symbol="ETHUSDT", side="BUY", order_type="MARKET", qty=D("0.001"))
+    eth = SimOrderRequest(symbol="ETHUSDT", side="BUY", order_type="MARKET", qty=D("0.001"))
     assert code_of(engine, eth) == 30017
-    bad = OrderRequest(symbol="NOPEUSDT", side="BUY", order_type="MARKET", qty=D("1"))
+    bad = SimOrderRequest(symbol="NOPEUSDT", side="BUY", order_type="MARKET", qty=D("1"))
     assert code_of(engine, bad) == 20015
     engine.place_order("u1", req(qty="0.1", price="59000", client_id="c1"))
     assert code_of(engine, req(qty="0.1", price="59000", client_id="c1")) == 30042
-    missing = OrderRequest(symbol="BTCUSDT", side="BUY", order_type="LIMIT", qty=D("1"))
+    missing = SimOrderRequest(symbol="BTCUSDT", side="BUY", order_type="LIMIT", qty=D("1"))
     assert code_of(engine, missing) == 10002
     engine.contracts["BTCUSDT"] = engine.contracts["BTCUSDT"].__class__(
         **{**{f: getattr(engine.contracts["BTCUSDT"], f)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bitunix.core.clock import ManualClock
-from bitunix.sim.engine import HOUR_NS, MatchingEngine, OrderRequest
+from bitunix.sim.engine import HOUR_NS, MatchingEngine, SimOrderRequest
 from bitunix.sim.errors import SimError
 
 from .conftest import START_NS
@@ -73,7 +73,7 @@ class Harness:
     def acct(self):  # type: ignore[no-untyped-def]
         return self.engine.accounts["p"]
 
-    def place(self, r: OrderRequest) -> None:
+    def place(self, r: SimOrderRequest) -> None:
         before = len(self.acct.fills)
         positions_before = {k: p.qty for k, p in self.acct.positions.items()}
         try:
@@ -137,7 +137,7 @@ class Harness:
             self.clock.advance_ns(int(str(op[1])) * HOUR_NS)
 
     def _request(self, side: str, qty: Decimal, price: Decimal | None, effect: str,
-                 reduce: bool) -> OrderRequest:
+                 reduce: bool) -> SimOrderRequest:
         trade_side = None
         position_id = None
         if self.hedge:
@@ -145,9 +145,10 @@ class Harness:
             if reduce:
                 pos = self.acct.positions.get(("BTCUSDT", "LONG" if side == "BUY" else "SHORT"))
                 position_id = pos.position_id if pos else None
-        return OrderRequest(symbol="BTCUSDT", side=side, order_type="LIMIT" if price else "MARKET",
-                            qty=qty, price=price, effect=effect, reduce_only=reduce,
-                            trade_side=trade_side, position_id=position_id)
+        return SimOrderRequest(symbol="BTCUSDT", side=side,
+                               order_type="LIMIT" if price else "MARKET",
+                               qty=qty, price=price, effect=effect, reduce_only=reduce,
+                               trade_side=trade_side, position_id=position_id)
 
     def flatten(self) -> None:
         self.engine.cancel_all("p")
@@ -190,8 +191,8 @@ def test_engine_properties(hedge: bool, script: list[tuple[object, ...]]) -> Non
 def test_position_tpsl_fires_exactly_once_iff_crossed(long: bool, stop: str, tp_ticks: int,
                                                       sl_ticks: int, path: list[int]) -> None:
     h = Harness(hedge=False)
-    h.place(OrderRequest(symbol="BTCUSDT", side="BUY" if long else "SELL",
-                         order_type="MARKET", qty=D("0.1")))
+    h.place(SimOrderRequest(symbol="BTCUSDT", side="BUY" if long else "SELL",
+                            order_type="MARKET", qty=D("0.1")))
     (pos,) = h.acct.positions.values()
     entry = pos.avg_price
     tp = entry + TICK * tp_ticks if long else entry - TICK * tp_ticks
@@ -231,8 +232,8 @@ def test_liquidation_keeps_the_wallet_whole_and_no_position_under_maintenance(
     engine.on_book("BTCUSDT", bids, asks)
     acct = engine.accounts["x"]
     try:
-        engine.place_order("x", OrderRequest(symbol="BTCUSDT", side="BUY" if long else "SELL",
-                                             order_type="MARKET", qty=D("0.05")))
+        engine.place_order("x", SimOrderRequest(symbol="BTCUSDT", side="BUY" if long else "SELL",
+                                                order_type="MARKET", qty=D("0.05")))
     except SimError:
         return  # not enough balance at this leverage
     mmr = engine.contracts["BTCUSDT"].maintenance_margin_rate

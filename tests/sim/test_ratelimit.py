@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bitunix.sim.errors import SimError
-from bitunix.sim.ratelimit import RateLimiter, limit_for
+from bitunix.sim.ratelimit import SimRateLimiter, limit_for
 
 
 def test_limits_by_path() -> None:
@@ -15,7 +15,7 @@ def test_limits_by_path() -> None:
 
 
 def test_sliding_window() -> None:
-    rl = RateLimiter()
+    rl = SimRateLimiter()
     path = "/api/v1/futures/trade/cancel_orders"
     for i in range(5):
         rl.check("u", path, i)
@@ -24,7 +24,7 @@ def test_sliding_window() -> None:
     assert info.value.code == 10006
     rl.check("other", path, 10)  # per caller
     rl.check("u", path, 1_000_000_001)  # the first hits left the window
-    half = RateLimiter(scale=0.5)
+    half = SimRateLimiter(scale=0.5)
     half.check("u", "/x", 0)
     for i in range(4):
         half.check("u", "/x", i + 1)

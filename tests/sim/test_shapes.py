@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bitunix.sim import shapes
-from bitunix.sim.engine import MatchingEngine, OrderRequest
+from bitunix.sim.engine import MatchingEngine, SimOrderRequest
 
 D = Decimal
 
@@ -20,7 +20,7 @@ def test_dec_and_iso() -> None:
 
 
 def test_quirks_casing_of_ws_orders(engine: MatchingEngine) -> None:
-    order = engine.place_order("u1", OrderRequest(
+    order = engine.place_order("u1", SimOrderRequest(
         symbol="BTCUSDT", side="SELL", order_type="LIMIT", qty=D("0.1"), price=D("60500"),
         sl_price=D("61000"), sl_stop_type="MARK_PRICE"))
     plain = shapes.ws_order(order, "CREATE")
@@ -36,8 +36,8 @@ def test_quirks_casing_of_ws_orders(engine: MatchingEngine) -> None:
 
 
 def test_quirks_casing_of_ws_tpsl(engine: MatchingEngine) -> None:
-    engine.place_order("u1", OrderRequest(symbol="BTCUSDT", side="BUY", order_type="MARKET",
-                                          qty=D("0.1")))
+    engine.place_order("u1", SimOrderRequest(symbol="BTCUSDT", side="BUY", order_type="MARKET",
+                                             qty=D("0.1")))
     pos = next(iter(engine.accounts["u1"].positions.values()))
     tp = engine.place_tpsl("u1", "BTCUSDT", pos.position_id, sl_price=D("59000"),
                            sl_stop_type="MARK_PRICE", sl_qty=D("0.1"))

@@ -7,15 +7,15 @@ from decimal import Decimal
 import pytest
 
 from bitunix.sim.errors import SimError
-from bitunix.sim.state import TpSl
+from bitunix.sim.state import SimTpSl
 from bitunix.sim.triggers import fired_leg, opt_decimal, stop_type
 
 D = Decimal
 
 
-def tpsl(side: str, **kw: object) -> TpSl:
-    return TpSl(tpsl_id="1", uid="u", symbol="BTCUSDT", position_id="p", pos_side=side,
-                kind="TPSL", ctime_ns=0, **kw)  # type: ignore[arg-type]
+def tpsl(side: str, **kw: object) -> SimTpSl:
+    return SimTpSl(tpsl_id="1", uid="u", symbol="BTCUSDT", position_id="p", pos_side=side,
+                   kind="TPSL", ctime_ns=0, **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("given", "expected"), [

@@ -8,7 +8,7 @@ from itertools import islice
 import pytest
 
 from bitunix.data import TradeEvent
-from bitunix.sim.engine import OrderRequest
+from bitunix.sim.engine import SimOrderRequest
 from bitunix.sim.errors import SimError
 from bitunix.sim.venue import InProcessVenue
 
@@ -23,11 +23,11 @@ def test_trades_on_the_bundled_capture_conserve_value() -> None:
     venue.on_push(lambda uid, ch, data: pushes.append(ch))
     for seen, event in enumerate(islice(venue.events(), 3000), 1):
         if seen == 500:
-            venue.place_order(OrderRequest(symbol="BTCUSDT", side="BUY", order_type="MARKET",
-                                           qty=D("0.01")))
+            venue.place_order(SimOrderRequest(symbol="BTCUSDT", side="BUY", order_type="MARKET",
+                                              qty=D("0.01")))
         if seen == 2500:
-            venue.place_order(OrderRequest(symbol="BTCUSDT", side="SELL", order_type="MARKET",
-                                           qty=D("0.01"), reduce_only=True))
+            venue.place_order(SimOrderRequest(symbol="BTCUSDT", side="SELL", order_type="MARKET",
+                                              qty=D("0.01"), reduce_only=True))
         assert venue.clock.now_ns() >= event.ts_ns
     acct = venue.account
     assert acct.positions == {}
@@ -43,8 +43,8 @@ def test_run_until_resting_order_and_cancel() -> None:
     events = flat_market(n_books=5)
     venue = InProcessVenue(lambda: iter(events))
     assert venue.run_until(events[2].ts_ns) == 3
-    order = venue.place_order(OrderRequest(symbol="BTCUSDT", side="BUY", order_type="LIMIT",
-                                           qty=D("0.1"), price=D("59000")))
+    order = venue.place_order(SimOrderRequest(symbol="BTCUSDT", side="BUY", order_type="LIMIT",
+                                              qty=D("0.1"), price=D("59000")))
     venue.engine.on_trade("BTCUSDT", D("60000"), D("1"), False)
     assert venue.cancel_order(order.order_id).status == "CANCELED"
     with pytest.raises(SimError):

@@ -7,10 +7,38 @@ backtests (see ``docs/simulator.md``).
 * ``bitunix.sim.server.SimServer``: the engine behind the Bitunix REST and WebSocket API
   on 127.0.0.1 (``bitunix-bot sim``), imported from its module so that importing this
   package stays free of aiohttp.
+
+The venue's own types carry a ``Sim`` prefix (``SimOrderRequest``, ``SimOrder``,
+``SimAccount``, ...) so that they are never mistaken for the client's types of the same
+meaning in ``bitunix.exchange`` and ``bitunix.wire``.
 """
 
-from bitunix.sim.engine import FeeSchedule, MatchingEngine, OrderRequest
+from bitunix.sim.engine import (
+    FeeSchedule,
+    MatchingEngine,
+    SimAccount,
+    SimFill,
+    SimLevel,
+    SimOrder,
+    SimOrderRequest,
+    SimPosition,
+    SimTpSl,
+)
 from bitunix.sim.errors import SimError
+from bitunix.sim.ratelimit import SimRateLimiter
 from bitunix.sim.venue import InProcessVenue
 
-__all__ = ["FeeSchedule", "InProcessVenue", "MatchingEngine", "OrderRequest", "SimError"]
+__all__ = [
+    "FeeSchedule",
+    "InProcessVenue",
+    "MatchingEngine",
+    "SimAccount",
+    "SimError",
+    "SimFill",
+    "SimLevel",
+    "SimOrder",
+    "SimOrderRequest",
+    "SimPosition",
+    "SimRateLimiter",
+    "SimTpSl",
+]

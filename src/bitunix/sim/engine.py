@@ -53,17 +53,17 @@ from bitunix.sim.state import (
     SELL,
     SHORT,
     ZERO,
-    Account,
     FeeSchedule,
-    Fill,
     LedgerEntry,
-    Level,
     MarketState,
-    Order,
-    OrderRequest,
-    Position,
     PushListener,
-    TpSl,
+    SimAccount,
+    SimFill,
+    SimLevel,
+    SimOrder,
+    SimOrderRequest,
+    SimPosition,
+    SimTpSl,
     opposite,
 )
 from bitunix.sim.triggers import fired_leg, opt_decimal, stop_type
@@ -71,18 +71,18 @@ from bitunix.sim.triggers import fired_leg, opt_decimal, stop_type
 __all__ = [
     "HOUR_NS",
     "OPEN_STATUSES",
-    "Account",
     "FeeSchedule",
-    "Fill",
     "LedgerEntry",
-    "Level",
     "MarketState",
     "MatchingEngine",
-    "Order",
-    "OrderRequest",
-    "Position",
     "PushListener",
-    "TpSl",
+    "SimAccount",
+    "SimFill",
+    "SimLevel",
+    "SimOrder",
+    "SimOrderRequest",
+    "SimPosition",
+    "SimTpSl",
 ]
 
 class MatchingEngine:
@@ -108,7 +108,7 @@ class MatchingEngine:
         self.quirks = quirks
         #: Fault injection: cap each fill at this fraction of what the book offers.
         self.max_fill_fraction: Decimal | None = None
-        self.accounts: dict[str, Account] = {}
+        self.accounts: dict[str, SimAccount] = {}
         self.markets: dict[str, MarketState] = {s: MarketState() for s in self.contracts}
         self.listeners: list[PushListener] = []
         self.last_funding_ns = 0
@@ -119,18 +119,19 @@ class MatchingEngine:
         self._position_ids = itertools.count(6_000_000_000_000_001)
         self._trade_ids = itertools.count(9_000_000_001)
         self._tpsl_ids = itertools.count(5_000_001)
-        self._resting: dict[str, dict[str, Order]] = {s: {} for s in self.contracts}
-        self._triggers: dict[str, dict[str, TpSl]] = {s: {} for s in self.contracts}
+        self._resting: dict[str, dict[str, SimOrder]] = {s: {} for s in self.contracts}
+        self._triggers: dict[str, dict[str, SimTpSl]] = {s: {} for s in self.contracts}
 
     # ------------------------------------------------------------------ accounts
-    def add_account(self, uid: str, balance: Decimal, *, position_mode: str = "ONE_WAY") -> Account:
+    def add_account(self, uid: str, balance: Decimal, *,
+                    position_mode: str = "ONE_WAY") -> SimAccount:
         """Create an account holding ``balance`` USDT (a ``deposit`` ledger entry)."""
-        acct = Account(uid=uid, wallet=ZERO, position_mode=position_mode)
+        acct = SimAccount(uid=uid, wallet=ZERO, position_mode=position_mode)
         self.accounts[uid] = acct
         self._credit(acct, "deposit", balance, "initial")
         return acct
 
-    def account(self, uid: str) -> Account:
+    def account(self, uid: str) -> SimAccount:
         """The account of ``uid``; unknown -> 10002."""
         try:
             return self.accounts[uid]
@@ -144,11 +145,11 @@ class MatchingEngine:
             raise SimError(FUTURES_NOT_SUPPORTED, symbol)
         return spec
 
-    def leverage_of(self, acct: Account, symbol: str) -> int:
+    def leverage_of(self, acct: SimAccount, symbol: str) -> int:
         """The account's leverage for ``symbol`` (the contract default until changed)."""
         return acct.leverage.get(symbol, self.contract(symbol).default_leverage)
 
-    def margin_mode_of(self, acct: Account, symbol: str) -> str:
+    def margin_mode_of(self, acct: SimAccount, symbol: str) -> str:
         """The account's margin mode for ``symbol`` (CROSS until changed)."""
         return acct.margin_mode.get(symbol, "CROSS")
 
@@ -207,7 +208,7 @@ class MatchingEngine:
         """The replayed market of ``symbol``."""
         return self.markets[self.contract(symbol).symbol]
 
-    def on_book(self, symbol: str, bids: list[Level], asks: list[Level]) -> None:
+    def on_book(self, symbol: str, bids: list[SimLevel], asks: list[SimLevel]) -> None:
         """Replace the public book (best first); match resting orders; mark-price triggers."""
         self._maybe_fund()  # a settlement instant before this event pays on the state before it
         mkt = self.markets[symbol]
@@ -242,7 +243,7 @@ class MatchingEngine:
         self._check_triggers(symbol, "LAST_PRICE", price)
 
     # ------------------------------------------------------------------ orders
-    def place_order(self, uid: str, req: OrderRequest) -> Order:
+    def place_order(self, uid: str, req: SimOrderRequest) -> SimOrder:
         """Validate and execute ``req``; return the order (possibly already terminal)."""
         self._maybe_fund()  # positions open at a past settlement instant pay before changing
         acct = self.account(uid)
@@ -276,7 +277,7 @@ class MatchingEngine:
             spec.check_band(req.price, is_buy=action == BUY, mark=mkt.mark)
         leverage = self.leverage_of(acct, symbol)
         now = self.clock.now_ns()
-        order = Order(
+        order = SimOrder(
             order_id=str(next(self._order_ids)), uid=uid, symbol=symbol, side=action,
             pos_side=pos_side, order_type=order_type, effect=effect, qty=req.qty,
             price=req.price if order_type == "LIMIT" else None, client_id=req.client_id,
@@ -301,8 +302,8 @@ class MatchingEngine:
             self._push_balance(acct)  # rests untouched with margin frozen (a fill pushes its own)
         return order
 
-    def _resolve_sides(self, acct: Account, symbol: str, side: str,
-                       req: OrderRequest) -> tuple[str, str, bool]:
+    def _resolve_sides(self, acct: SimAccount, symbol: str, side: str,
+                       req: SimOrderRequest) -> tuple[str, str, bool]:
         """Map (side, tradeSide, positionId, reduceOnly) to (action, position side, closing)."""
         if acct.position_mode == "HEDGE":
             trade_side = (req.trade_side or "").upper()
@@ -335,19 +336,19 @@ class MatchingEngine:
             return side, opposite(pos_side), True
         return side, pos_side, False
 
-    def _reference_price(self, order: Order, mkt: MarketState) -> Decimal | None:
+    def _reference_price(self, order: SimOrder, mkt: MarketState) -> Decimal | None:
         if order.price is not None:
             return order.price
         levels = mkt.asks if order.side == BUY else mkt.bids
         return levels[0][0] if levels else mkt.mark
 
-    def _order_margin(self, order: Order, qty: Decimal, mkt: MarketState) -> Decimal:
+    def _order_margin(self, order: SimOrder, qty: Decimal, mkt: MarketState) -> Decimal:
         ref = self._reference_price(order, mkt)
         if ref is None:
             return ZERO
         return (qty * ref / order.leverage).quantize(QUANTUM, ROUND_UP)
 
-    def _reserve(self, acct: Account, order: Order, mkt: MarketState) -> None:
+    def _reserve(self, acct: SimAccount, order: SimOrder, mkt: MarketState) -> None:
         """Freeze the initial margin of the part of ``order`` that can open a position.
 
         In one-way mode the part that nets an opposite position opens nothing, so closing
@@ -365,7 +366,7 @@ class MatchingEngine:
                            f"{acct.available()}")
         order.frozen = need
 
-    def _execute_new(self, acct: Account, order: Order, mkt: MarketState) -> None:
+    def _execute_new(self, acct: SimAccount, order: SimOrder, mkt: MarketState) -> None:
         """Take liquidity now, then rest, cancel or finish according to the effect."""
         crosses = self._crosses(order, mkt)
         if order.effect == "POST_ONLY" and order.order_type == "LIMIT" and crosses:
@@ -384,7 +385,7 @@ class MatchingEngine:
         else:
             self._resting[order.symbol][order.order_id] = order
 
-    def _crosses(self, order: Order, mkt: MarketState) -> bool:
+    def _crosses(self, order: SimOrder, mkt: MarketState) -> bool:
         levels = mkt.asks if order.side == BUY else mkt.bids
         if not levels:
             return False
@@ -393,16 +394,16 @@ class MatchingEngine:
         best = levels[0][0]
         return best <= order.price if order.side == BUY else best >= order.price
 
-    def _eligible(self, order: Order, price: Decimal) -> bool:
+    def _eligible(self, order: SimOrder, price: Decimal) -> bool:
         if order.price is None:
             return True
         return price <= order.price if order.side == BUY else price >= order.price
 
-    def _available_liquidity(self, order: Order, mkt: MarketState) -> Decimal:
+    def _available_liquidity(self, order: SimOrder, mkt: MarketState) -> Decimal:
         levels = mkt.asks if order.side == BUY else mkt.bids
         return sum((q for p, q in levels if self._eligible(order, p)), ZERO)
 
-    def _cap(self, order: Order, qty: Decimal) -> Decimal:
+    def _cap(self, order: SimOrder, qty: Decimal) -> Decimal:
         """Cap a fill: fault-injected fraction and reduce-only never flipping a position."""
         if self.max_fill_fraction is not None:
             step = self.contracts[order.symbol].step
@@ -416,11 +417,11 @@ class MatchingEngine:
             qty = min(qty, pos.qty)
         return qty
 
-    def _take(self, acct: Account, order: Order, mkt: MarketState) -> None:
+    def _take(self, acct: SimAccount, order: SimOrder, mkt: MarketState) -> None:
         self._walk(acct, order, mkt.asks if order.side == BUY else mkt.bids, "TAKER")
         self._settle_status(acct, order)
 
-    def _walk(self, acct: Account, order: Order, levels: list[Level], role: str) -> None:
+    def _walk(self, acct: SimAccount, order: SimOrder, levels: list[SimLevel], role: str) -> None:
         """Fill ``order`` against ``levels`` (consumed) while they reach its limit: a taker
         trades at each level's price, a resting order (maker) at its own."""
         while levels and order.remaining > 0 and self._eligible(order, levels[0][0]):
@@ -436,7 +437,7 @@ class MatchingEngine:
             if self.max_fill_fraction is not None:
                 break  # fault injection: one partial fill per market event
 
-    def _settle_status(self, acct: Account, order: Order) -> None:
+    def _settle_status(self, acct: SimAccount, order: SimOrder) -> None:
         if order.remaining <= 0:
             self._finish(acct, order, "FILLED")
         elif order.reduce_only and self._cap(order, order.remaining) <= 0:
@@ -472,7 +473,7 @@ class MatchingEngine:
                     self._walk(acct, order, levels, "MAKER")
                     self._settle_status(acct, order)
 
-    def _priority(self, symbol: str, side: str, reach: Decimal) -> list[Order]:
+    def _priority(self, symbol: str, side: str, reach: Decimal) -> list[SimOrder]:
         """Resting orders of ``side`` whose limit reaches ``reach`` (a buy at or above it, a
         sell at or below it), best price first, then time. Most events match none of them,
         so the filter runs before the sort."""
@@ -487,7 +488,7 @@ class MatchingEngine:
         return orders
 
     def cancel_order(self, uid: str, symbol: str | None = None, *, order_id: str | None = None,
-                     client_id: str | None = None) -> Order:
+                     client_id: str | None = None) -> SimOrder:
         """Cancel an open order by id (wins) or client id; 20007 unknown, 30011 not open."""
         acct = self.account(uid)
         order = self._lookup(acct, order_id, client_id)
@@ -498,7 +499,7 @@ class MatchingEngine:
         self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty else "CANCELED")
         return order
 
-    def cancel_all(self, uid: str, symbol: str | None = None) -> list[Order]:
+    def cancel_all(self, uid: str, symbol: str | None = None) -> list[SimOrder]:
         """Cancel every open order (of ``symbol``); return them."""
         acct = self.account(uid)
         sym = self.contract(symbol).symbol if symbol else None
@@ -508,7 +509,7 @@ class MatchingEngine:
         return done
 
     def modify_order(self, uid: str, *, qty: Decimal, price: Decimal,
-                     order_id: str | None = None, client_id: str | None = None) -> Order:
+                     order_id: str | None = None, client_id: str | None = None) -> SimOrder:
         """Change qty and price of an open limit order; it may cross and fill at once."""
         acct = self.account(uid)
         order = self._lookup(acct, order_id, client_id)
@@ -541,7 +542,7 @@ class MatchingEngine:
             self._take(acct, order, mkt)
         return order
 
-    def _lookup(self, acct: Account, order_id: str | None, client_id: str | None) -> Order:
+    def _lookup(self, acct: SimAccount, order_id: str | None, client_id: str | None) -> SimOrder:
         if order_id:
             order = acct.orders.get(str(order_id))
         elif client_id:
@@ -553,7 +554,7 @@ class MatchingEngine:
             raise SimError(ORDER_NOT_FOUND, str(order_id or client_id))
         return order
 
-    def _finish(self, acct: Account, order: Order, status: str) -> None:
+    def _finish(self, acct: SimAccount, order: SimOrder, status: str) -> None:
         order.status = status
         order.frozen = ZERO
         order.mtime_ns = self.clock.now_ns()
@@ -562,7 +563,7 @@ class MatchingEngine:
         self._push_order(order, "CLOSE")
         self._push_balance(acct)
 
-    def flash_close(self, uid: str, position_id: str) -> Position:
+    def flash_close(self, uid: str, position_id: str) -> SimPosition:
         """Close a whole position at market."""
         acct = self.account(uid)
         pos = self._position_by_id(acct, position_id)
@@ -577,26 +578,27 @@ class MatchingEngine:
             if sym is None or pos.symbol == sym:
                 self._close_at_market(acct, pos, pos.qty)
 
-    def _close_at_market(self, acct: Account, pos: Position, qty: Decimal,
-                         *, order_type: str = "MARKET", price: Decimal | None = None) -> Order:
-        req = OrderRequest(symbol=pos.symbol, side=BUY if pos.side == LONG else SELL,
-                           order_type=order_type, qty=qty, price=price,
-                           trade_side="CLOSE", position_id=pos.position_id, reduce_only=True)
+    def _close_at_market(self, acct: SimAccount, pos: SimPosition, qty: Decimal,
+                         *, order_type: str = "MARKET", price: Decimal | None = None) -> SimOrder:
+        req = SimOrderRequest(symbol=pos.symbol, side=BUY if pos.side == LONG else SELL,
+                              order_type=order_type, qty=qty, price=price,
+                              trade_side="CLOSE", position_id=pos.position_id, reduce_only=True)
         if acct.position_mode == "ONE_WAY":
             req.side = SELL if pos.side == LONG else BUY
         return self.place_order(acct.uid, req)
 
     # ------------------------------------------------------------------ fills and money
-    def _credit(self, acct: Account, kind: str, amount: Decimal, ref: str) -> None:
+    def _credit(self, acct: SimAccount, kind: str, amount: Decimal, ref: str) -> None:
         acct.wallet += amount
         acct.ledger.append(LedgerEntry(self.clock.now_ns(), kind, amount, ref))
 
-    def _fill(self, acct: Account, order: Order, qty: Decimal, price: Decimal, role: str) -> None:
+    def _fill(self, acct: SimAccount, order: SimOrder, qty: Decimal, price: Decimal,
+              role: str) -> None:
         now = self.clock.now_ns()
         rate = self.fees.maker if role == "MAKER" else self.fees.taker
         fee = qty * price * rate
         pnl = ZERO
-        touched: Position | None = None
+        touched: SimPosition | None = None
         event = "UPDATE"
         opened = ZERO  # the part of this fill that opens or adds to order.pos_side
         if order.closing:
@@ -625,7 +627,7 @@ class MatchingEngine:
         self._credit(acct, "fee", -fee, order.order_id)
         if pnl:
             self._credit(acct, "pnl", pnl, order.order_id)
-        acct.fills.append(Fill(
+        acct.fills.append(SimFill(
             trade_id=str(next(self._trade_ids)), order_id=order.order_id, uid=acct.uid,
             symbol=order.symbol, side=order.side, qty=qty, price=price, fee=fee,
             realized_pnl=pnl, role=role, ts_ns=now, position_id=touched.position_id,
@@ -644,8 +646,8 @@ class MatchingEngine:
             # Only on the position this fill opened, never on one it merely netted.
             self._attach_tpsl(acct, order, touched, opened)
 
-    def _increase(self, acct: Account, order: Order, qty: Decimal, price: Decimal,
-                  now: int) -> tuple[Position, str, Decimal]:
+    def _increase(self, acct: SimAccount, order: SimOrder, qty: Decimal, price: Decimal,
+                  now: int) -> tuple[SimPosition, str, Decimal]:
         """Add ``qty`` to the order's side; in one-way mode net the opposite side first."""
         key = (order.symbol, order.pos_side)
         pnl = ZERO
@@ -662,10 +664,10 @@ class MatchingEngine:
         pos = acct.positions.get(key)
         event = "UPDATE"
         if pos is None:
-            pos = Position(position_id=str(next(self._position_ids)), uid=acct.uid,
-                           symbol=order.symbol, side=order.pos_side, leverage=order.leverage,
-                           margin_mode=order.margin_mode, position_mode=acct.position_mode,
-                           ctime_ns=now, mtime_ns=now)
+            pos = SimPosition(position_id=str(next(self._position_ids)), uid=acct.uid,
+                              symbol=order.symbol, side=order.pos_side, leverage=order.leverage,
+                              margin_mode=order.margin_mode, position_mode=acct.position_mode,
+                              ctime_ns=now, mtime_ns=now)
             acct.positions[key] = pos
             event = "OPEN"
         pos.qty += qty
@@ -676,7 +678,7 @@ class MatchingEngine:
         pos.margin += (qty * price / pos.leverage).quantize(QUANTUM, ROUND_UP)
         return pos, event, pnl
 
-    def _reduce(self, pos: Position, qty: Decimal, price: Decimal) -> Decimal:
+    def _reduce(self, pos: SimPosition, qty: Decimal, price: Decimal) -> Decimal:
         """Remove ``qty`` from ``pos`` at ``price``; return the realized PnL (not credited)."""
         if qty >= pos.qty:
             removed, released = pos.entry_value, pos.margin
@@ -691,7 +693,7 @@ class MatchingEngine:
         pos.closed_value += value
         return value - removed if pos.side == LONG else removed - value
 
-    def _close_position(self, acct: Account, pos: Position) -> None:
+    def _close_position(self, acct: SimAccount, pos: SimPosition) -> None:
         acct.positions.pop((pos.symbol, pos.side), None)
         acct.closed_positions.append(pos)
         pos.mtime_ns = self.clock.now_ns()
@@ -701,14 +703,14 @@ class MatchingEngine:
                 self._end_tpsl(acct, tp, "SYSTEM_CANCELED")
 
     # ------------------------------------------------------------------ positions
-    def _position_by_id(self, acct: Account, position_id: str) -> Position:
+    def _position_by_id(self, acct: SimAccount, position_id: str) -> SimPosition:
         for pos in acct.positions.values():
             if pos.position_id == str(position_id):
                 return pos
         raise SimError(POSITION_NOT_EXIST, str(position_id))
 
-    def _find_position(self, acct: Account, symbol: str, side: str | None,
-                       position_id: str | None) -> Position:
+    def _find_position(self, acct: SimAccount, symbol: str, side: str | None,
+                       position_id: str | None) -> SimPosition:
         if position_id:
             return self._position_by_id(acct, position_id)
         if side:
@@ -717,7 +719,7 @@ class MatchingEngine:
                 return pos
         raise SimError(POSITION_NOT_EXIST, f"{symbol} {side}")
 
-    def liquidation_price(self, pos: Position) -> Decimal:
+    def liquidation_price(self, pos: SimPosition) -> Decimal:
         """Mark price at which equity of ``pos`` meets maintenance margin (0 = none).
 
         Isolated: the position's own margin backs it. Cross: the account's free balance
@@ -748,7 +750,7 @@ class MatchingEngine:
                 if equity <= pos.qty * mark * mmr:
                     self._liquidate(acct, pos, mark)
 
-    def _liquidate(self, acct: Account, pos: Position, mark: Decimal) -> None:
+    def _liquidate(self, acct: SimAccount, pos: SimPosition, mark: Decimal) -> None:
         """Close ``pos`` at ``mark`` as a taker. The insurance fund takes what the account
         cannot lose: beyond its margin for an isolated position, beyond the wallet for cross."""
         wallet_before, margin = acct.wallet, pos.margin
@@ -756,7 +758,7 @@ class MatchingEngine:
             self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty
                          else "SYSTEM_CANCELED")
         now = self.clock.now_ns()
-        order = Order(
+        order = SimOrder(
             order_id=str(next(self._order_ids)), uid=acct.uid, symbol=pos.symbol,
             side=SELL if pos.side == LONG else BUY, pos_side=pos.side, order_type="MARKET",
             effect="IOC", qty=pos.qty, price=None, client_id="", reduce_only=True, closing=True,
@@ -811,7 +813,8 @@ class MatchingEngine:
                 self._push_balance(acct)
 
     # ------------------------------------------------------------------ TP/SL
-    def _attach_tpsl(self, acct: Account, order: Order, pos: Position, qty: Decimal) -> None:
+    def _attach_tpsl(self, acct: SimAccount, order: SimOrder, pos: SimPosition,
+                     qty: Decimal) -> None:
         req = order.attached
         assert req is not None
         if order.attached_tpsl_id and order.attached_tpsl_id in acct.tpsl:
@@ -829,19 +832,19 @@ class MatchingEngine:
                             sl_qty=qty if req.sl_price is not None else None)
         order.attached_tpsl_id = tp.tpsl_id
 
-    def _new_tpsl(self, acct: Account, pos: Position, kind: str, *,
+    def _new_tpsl(self, acct: SimAccount, pos: SimPosition, kind: str, *,
                   tp_price: Decimal | None = None, tp_stop: str = "LAST_PRICE",
                   tp_type: str = "MARKET", tp_order_price: Decimal | None = None,
                   tp_qty: Decimal | None = None, sl_price: Decimal | None = None,
                   sl_stop: str = "LAST_PRICE", sl_type: str = "MARKET",
-                  sl_order_price: Decimal | None = None, sl_qty: Decimal | None = None) -> TpSl:
-        tp = TpSl(tpsl_id=str(next(self._tpsl_ids)), uid=acct.uid, symbol=pos.symbol,
-                  position_id=pos.position_id, pos_side=pos.side, kind=kind,
-                  ctime_ns=self.clock.now_ns(), tp_price=tp_price,
-                  tp_stop_type=stop_type(tp_stop), tp_order_type=tp_type.upper(),
-                  tp_order_price=tp_order_price, tp_qty=tp_qty, sl_price=sl_price,
-                  sl_stop_type=stop_type(sl_stop), sl_order_type=sl_type.upper(),
-                  sl_order_price=sl_order_price, sl_qty=sl_qty)
+                  sl_order_price: Decimal | None = None, sl_qty: Decimal | None = None) -> SimTpSl:
+        tp = SimTpSl(tpsl_id=str(next(self._tpsl_ids)), uid=acct.uid, symbol=pos.symbol,
+                     position_id=pos.position_id, pos_side=pos.side, kind=kind,
+                     ctime_ns=self.clock.now_ns(), tp_price=tp_price,
+                     tp_stop_type=stop_type(tp_stop), tp_order_type=tp_type.upper(),
+                     tp_order_price=tp_order_price, tp_qty=tp_qty, sl_price=sl_price,
+                     sl_stop_type=stop_type(sl_stop), sl_order_type=sl_type.upper(),
+                     sl_order_price=sl_order_price, sl_qty=sl_qty)
         acct.tpsl[tp.tpsl_id] = tp
         self._triggers[pos.symbol][tp.tpsl_id] = tp
         self._push_tpsl(tp, "CREATE")
@@ -853,7 +856,7 @@ class MatchingEngine:
                    tp_qty: Decimal | None = None, sl_price: Decimal | None = None,
                    sl_stop_type: str = "LAST_PRICE", sl_order_type: str = "MARKET",
                    sl_order_price: Decimal | None = None, sl_qty: Decimal | None = None,
-                   position_level: bool = False) -> TpSl:
+                   position_level: bool = False) -> SimTpSl:
         """A TP/SL order (fixed qty) or, with ``position_level``, the position TP/SL."""
         acct = self.account(uid)
         spec = self.contract(symbol)
@@ -881,7 +884,7 @@ class MatchingEngine:
                               sl_order_price=sl_order_price,
                               sl_qty=sl_qty if sl_price is not None else None)
 
-    def _validate_tpsl(self, spec: SimContract, pos: Position, *, tp_price: Decimal | None,
+    def _validate_tpsl(self, spec: SimContract, pos: SimPosition, *, tp_price: Decimal | None,
                        tp_qty: Decimal | None, sl_price: Decimal | None,
                        sl_qty: Decimal | None, position_level: bool) -> None:
         if tp_price is None and sl_price is None:
@@ -926,7 +929,7 @@ class MatchingEngine:
                 spec.check_price(order_price)
 
     def place_trailing_stop(self, uid: str, position_id: str, callback_rate: Decimal, *,
-                            stop_type: str = "LAST_PRICE", qty: Decimal | None = None) -> TpSl:
+                            stop_type: str = "LAST_PRICE", qty: Decimal | None = None) -> SimTpSl:
         """A trailing stop: closes ``qty`` (default all) at market once the price retraces
         ``callback_rate`` (a fraction) from its best level since placement. Engine-only:
         the Bitunix API documents no trailing endpoint."""
@@ -938,7 +941,7 @@ class MatchingEngine:
         tp.trail_rate = callback_rate
         return tp
 
-    def modify_tpsl(self, uid: str, tpsl_id: str, **changes: object) -> TpSl:
+    def modify_tpsl(self, uid: str, tpsl_id: str, **changes: object) -> SimTpSl:
         """Change prices, stop types, order types or quantities of a pending TP/SL."""
         acct = self.account(uid)
         tp = acct.tpsl.get(str(tpsl_id))
@@ -978,14 +981,14 @@ class MatchingEngine:
         self._push_tpsl(tp, "UPDATE")
         return tp
 
-    def position_tpsl(self, uid: str, position_id: str) -> TpSl | None:
+    def position_tpsl(self, uid: str, position_id: str) -> SimTpSl | None:
         """The pending position TP/SL of ``position_id``, if any."""
         for tp in self.account(uid).tpsl.values():
             if tp.position_id == str(position_id) and tp.kind == "POSITION_TPSL":
                 return tp
         return None
 
-    def cancel_tpsl(self, uid: str, tpsl_id: str) -> TpSl:
+    def cancel_tpsl(self, uid: str, tpsl_id: str) -> SimTpSl:
         """Cancel a pending TP/SL order."""
         acct = self.account(uid)
         tp = acct.tpsl.get(str(tpsl_id))
@@ -994,7 +997,7 @@ class MatchingEngine:
         self._end_tpsl(acct, tp, "CANCELED")
         return tp
 
-    def _end_tpsl(self, acct: Account, tp: TpSl, status: str) -> None:
+    def _end_tpsl(self, acct: SimAccount, tp: SimTpSl, status: str) -> None:
         tp.status = status
         acct.tpsl.pop(tp.tpsl_id, None)
         self._triggers[tp.symbol].pop(tp.tpsl_id, None)
@@ -1005,7 +1008,7 @@ class MatchingEngine:
         triggers = self._triggers[symbol]
         if not triggers:
             return
-        fired: list[tuple[TpSl, str]] = []
+        fired: list[tuple[SimTpSl, str]] = []
         for tp in triggers.values():
             leg = fired_leg(tp, stop_type, price)
             if leg:
@@ -1015,7 +1018,7 @@ class MatchingEngine:
                 continue  # cancelled by an earlier trigger closing the position
             self._fire(tp, leg)
 
-    def _fire(self, tp: TpSl, leg: str) -> None:
+    def _fire(self, tp: SimTpSl, leg: str) -> None:
         acct = self.accounts[tp.uid]
         tp.fired = leg
         tp.trigger_ns = self.clock.now_ns()
@@ -1046,20 +1049,20 @@ class MatchingEngine:
         for listener in self.listeners:
             listener(uid, channel, data)
 
-    def _push_order(self, order: Order, event: str) -> None:
+    def _push_order(self, order: SimOrder, event: str) -> None:
         if self.listeners:
             self._push(order.uid, "order", shapes.ws_order(order, event, self.quirks))
 
-    def _push_position(self, pos: Position, event: str) -> None:
+    def _push_position(self, pos: SimPosition, event: str) -> None:
         if self.listeners:
             self._push(pos.uid, "position", shapes.ws_position(
                 pos, event, self.markets[pos.symbol].mark))
 
-    def _push_balance(self, acct: Account) -> None:
+    def _push_balance(self, acct: SimAccount) -> None:
         if self.listeners:
             self._push(acct.uid, "balance", shapes.ws_balance(acct))
 
-    def _push_tpsl(self, tp: TpSl, event: str) -> None:
+    def _push_tpsl(self, tp: SimTpSl, event: str) -> None:
         if self.listeners:
             acct = self.accounts[tp.uid]
             self._push(tp.uid, "tpsl", shapes.ws_tpsl(

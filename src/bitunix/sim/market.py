@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bitunix.core.clock import ManualClock
 from bitunix.data import BookEvent, MarketEvent, TradeEvent
-from bitunix.sim.engine import Level, MatchingEngine
+from bitunix.sim.engine import MatchingEngine, SimLevel
 
 EventSource = Callable[[], Iterable[MarketEvent]]
 
@@ -35,7 +35,7 @@ WS_INTERVALS: dict[str, int] = {
 }
 
 
-def to_levels(pairs: Iterable[tuple[str, str]]) -> list[Level]:
+def to_levels(pairs: Iterable[tuple[str, str]]) -> list[SimLevel]:
     """Exact ``[price, qty]`` levels from decimal strings."""
     return [[Decimal(p), Decimal(q)] for p, q in pairs]
 
@@ -228,7 +228,7 @@ class Playback:
             unyielded += 1
 
 
-def book_event(symbol: str, ts_ns: int, bids: list[Level], asks: list[Level]) -> BookEvent:
+def book_event(symbol: str, ts_ns: int, bids: list[SimLevel], asks: list[SimLevel]) -> BookEvent:
     """A :class:`BookEvent` from exact levels (used by generators and tests)."""
     return BookEvent(ts_ns=ts_ns, symbol=symbol, bids=[(str(p), str(q)) for p, q in bids],
                      asks=[(str(p), str(q)) for p, q in asks])

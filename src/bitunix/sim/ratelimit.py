@@ -27,7 +27,7 @@ def limit_for(path: str) -> int:
     return DEFAULT_LIMIT
 
 
-class RateLimiter:
+class SimRateLimiter:
     """A sliding one-second window per (caller, endpoint)."""
 
     def __init__(self, *, scale: float = 1.0) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bitunix.sim import shapes
-from bitunix.sim.engine import OPEN_STATUSES, Order, OrderRequest
+from bitunix.sim.engine import OPEN_STATUSES, SimOrder, SimOrderRequest
 from bitunix.sim.errors import (
     BATCH_TOO_LARGE,
     LIVE_NETWORK_ERROR,
@@ -112,9 +112,9 @@ class Params:
         raise SimError(PARAMETER_ERROR, f"{name}={value!r} is not a boolean")
 
 
-def order_request(p: Params, symbol: str) -> OrderRequest:
-    """Parse a ``place_order`` body (or a batch entry) into an :class:`OrderRequest`."""
-    return OrderRequest(
+def order_request(p: Params, symbol: str) -> SimOrderRequest:
+    """Parse a ``place_order`` body (or a batch entry) into an :class:`SimOrderRequest`."""
+    return SimOrderRequest(
         symbol=symbol,
         side=p.req_str("side"),
         order_type=p.req_str("orderType"),
@@ -450,7 +450,7 @@ class RestApi:
         self.engine.close_all(uid, p.text("symbol"))
         return ""
 
-    def _orders(self, p: Params, uid: str, *, pending: bool) -> list[Order]:
+    def _orders(self, p: Params, uid: str, *, pending: bool) -> list[SimOrder]:
         acct = self.engine.account(uid)
         symbol = (p.text("symbol") or "").upper()
         oid, cid, status = p.text("orderId"), p.text("clientId"), p.text("status")

@@ -32,7 +32,7 @@ from bitunix.sim.engine import MatchingEngine
 from bitunix.sim.errors import SimError
 from bitunix.sim.faults import Faults
 from bitunix.sim.market import WS_INTERVALS, EventSource, Playback, source_for
-from bitunix.sim.ratelimit import RateLimiter
+from bitunix.sim.ratelimit import SimRateLimiter
 from bitunix.sim.shapes import dec, iso_s
 
 DEFAULT_KEYS = {"sim-api-key": "sim-secret-key"}
@@ -126,7 +126,7 @@ class SimServer:
             if key not in self.engine.accounts:
                 self.engine.add_account(key, balance, position_mode=position_mode)
         self.auth = Authenticator(self.keys, window_ms=timestamp_window_ms)
-        self.limiter = RateLimiter() if rate_limits else None
+        self.limiter = SimRateLimiter() if rate_limits else None
         self.faults = faults or Faults()
         self.quirks = quirks
         self.host = host

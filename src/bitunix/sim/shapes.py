@@ -13,7 +13,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bitunix.sim.state import Account, Fill, Order, Position, TpSl
+    from bitunix.sim.state import SimAccount, SimFill, SimOrder, SimPosition, SimTpSl
 
 JSON = dict[str, object]
 
@@ -43,7 +43,7 @@ def _mixed(value: str) -> str:
     return value.split("_", maxsplit=1)[0].capitalize()
 
 
-def rest_order(order: Order, quirks: bool = False) -> JSON:
+def rest_order(order: SimOrder, quirks: bool = False) -> JSON:
     """An order row of get_pending_orders / get_history_orders / get_order_detail."""
     att = order.attached
     status = order.status
@@ -82,7 +82,7 @@ def rest_order(order: Order, quirks: bool = False) -> JSON:
     return row
 
 
-def ws_order(order: Order, event: str, quirks: bool = False) -> JSON:
+def ws_order(order: SimOrder, event: str, quirks: bool = False) -> JSON:
     """The ``order`` channel push (spec 5.5)."""
     att = order.attached
     data: JSON = {
@@ -118,7 +118,7 @@ def ws_order(order: Order, event: str, quirks: bool = False) -> JSON:
     return data
 
 
-def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal, *,
+def rest_position(pos: SimPosition, mark: Decimal | None, liq_price: Decimal, *,
                   maintenance_rate: Decimal = Decimal("0.004"), quirks: bool = False,
                   tick: Decimal = Decimal("0.01")) -> JSON:
     """A row of get_pending_positions; ``side`` is LONG/SHORT (BUY/SELL with quirks).
@@ -160,7 +160,7 @@ def rest_position(pos: Position, mark: Decimal | None, liq_price: Decimal, *,
     }
 
 
-def rest_history_position(pos: Position) -> JSON:
+def rest_history_position(pos: SimPosition) -> JSON:
     """A row of get_history_positions (entry/close prices are fill-weighted averages)."""
     entry = pos.opened_value / pos.opened_qty if pos.opened_qty else Decimal(0)
     close = pos.closed_value / pos.closed_qty if pos.closed_qty else Decimal(0)
@@ -175,7 +175,7 @@ def rest_history_position(pos: Position) -> JSON:
     }
 
 
-def ws_position(pos: Position, event: str, mark: Decimal | None) -> JSON:
+def ws_position(pos: SimPosition, event: str, mark: Decimal | None) -> JSON:
     """The ``position`` channel push."""
     return {
         "event": event,
@@ -197,7 +197,7 @@ def ws_position(pos: Position, event: str, mark: Decimal | None) -> JSON:
     }
 
 
-def ws_balance(acct: Account) -> JSON:
+def ws_balance(acct: SimAccount) -> JSON:
     """The ``balance`` channel push."""
     iso_frozen = sum((o.frozen for o in acct.open_orders.values()
                       if o.margin_mode == "ISOLATION"), Decimal(0))
@@ -215,7 +215,7 @@ def ws_balance(acct: Account) -> JSON:
     }
 
 
-def _tpsl_fields(tp: TpSl) -> JSON:
+def _tpsl_fields(tp: SimTpSl) -> JSON:
     out: JSON = {}
     if tp.tp_price is not None:
         out.update({"tpPrice": dec(tp.tp_price), "tpStopType": tp.tp_stop_type,
@@ -230,7 +230,7 @@ def _tpsl_fields(tp: TpSl) -> JSON:
     return out
 
 
-def ws_tpsl(tp: TpSl, event: str, acct: Account, leverage: int, quirks: bool = False) -> JSON:
+def ws_tpsl(tp: SimTpSl, event: str, acct: SimAccount, leverage: int, quirks: bool = False) -> JSON:
     """The ``tpsl`` channel push (live casing ``Sell``, ``Last``, ``Market`` with quirks)."""
     side = "SELL" if tp.pos_side == "LONG" else "BUY"
     data: JSON = {
@@ -254,7 +254,7 @@ def ws_tpsl(tp: TpSl, event: str, acct: Account, leverage: int, quirks: bool = F
     return data
 
 
-def rest_tpsl(tp: TpSl, base: str, quote: str) -> JSON:
+def rest_tpsl(tp: SimTpSl, base: str, quote: str) -> JSON:
     """A row of tpsl/get_pending_orders (note ``id``, not ``orderId``)."""
     row: JSON = {"id": tp.tpsl_id, "positionId": tp.position_id, "symbol": tp.symbol,
                  "base": base, "quote": quote, "tpPrice": "", "tpStopType": "",
@@ -264,7 +264,7 @@ def rest_tpsl(tp: TpSl, base: str, quote: str) -> JSON:
     return row
 
 
-def rest_tpsl_history(tp: TpSl, base: str, quote: str) -> JSON:
+def rest_tpsl_history(tp: SimTpSl, base: str, quote: str) -> JSON:
     """A row of tpsl/get_history_orders."""
     row = rest_tpsl(tp, base, quote)
     row.update({"status": tp.status, "ctime": tp.ctime_ns // 1_000_000,
@@ -272,7 +272,7 @@ def rest_tpsl_history(tp: TpSl, base: str, quote: str) -> JSON:
     return row
 
 
-def rest_fill(fill: Fill) -> JSON:
+def rest_fill(fill: SimFill) -> JSON:
     """A row of get_history_trades; ``fee`` positive = paid."""
     return {
         "tradeId": fill.trade_id, "orderId": fill.order_id, "symbol": fill.symbol,

@@ -17,7 +17,7 @@ ZERO = Decimal(0)
 QUANTUM = Decimal("1e-12")
 HOUR_NS = 3_600_000_000_000
 
-Level = list[Decimal]  # [price, qty]
+SimLevel = list[Decimal]  # [price, qty]
 PushListener = Callable[[str, str, dict[str, object]], None]
 
 MODIFIABLE_TPSL = frozenset({
@@ -38,7 +38,7 @@ class FeeSchedule:
 
 
 @dataclass(slots=True)
-class OrderRequest:
+class SimOrderRequest:
     """A ``place_order`` request, already parsed (prices and quantities exact)."""
 
     symbol: str
@@ -62,7 +62,7 @@ class OrderRequest:
 
 
 @dataclass(slots=True)
-class Order:
+class SimOrder:
     """An order of the simulated exchange; ``side`` is the real action (BUY/SELL)."""
 
     order_id: str
@@ -88,7 +88,7 @@ class Order:
     fee: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     frozen: Decimal = ZERO
-    attached: OrderRequest | None = None
+    attached: SimOrderRequest | None = None
     attached_tpsl_id: str | None = None
     #: The position a closing order reduces; it reduces nothing once that one is gone.
     target_position_id: str | None = None
@@ -105,7 +105,7 @@ class Order:
 
 
 @dataclass(slots=True)
-class Position:
+class SimPosition:
     """An open position; ``fee`` is cumulative and negative when paid (live convention)."""
 
     position_id: str
@@ -143,7 +143,7 @@ class Position:
 
 
 @dataclass(slots=True)
-class Fill:
+class SimFill:
     """One execution of an order (a row of ``get_history_trades``)."""
 
     trade_id: str
@@ -168,7 +168,7 @@ class Fill:
 
 
 @dataclass(slots=True)
-class TpSl:
+class SimTpSl:
     """A TP/SL order (``TPSL``), a position TP/SL (``POSITION_TPSL``) or a trailing stop."""
 
     tpsl_id: str
@@ -206,7 +206,7 @@ class LedgerEntry:
 
 
 @dataclass(slots=True)
-class Account:
+class SimAccount:
     """A user of the simulated exchange: wallet, settings, orders and positions."""
 
     uid: str
@@ -214,14 +214,14 @@ class Account:
     position_mode: str = "ONE_WAY"
     leverage: dict[str, int] = field(default_factory=dict)
     margin_mode: dict[str, str] = field(default_factory=dict)
-    open_orders: dict[str, Order] = field(default_factory=dict)
-    orders: dict[str, Order] = field(default_factory=dict)
+    open_orders: dict[str, SimOrder] = field(default_factory=dict)
+    orders: dict[str, SimOrder] = field(default_factory=dict)
     client_ids: dict[str, str] = field(default_factory=dict)
-    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
-    closed_positions: list[Position] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
-    tpsl: dict[str, TpSl] = field(default_factory=dict)
-    tpsl_history: list[TpSl] = field(default_factory=list)
+    positions: dict[tuple[str, str], SimPosition] = field(default_factory=dict)
+    closed_positions: list[SimPosition] = field(default_factory=list)
+    fills: list[SimFill] = field(default_factory=list)
+    tpsl: dict[str, SimTpSl] = field(default_factory=dict)
+    tpsl_history: list[SimTpSl] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)
 
     def frozen(self) -> Decimal:
@@ -244,8 +244,8 @@ class Account:
 class MarketState:
     """The replayed public market of one symbol."""
 
-    bids: list[Level] = field(default_factory=list)
-    asks: list[Level] = field(default_factory=list)
+    bids: list[SimLevel] = field(default_factory=list)
+    asks: list[SimLevel] = field(default_factory=list)
     last: Decimal | None = None
     mark: Decimal | None = None
     open_24h: Decimal | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bitunix.sim.errors import PARAMETER_ERROR, SimError
-from bitunix.sim.state import LONG, TpSl
+from bitunix.sim.state import LONG, SimTpSl
 
 __all__ = ["fired_leg", "opt_decimal", "stop_type"]
 
@@ -26,7 +26,7 @@ def opt_decimal(value: object) -> Decimal | None:
     raise SimError(PARAMETER_ERROR, f"not a decimal: {value!r}")
 
 
-def fired_leg(tp: TpSl, stop_type: str, price: Decimal) -> str:
+def fired_leg(tp: SimTpSl, stop_type: str, price: Decimal) -> str:
     """Which leg of ``tp`` fires at ``price`` ("tp", "sl" or "")."""
     long = tp.pos_side == LONG
     if tp.trail_rate is not None:

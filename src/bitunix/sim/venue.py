@@ -8,8 +8,8 @@ liquidation)::
     venue = InProcessVenue(balance=Decimal("1000"))
     for event in venue.events():           # each event is already applied to the engine
         if want_to_buy(event):
-            venue.place_order(OrderRequest(symbol="BTCUSDT", side="BUY",
-                                           order_type="MARKET", qty=Decimal("0.001")))
+            venue.place_order(SimOrderRequest(symbol="BTCUSDT", side="BUY",
+                                              order_type="MARKET", qty=Decimal("0.001")))
     print(venue.account.wallet, venue.account.fills)
 """
 
@@ -22,12 +22,12 @@ from bitunix.core.clock import ManualClock
 from bitunix.data import MarketEvent
 from bitunix.sim.contracts import SimContract
 from bitunix.sim.engine import (
-    Account,
     FeeSchedule,
     MatchingEngine,
-    Order,
-    OrderRequest,
     PushListener,
+    SimAccount,
+    SimOrder,
+    SimOrderRequest,
 )
 from bitunix.sim.market import EventSource, Playback, source_for
 
@@ -58,7 +58,7 @@ class InProcessVenue:
                                  on_event=self._pending.append)
 
     @property
-    def account(self) -> Account:
+    def account(self) -> SimAccount:
         """The venue's account (wallet, positions, orders, fills, ledger)."""
         return self.engine.accounts[self.uid]
 
@@ -83,11 +83,11 @@ class InProcessVenue:
             done += 1
         return done
 
-    def place_order(self, req: OrderRequest) -> Order:
+    def place_order(self, req: SimOrderRequest) -> SimOrder:
         """Place an order for the venue's account."""
         return self.engine.place_order(self.uid, req)
 
-    def cancel_order(self, order_id: str) -> Order:
+    def cancel_order(self, order_id: str) -> SimOrder:
         """Cancel an open order of the venue's account."""
         return self.engine.cancel_order(self.uid, order_id=order_id)
 
