@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"core", "model"},
     "obs": {"core", "model"},
     "sim": {"core", "model", "wire", "exchange", "data"},
-    "data": {"core"},
+    "data": {"core", "model"},
     "backtest": {"core", "model", "features", "strategy", "risk", "execution", "sim", "ml",
                  "data", "store"},
 }

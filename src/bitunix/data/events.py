@@ -1,31 +1,5 @@
-"""Venue-neutral market events: what a recording or a capture replays.
+"""The market events replayed by ``bitunix.data``; defined in :mod:`bitunix.model.market`."""
 
-Prices and quantities stay the exact decimal strings the venue sent; consumers convert
-them (to float for features, to integer ticks for anything that becomes money).
-"""
+from bitunix.model.market import BookEvent, MarketEvent, TradeEvent
 
-from __future__ import annotations
-
-import msgspec
-
-
-class TradeEvent(msgspec.Struct, frozen=True, gc=False):
-    """One trade. ``is_buy``: the aggressor (taker) was the buyer."""
-
-    ts_ns: int
-    symbol: str
-    price: str
-    qty: str
-    is_buy: bool
-
-
-class BookEvent(msgspec.Struct, frozen=True, gc=False):
-    """A snapshot of the top of the book, ``(price, qty)`` levels best first."""
-
-    ts_ns: int
-    symbol: str
-    bids: list[tuple[str, str]]
-    asks: list[tuple[str, str]]
-
-
-MarketEvent = TradeEvent | BookEvent
+__all__ = ["BookEvent", "MarketEvent", "TradeEvent"]

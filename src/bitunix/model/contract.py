@@ -14,7 +14,12 @@ import msgspec
 
 from bitunix.core.errors import BitunixError
 from bitunix.model.enums import OrderType, SymbolStatus
-from bitunix.model.ticks import decimal_to_ticks, format_ticks, ticks_to_decimal
+from bitunix.model.ticks import (
+    decimal_to_ticks,
+    float_to_ticks,
+    format_ticks,
+    ticks_to_decimal,
+)
 
 __all__ = ["ContractError", "ContractSpec"]
 
@@ -104,6 +109,25 @@ class ContractSpec(msgspec.Struct, frozen=True, kw_only=True):
     def qty_to_steps(self, qty: Decimal, rounding: str | None = None) -> int:
         """``qty`` as integer steps; exact unless ``rounding`` is given."""
         return decimal_to_ticks(qty, self.qty_decimals, rounding)
+
+    def price_ticks_from_float(self, price: float, rounding: str) -> int:
+        """A float price (a signal's stop or target) as ticks, rounded with ``rounding``;
+        see :func:`~bitunix.model.ticks.float_to_ticks`."""
+        return float_to_ticks(price, self.price_decimals, rounding)
+
+    def qty_steps_from_float(self, qty: float, rounding: str = decimal.ROUND_DOWN) -> int:
+        """A float quantity as steps, down by default (never more than computed)."""
+        return float_to_ticks(qty, self.qty_decimals, rounding)
+
+    @property
+    def min_order_steps(self) -> int:
+        """:attr:`min_order_qty` in steps."""
+        return self.qty_to_steps(self.min_order_qty)
+
+    def max_order_steps(self, order_type: OrderType = OrderType.LIMIT) -> int | None:
+        """:meth:`max_qty` in steps, rounded down onto the grid (None: no venue maximum)."""
+        limit = self.max_qty(order_type)
+        return None if limit is None else self.qty_to_steps(limit, decimal.ROUND_DOWN)
 
     def format_price(self, ticks: int) -> str:
         """Price ticks as the decimal string to send."""

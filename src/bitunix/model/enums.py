@@ -116,8 +116,13 @@ class TimeInForce(_VenueEnum):
 
 
 class OrderStatus(_VenueEnum):
-    """Order status; ``NEW_`` and mixed case are normalised (spec 1.4)."""
+    """Order status; ``NEW_`` and mixed case are normalised (spec 1.4).
 
+    ``INIT`` is also the bot's "pending new" (sent, not yet acknowledged). ``REJECTED`` is
+    the bot's own terminal state for an order the venue refused outright (a non-zero code
+    on ``place_order``, or a lookup proving it was never placed): the venue never sends it,
+    since a refused order has no venue state (spec 6.3).
+    """
 
     INIT = "INIT"
     NEW = "NEW"
@@ -127,6 +132,7 @@ class OrderStatus(_VenueEnum):
     PART_FILLED_CANCELED = "PART_FILLED_CANCELED"
     EXPIRED = "EXPIRED"
     SYSTEM_CANCELED = "SYSTEM_CANCELED"
+    REJECTED = "REJECTED"
 
     @property
     def is_terminal(self) -> bool:

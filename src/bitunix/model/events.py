@@ -22,7 +22,7 @@ from bitunix.model.enums import (
     TimeInForce,
 )
 
-__all__ = ["BalanceUpdate", "OrderUpdate", "PositionUpdate"]
+__all__ = ["Balance", "BalanceUpdate", "OrderUpdate", "PositionUpdate"]
 
 _ZERO = Decimal(0)
 
@@ -90,8 +90,8 @@ class PositionUpdate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
         return self.event == "CLOSE" or self.qty == 0
 
 
-class BalanceUpdate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Balance of one margin coin."""
+class Balance(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """Balance of one margin coin as the venue reports it (push or REST)."""
 
     ts_event_ns: int
     coin: str
@@ -99,3 +99,7 @@ class BalanceUpdate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     frozen: Decimal = _ZERO
     margin: Decimal = _ZERO
     bonus: Decimal = _ZERO
+
+
+#: The name this type had before the execution layer; kept for the converters.
+BalanceUpdate = Balance

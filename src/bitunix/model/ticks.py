@@ -10,7 +10,9 @@ silently.
 from __future__ import annotations
 
 import decimal
+import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from bitunix.core.errors import BitunixError
@@ -19,6 +21,7 @@ __all__ = [
     "ROUNDING_MODES",
     "PrecisionError",
     "decimal_to_ticks",
+    "float_to_ticks",
     "format_ticks",
     "parse_ticks",
     "ticks_to_decimal",
@@ -76,6 +79,59 @@ def decimal_to_ticks(value: Decimal, decimals: int, rounding: str | None = None)
             f"{value} has more than {decimals} decimals and no rounding mode was given"
         )
     return int(scaled.to_integral_value(rounding=rounding))
+
+
+#: A float within this relative distance of a grid point is taken to mean that point. Float
+#: arithmetic errs by about 1e-16 relative, a tick is at least 1e-8 relative at any real
+#: price, so the snap never moves a value by a tick and never leaves float noise in.
+SNAP_REL = 1e-9
+_EXACT_FLOAT_INT = 2.0**52
+def _away_from_zero(x: float) -> int:
+    return math.ceil(x) if x > 0 else math.floor(x)
+
+
+_FLOAT_ROUNDING: dict[str, Callable[[float], int]] = {
+    decimal.ROUND_FLOOR: math.floor,
+    decimal.ROUND_CEILING: math.ceil,
+    decimal.ROUND_DOWN: math.trunc,
+    decimal.ROUND_UP: _away_from_zero,
+    decimal.ROUND_HALF_EVEN: round,
+}
+
+
+def float_to_ticks(value: float, decimals: int, rounding: str) -> int:
+    """Round a float (a feature-side price or size) onto the grid of ``10**-decimals``.
+
+    ``rounding`` is required (a ``decimal.ROUND_*`` mode among FLOOR, CEILING, DOWN, UP,
+    HALF_EVEN): the caller decides which direction is safe. A value within
+    :data:`SNAP_REL` of a grid point is that point (``61839.1`` with one decimal is 618391
+    ticks under any rounding, although the float is ``61839.09999999999854``). This is the
+    hot-path conversion (no Decimal); beyond 2**52 ticks it falls back to exact Decimal
+    arithmetic. NaN and infinities raise :class:`PrecisionError`.
+
+    >>> float_to_ticks(61839.1, 1, "ROUND_FLOOR")
+    618391
+    >>> float_to_ticks(0.0019, 3, "ROUND_DOWN")
+    1
+    """
+    round_fn = _FLOAT_ROUNDING.get(rounding)
+    if round_fn is None:
+        raise PrecisionError(f"float_to_ticks needs one of {sorted(_FLOAT_ROUNDING)}, "
+                             f"was {rounding!r}")
+    if not isinstance(value, float | int) or isinstance(value, bool) or not math.isfinite(value):
+        raise PrecisionError(f"not a finite number: {value!r}")
+    if not isinstance(decimals, int) or not 0 <= decimals <= MAX_DECIMALS:
+        raise PrecisionError(f"decimals must be in 0..{MAX_DECIMALS}, was {decimals!r}")
+    scaled = value * _POW10[decimals]
+    if abs(scaled) >= _EXACT_FLOAT_INT:
+        return decimal_to_ticks(Decimal(repr(float(value))), decimals, rounding)
+    nearest = round(scaled)
+    if abs(scaled - nearest) <= SNAP_REL * max(1.0, abs(scaled)):
+        return int(nearest)
+    return int(round_fn(scaled))
+
+
+_POW10 = [10.0**d for d in range(MAX_DECIMALS + 1)]
 
 
 def parse_ticks(text: str, decimals: int, rounding: str | None = None) -> int:

@@ -1,0 +1,78 @@
+"""Intents and orders: exact views of their ticks and steps."""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bitunix.model import Order, OrderIntent, OrderStatus, OrderType, Side, TimeInForce
+from bitunix.model.ticks import PrecisionError, float_to_ticks
+from tests.model.conftest import BTC
+
+
+def test_intent_validation_and_views() -> None:
+    i = OrderIntent(spec=BTC, side=Side.SELL, qty_steps=12, order_type=OrderType.LIMIT,
+                    price_ticks=618391, time_in_force=TimeInForce.IOC, tp_ticks=618000,
+                    sl_ticks=618600, strategy="ovirx", reason="enter", ts_ns=5)
+    assert (i.symbol, i.qty, i.price) == ("BTCUSDT", Decimal("0.0012"), Decimal("61839.1"))
+    o = Order.from_intent(i, "bx-a-1", created_ns=9)
+    assert (o.status, o.client_id, o.created_ns, o.price, o.qty) == (
+        OrderStatus.INIT, "bx-a-1", 9, Decimal("61839.1"), Decimal("0.0012"))
+    assert (o.tp_ticks, o.sl_ticks, o.strategy, o.reason) == (618000, 618600, "ovirx", "enter")
+    assert o.is_open
+    assert o.remaining_steps == 12
+    assert o.signed_filled_steps == 0
+    assert o.filled_qty == 0
+    m = OrderIntent(spec=BTC, side=Side.BUY, qty_steps=1)
+    assert m.price is None
+    assert Order.from_intent(m, "x", 0).price is None
+    with pytest.raises(ValueError, match="qty_steps"):
+        OrderIntent(spec=BTC, side=Side.BUY, qty_steps=0)
+    with pytest.raises(ValueError, match="LIMIT"):
+        OrderIntent(spec=BTC, side=Side.BUY, qty_steps=1, order_type=OrderType.LIMIT)
+
+
+def test_float_to_ticks_snaps_float_noise_and_rounds_the_rest() -> None:
+    assert float_to_ticks(61839.1, 1, decimal.ROUND_FLOOR) == 618391
+    assert float_to_ticks(61839.1, 1, decimal.ROUND_CEILING) == 618391
+    assert float_to_ticks(0.1 + 0.2, 1, decimal.ROUND_CEILING) == 3
+    assert float_to_ticks(61839.15, 1, decimal.ROUND_FLOOR) == 618391
+    assert float_to_ticks(61839.15, 1, decimal.ROUND_CEILING) == 618392
+    assert float_to_ticks(-0.0019, 3, decimal.ROUND_DOWN) == -1
+    assert float_to_ticks(-0.0011, 3, decimal.ROUND_UP) == -2
+    assert float_to_ticks(1e20, 2, decimal.ROUND_DOWN) == 10**22  # exact fallback
+    for bad in (float("nan"), float("inf"), True):
+        with pytest.raises(PrecisionError):
+            float_to_ticks(bad, 1, decimal.ROUND_FLOOR)
+    with pytest.raises(PrecisionError, match="ROUND_HALF_UP"):
+        float_to_ticks(1.0, 1, decimal.ROUND_HALF_UP)
+    with pytest.raises(PrecisionError, match="decimals"):
+        float_to_ticks(1.0, 19, decimal.ROUND_FLOOR)
+
+
+@given(st.floats(min_value=1e-6, max_value=1e7), st.integers(0, 8))
+def test_float_to_ticks_is_within_one_tick_on_the_safe_side(x: float, decimals: int) -> None:
+    exact = Decimal(x).scaleb(decimals)
+    lo = float_to_ticks(x, decimals, decimal.ROUND_FLOOR)
+    hi = float_to_ticks(x, decimals, decimal.ROUND_CEILING)
+    tolerance = Decimal("1e-9") * max(Decimal(1), abs(exact))
+    assert lo <= exact + tolerance
+    assert exact - tolerance <= hi
+    assert hi - lo in (0, 1)
+    assert exact - lo < 1 + tolerance
+    assert hi - exact < 1 + tolerance
+
+
+def test_contract_float_helpers() -> None:
+    assert BTC.price_ticks_from_float(61839.17, decimal.ROUND_FLOOR) == 618391
+    assert BTC.qty_steps_from_float(0.00129) == 12
+    assert BTC.min_order_steps == 1
+    assert BTC.max_order_steps(OrderType.MARKET) == 1_000_000
+    assert BTC.max_order_steps(OrderType.LIMIT) == 5_000_000
+    no_max = BTC.__class__(symbol="X", base="X", quote="USDT", price_decimals=1,
+                           qty_decimals=1, min_qty=Decimal("0.1"))
+    assert no_max.max_order_steps() is None
