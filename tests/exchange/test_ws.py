@@ -615,3 +615,31 @@ async def test_fragmented_binary_and_protocol_ping_frames(
     assert h.trades[0] == h.trades[1] == h.trades[2]
     assert ws.stats.malformed == {}
     assert ws.stats.disconnects == 0
+
+
+async def test_fragmented_message_over_the_size_cap_drops_the_connection(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS],
+        caplog: pytest.LogCaptureFixture) -> None:
+    # max_frame_size used to bound each fragment only: a 96 MiB message sent in 1 MiB
+    # fragments was reassembled whole (274 MB RSS). The cap now applies to the message.
+    cap = 64 * 1024
+    h = Recorder()
+    ws = client_factory(h, fast_config(server.url, max_frame_size=cap))
+    ws.subscribe([("trade", "BTCUSDT")])
+    ws.start()
+    await ws.wait_live(5)
+    big = TRADE[:-1] + b',"pad":"' + b"x" * (4 * cap) + b'"}'
+    server.push_fragmented(big, parts=16)  # 16 fragments of ~16 KiB, each under the cap
+    await until(lambda: ws.stats.oversized_messages == 1 and ws.stats.disconnects == 1)
+    assert "larger than 65536 bytes" in caplog.text
+    await until(lambda: ws.stats.connects == 2 and ws.state is ConnState.LIVE)
+    server.push_fragmented(TRADE, parts=4)  # the new connection works as before
+    await until(lambda: len(h.trades) == 1)
+    assert h.trades[0].data[0].v == 1.1536
+    # A message just under the cap, in fragments, still gets through.
+    fits = TRADE[:-1] + b',"pad":"' + b"y" * (cap - len(TRADE) - 16) + b'"}'
+    assert len(fits) <= cap
+    server.push_fragmented(fits, parts=8)
+    await until(lambda: len(h.trades) == 2)
+    assert ws.stats.oversized_messages == 1
+    assert ws.stats.disconnects == 1

@@ -17,6 +17,10 @@ Connection life (state enum :class:`ConnState`): ``CONNECTING`` -> (private: ``L
 reconnect; every disconnect goes through ``BACKOFF`` (exponential with jitter), then
 everything is re-subscribed (and re-logged-in). Every disconnect, reconnect, malformed
 frame and handler error is logged and counted in :attr:`BitunixWS.stats`.
+
+Size: ``max_frame_size`` bounds a whole message, fragments included (picows bounds each
+frame); a larger message is dropped with the connection (close code 1009), counted in
+``stats.oversized_messages``, and the client reconnects as after any disconnect.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import random
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from picows import WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSCloseCode, WSListener, WSMsgType, WSTransport, ws_connect
 
 from bitunix.core.clock import Clock, LiveClock
 from bitunix.exchange.config import WsConfig
@@ -70,6 +74,9 @@ class _Listener(WSListener):
         self._client = client
         self._on_payload = client._on_payload
         self._fragments: bytearray | None = None
+        # picows bounds each frame by max_frame_size; the reassembled message is bounded
+        # here, or a peer could send an unbounded message in small fragments.
+        self._max_size = client.config.max_frame_size
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._client._on_connected(transport)
@@ -82,7 +89,14 @@ class _Listener(WSListener):
             else:
                 self._fragments = bytearray(frame.get_payload_as_memoryview())
         elif mt is WSMsgType.CONTINUATION and self._fragments is not None:
-            self._fragments += frame.get_payload_as_memoryview()
+            part = frame.get_payload_as_memoryview()
+            if len(self._fragments) + len(part) > self._max_size:
+                # Later fragments of this message are ignored (no reassembly in progress)
+                # until the socket is gone.
+                self._fragments = None
+                self._client._on_oversized(transport, self._max_size)
+                return
+            self._fragments += part
             if frame.fin:
                 data, self._fragments = bytes(self._fragments), None
                 self._on_payload(data, frame.last_in_buffer)
@@ -465,6 +479,15 @@ class BitunixWS:
         if self._pending_depth.pop(key, None) is not None:
             self.stats.depth_skipped += 1
         self._pending_depth[key] = msg
+
+    def _on_oversized(self, transport: WSTransport, limit: int) -> None:
+        self.stats.oversized_messages += 1
+        reason = f"a fragmented message larger than {limit} bytes (max_frame_size)"
+        log.warning("dropping %s; reconnecting", reason)
+        if not transport.is_disconnected:
+            self._close_reason = self._close_reason or reason
+            transport.send_close(WSCloseCode.MESSAGE_TOO_BIG)
+            transport.disconnect()
 
     def _on_handler_error(self, msg: Any) -> None:
         self.stats.handler_errors += 1

@@ -97,6 +97,7 @@ class WsStats:
     frames: int = 0
     messages: int = 0
     malformed: dict[str, int] = field(default_factory=dict)
+    oversized_messages: int = 0
     unhandled: int = 0
     handler_errors: int = 0
     sink_errors: int = 0
