@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
@@ -15,7 +16,15 @@ from bitunix.core.clock import ManualClock
 from bitunix.exchange.config import WsConfig
 from bitunix.exchange.signing import Credentials
 from bitunix.exchange.ws import BitunixWS, ConnState, WsError, WsHandler
-from bitunix.wire import ChannelArg, DepthPush, OrderPush, TradePush
+from bitunix.wire import (
+    BalancePush,
+    ChannelArg,
+    DepthPush,
+    OrderPush,
+    PositionPush,
+    TpslPush,
+    TradePush,
+)
 from tests.exchange.fake_ws import Behaviour, FakeWsServer
 
 TRADE = (b'{"ch":"trade","symbol":"BTCUSDT","ts":1748803492958,"data":[{"p":"104350","s":"buy",'
@@ -643,3 +652,94 @@ async def test_fragmented_message_over_the_size_cap_drops_the_connection(
     await until(lambda: len(h.trades) == 2)
     assert ws.stats.oversized_messages == 1
     assert ws.stats.disconnects == 1
+
+
+def order_push(event: str, status: str, mtime: str | None, *, deal: str = "0",
+               order_id: str = "11111") -> bytes:
+    data = {"event": event, "orderId": order_id, "clientId": "c1", "symbol": "BTCUSDT",
+            "side": "BUY", "type": "LIMIT", "qty": "0.002", "price": "60000",
+            "orderStatus": status, "dealAmount": deal,
+            "ctime": "2025-04-26T17:06:13.155255000Z"}
+    if mtime is not None:
+        data["mtime"] = mtime
+    return json.dumps({"ch": "order", "ts": 1745687173160, "data": data}).encode()
+
+
+BALANCE = b'{"ch":"balance","ts":1,"data":{"coin":"USDT","available":"1000.5","frozen":"1"}}'
+POSITION_OPEN = (b'{"ch":"position","ts":2,"data":{"event":"OPEN","positionId":"77","symbol":'
+                 b'"BTCUSDT","side":"LONG","qty":"0.002","ctime":"2025-04-26T17:06:13.1Z"}}')
+TPSL_UPDATE = (b'{"ch":"tpsl","ts":3,"data":{"event":"UPDATE","orderId":"5","symbol":"BTCUSDT",'
+               b'"status":"NEW","tpPrice":"65000"}}')
+LAST_BALANCE = b'{"ch":"balance","ts":9,"data":{"coin":"USDT","available":"0.5"}}'
+
+
+def last_balance_seen(h: PrivateRecorder) -> bool:
+    return any(isinstance(m, BalancePush) and m.items[0].available == Decimal("0.5")
+               for m in h.got)
+
+
+class PrivateRecorder(WsHandler):
+    def __init__(self) -> None:
+        self.got: list[object] = []
+
+    def on_order(self, msg: OrderPush) -> None:
+        self.got.append(msg)
+
+    def on_position(self, msg: PositionPush) -> None:
+        self.got.append(msg)
+
+    def on_balance(self, msg: BalancePush) -> None:
+        self.got.append(msg)
+
+    def on_tpsl(self, msg: TpslPush) -> None:
+        self.got.append(msg)
+
+
+async def test_repeated_private_pushes_are_delivered_once(
+        server: FakeWsServer, client_factory: Callable[..., BitunixWS]) -> None:
+    h = PrivateRecorder()
+    ws = client_factory(h, fast_config(server.url), credentials=Credentials("k1234", "s1234"))
+    ws.start()
+    await ws.wait_live(5)
+    t1, t2 = "2025-04-26T17:06:13.155255000Z", "2025-04-26T17:06:14.000000001Z"
+    new = order_push("CREATE", "NEW", t1)
+    fill = order_push("UPDATE", "PART_FILLED", t2, deal="0.001")
+    server.push(new, new, fill, new, fill,  # the venue repeats order events
+                BALANCE, BALANCE,  # a balance repeated is a state, delivered as it comes
+                POSITION_OPEN, POSITION_OPEN,
+                TPSL_UPDATE, TPSL_UPDATE,  # no update time on the wire: not deduplicated
+                LAST_BALANCE)
+    await until(lambda: last_balance_seen(h))
+    assert [type(m).__name__ for m in h.got] == [
+        "OrderPush", "OrderPush", "BalancePush", "BalancePush", "PositionPush",
+        "TpslPush", "TpslPush", "BalancePush"]
+    orders = [m for m in h.got if isinstance(m, OrderPush)]
+    assert [o.items[0].order_status for o in orders] == ["NEW", "PART_FILLED"]
+    assert ws.stats.duplicates == 4  # 2 order repeats x 2, 1 position
+    # A list push with one repeated and one new item is handed on with the new one only.
+    done = order_push("CLOSE", "FILLED", "2025-04-26T17:06:15Z", deal="0.002")
+    both = {"ch": "order", "ts": 5, "data": [json.loads(fill)["data"], json.loads(done)["data"]]}
+    server.push(json.dumps(both).encode())
+    await until(lambda: len(h.got) >= 9)
+    last = h.got[-1]
+    assert isinstance(last, OrderPush)
+    assert [i.order_status for i in last.items] == ["FILLED"]
+    assert len(h.got) == 9
+    assert ws.stats.duplicates == 5
+
+
+async def test_dedup_memory_is_bounded(server: FakeWsServer,
+                                       client_factory: Callable[..., BitunixWS]) -> None:
+    h = PrivateRecorder()
+    ws = client_factory(h, fast_config(server.url, dedup_keys=2),
+                        credentials=Credentials("k1234", "s1234"))
+    ws.start()
+    await ws.wait_live(5)
+    a, b, c = (order_push("CREATE", "NEW", "2025-04-26T17:06:13Z", order_id=i)
+               for i in ("1", "2", "3"))
+    # a is refreshed by its repeat, so c pushes b out of the window, not a.
+    server.push(a, b, a, c, a, b, LAST_BALANCE)
+    await until(lambda: last_balance_seen(h))
+    assert [m.items[0].order_id for m in h.got if isinstance(m, OrderPush)] == ["1", "2", "3",
+                                                                               "2"]
+    assert ws.stats.duplicates == 2

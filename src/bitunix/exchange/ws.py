@@ -32,10 +32,12 @@ import random
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+import msgspec
 from picows import WSCloseCode, WSListener, WSMsgType, WSTransport, ws_connect
 
 from bitunix.core.clock import Clock, LiveClock
 from bitunix.exchange.config import WsConfig
+from bitunix.exchange.dedup import RecentKeys, push_key
 from bitunix.exchange.ratelimit import TokenBucket
 from bitunix.exchange.signing import Credentials, new_nonce, ws_login_arg
 from bitunix.exchange.ws_handler import ConnState, WsError, WsHandler, WsStats, dispatch_table
@@ -53,6 +55,7 @@ from bitunix.wire.control import (
     encode_unsubscribe,
 )
 from bitunix.wire.decoding import WireError, decode, decode_public
+from bitunix.wire.private import OrderPush, PositionPush, TpslPush
 from bitunix.wire.public import DepthPush
 
 __all__ = ["BitunixWS", "ConnState", "WsError", "WsHandler", "WsStats"]
@@ -142,6 +145,10 @@ class BitunixWS:
         self.stats = WsStats()
         self.state = ConnState.IDLE
         self._dispatch = dispatch_table(handler, self._buffer_depth)
+        # Kept across reconnects: a repeat may come on the next connection.
+        self._recent = RecentKeys(self.config.dedup_keys)
+        for cls in (OrderPush, PositionPush, TpslPush):  # balance: a state, never dropped
+            self._dispatch[cls] = self._deduplicated(self._dispatch[cls])
         self._subs: dict[tuple[str, str | None], ChannelArg] = {}
         if self.private:
             for ch in private_channels:
@@ -473,6 +480,29 @@ class BitunixWS:
                 self._on_control(msg)
         if last_in_buffer:
             self._end_batch()
+
+    def _deduplicated(self, deliver: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``deliver`` behind the repeat filter of ``exchange.dedup`` (keys per item)."""
+        recent, stats = self._recent, self.stats
+
+        def on_push(msg: Any) -> None:
+            items = msg.items
+            fresh = []
+            for item in items:
+                key = push_key(item)
+                if key is not None and recent.seen(key):
+                    stats.duplicates += 1
+                    if stats.duplicates == 1 or stats.duplicates % 1000 == 0:
+                        log.info("dropping a repeated %s push (%d so far)", msg.channel,
+                                 stats.duplicates)
+                else:
+                    fresh.append(item)
+            if len(fresh) == len(items):
+                deliver(msg)
+            elif fresh:
+                deliver(msgspec.structs.replace(msg, data=fresh))
+
+        return on_push
 
     def _buffer_depth(self, msg: DepthPush) -> None:
         key = (type(msg), msg.symbol)

@@ -48,6 +48,22 @@ class WsHandler:
 
     Called synchronously from the frame callback: keep them short, never block, and
     schedule I/O (``loop.create_task``) instead of awaiting it.
+
+    Private pushes: the client drops an ``order``, ``position`` or ``tpsl`` event the venue
+    repeats (keys in :mod:`bitunix.exchange.dedup`, counted in ``WsStats.duplicates``), so
+    the same order update is not handed on twice. What the consumer must still handle:
+
+    * **Out-of-order arrival**: pushes carry no sequence number and ``ts`` is the gateway's
+      send time; an older update can arrive after a newer one. Order events by
+      ``mtime``/``ctime`` and never let an older one overwrite a newer state (a ``FILLED``
+      order does not go back to ``NEW``; ``dealAmount`` only grows).
+    * **Repeats that are not dropped**: ``balance`` pushes (snapshots: apply the latest),
+      ``UPDATE`` events without ``mtime`` and every ``tpsl`` ``UPDATE`` (no update time on
+      the wire, so a repeat cannot be told from a modify back to an earlier value), and a
+      repeat arriving after ``WsConfig.dedup_keys`` newer events. Apply pushes as states
+      (absolute quantities), not as increments.
+    * **Gaps**: pushes sent while the socket was down are lost (no replay); after every
+      ``LIVE`` that follows a reconnect, resync orders and positions through REST (spec 6.5).
     """
 
     def on_trade(self, msg: TradePush) -> None:
@@ -100,6 +116,7 @@ class WsStats:
     oversized_messages: int = 0
     unhandled: int = 0
     handler_errors: int = 0
+    duplicates: int = 0
     sink_errors: int = 0
     depth_skipped: int = 0
     batches: int = 0
