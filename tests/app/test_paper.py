@@ -65,11 +65,10 @@ def test_describe_entries_and_exits() -> None:
                    direction=Direction.LONG, price=100.0, target=101.0, stop=99.0,
                    probability=0.7, score_source="model")
     leave = Signal(strategy="ovirx", symbol="BTCUSDT", ts_ns=2, kind=SignalKind.EXIT,
-                   direction=Direction.LONG, price=100.5, exit_reason=ExitReason.TRAILING,
-                   pnl_bps=50.0)
+                   direction=Direction.LONG, price=100.5, exit_reason=ExitReason.TRAILING)
     assert describe(enter) == ("ovirx BTCUSDT enter LONG at 100.00 (target 101.00, stop 99.00, "
                                "p=0.700 via model)")
-    assert describe(leave) == "ovirx BTCUSDT exit LONG at 100.50 (trailing, +50.0 bps before fees)"
+    assert describe(leave) == "ovirx BTCUSDT exit LONG at 100.50 (trailing)"
 
 
 async def test_a_contract_missing_from_the_answer_is_a_clear_error(

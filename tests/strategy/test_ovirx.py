@@ -1,22 +1,25 @@
-"""OVIR-X decisions on crafted feature sequences: each entry rule, each exit rule."""
+"""OVIR-X decisions on crafted feature sequences: each entry rule, the exits an entry plans,
+and what the strategy learns from execution (fills, refusals, round trips)."""
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
 
 from bitunix.core.errors import ConfigError
 from bitunix.features import FEATURE_NAMES
 from bitunix.ml.runtime import SOURCE_FALLBACK
+from bitunix.model.records import RoundTrip
 from bitunix.strategy import (
     Direction,
     ExitConfig,
-    ExitReason,
     MeanReversionStrategy,
     OvirxConfig,
     OvirxStrategy,
     SignalKind,
+    plan_exits,
 )
 from tests.strategy.crafted import NS, FixedGate, frame
 
@@ -29,6 +32,14 @@ LONG = {"z": -3.0, "tick": 0.2, "depth": 0.3}
 def make(p: float = 0.9, **cfg: object) -> tuple[OvirxStrategy, FixedGate]:
     gate = FixedGate(p)
     return OvirxStrategy("BTCUSDT", FEATURE_NAMES, OvirxConfig(**cfg), gate=gate), gate  # type: ignore[arg-type]
+
+
+def trip(reason: str, net: str, exit_s: int, strategy: str = "ovirx") -> RoundTrip:
+    """A round trip as execution reports it (only what the strategy reads matters)."""
+    return RoundTrip(symbol="BTCUSDT", strategy=strategy, direction=-1, qty=Decimal("0.001"),
+                     entry_price=Decimal("60090"), exit_price=Decimal("60000"), entry_ns=NS,
+                     exit_ns=exit_s * NS, reason=reason, gross_pnl=Decimal(net),
+                     fees=Decimal(0), funding=Decimal(0))
 
 
 def test_enters_short_above_vwap_with_target_vwap_and_stop_one_and_half_sigma() -> None:
@@ -44,10 +55,10 @@ def test_enters_short_above_vwap_with_target_vwap_and_stop_one_and_half_sigma() 
     assert sig.score_source == "model"
     assert gate.calls == 1
     assert s.in_position
-    pos = s.position
-    assert pos is not None
-    assert pos.direction is Direction.SHORT
-    assert pos.entry_price == sig.price
+    # the planned exits: trail 1 sigma, armed 0.5 sigma in favour, 60 s time exit
+    assert sig.trail_distance == pytest.approx(30.0)
+    assert sig.trail_arm == pytest.approx(60_090.0 - 15.0)
+    assert sig.max_hold_ns == 60 * NS
 
 
 def test_enters_long_below_vwap() -> None:
@@ -114,83 +125,54 @@ def test_without_a_model_the_rule_fallback_decides() -> None:
     assert weak.counters.rejected_by_model == 1
 
 
-def test_one_position_at_a_time_and_cooldown_after_exit() -> None:
+def test_one_trade_at_a_time_and_cooldown_after_the_round_trip() -> None:
     s, gate = make(cooldown_s=5.0)
     assert s.on_tick(1 * NS, frame(**SHORT), True) is not None
-    # still in position: no new entry, gate not asked again
+    # pending, then holding: no new entry, gate not asked again
     assert s.on_tick(2 * NS, frame(**SHORT), True) is None
+    s.on_entry_filled(2 * NS, 60_090.0)
+    assert s.on_tick(3 * NS, frame(**SHORT), True) is None
     assert gate.calls == 1
-    exit_sig = s.on_tick(3 * NS, frame(z=0.0), True)
-    assert exit_sig is not None
-    assert exit_sig.exit_reason is ExitReason.TARGET
+    s.on_position_closed(trip("target", "0.09", 3))
+    assert not s.in_position
     assert s.on_tick(7 * NS, frame(**SHORT), True) is None  # within 5 s cooldown
     assert s.on_tick(8 * NS, frame(**SHORT), True) is not None
+    assert (s.counters.entries, s.counters.exits) == (2, 1)
 
 
-def test_exit_by_target() -> None:
-    s, _ = make()
-    s.on_tick(1 * NS, frame(**LONG), True)  # long at 59,910, target 60,000
-    assert s.on_tick(2 * NS, frame(price=59_950.0), True) is None
-    sig = s.on_tick(3 * NS, frame(price=60_000.0), True)
-    assert sig is not None
-    assert sig.kind is SignalKind.EXIT
-    assert sig.exit_reason is ExitReason.TARGET
-    assert sig.direction is Direction.LONG
-    assert sig.pnl_bps == pytest.approx(90.0 / 59_910.0 * 1e4)
-
-
-def test_exit_by_stop() -> None:
-    s, _ = make()
-    s.on_tick(1 * NS, frame(**SHORT), True)  # short at 60,090, stop 60,135
-    assert s.on_tick(2 * NS, frame(price=60_134.0), True) is None
-    sig = s.on_tick(3 * NS, frame(price=60_135.0), True)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.STOP
-    assert sig.pnl_bps < 0
-
-
-def test_exit_by_trailing_stop_after_it_arms() -> None:
-    # target far away (fraction 1.0 of a 5-sigma move is not reached), trail 1 sigma, arm 0.5
-    s, _ = make(max_entry_z=6.0)
-    s.on_tick(1 * NS, frame(z=-5.0, tick=0.2, depth=0.3), True)  # long at 59,850, std 30
-    # moves 20 in favour: not armed yet (needs 15)... it is armed: 20 >= 15; trail = 59,870 - 30
-    assert s.on_tick(2 * NS, frame(price=59_860.0), True) is None  # armed at 59,830 (below entry)
-    assert s.on_tick(3 * NS, frame(price=59_940.0), True) is None  # trail 59,910
-    sig = s.on_tick(4 * NS, frame(price=59_909.0), True)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.TRAILING
-    assert sig.pnl_bps > 0
-
-
-def test_trailing_stop_not_armed_before_activation_distance() -> None:
-    s, _ = make(exits=ExitConfig(trail_activation_std=2.0, stop_std=3.0))
-    s.on_tick(1 * NS, frame(**LONG), True)  # long at 59,910; arms at 59,970
-    assert s.on_tick(2 * NS, frame(price=59_960.0), True) is None
-    # 1 sigma back from the best would trip an armed trail; it is not armed
-    assert s.on_tick(3 * NS, frame(price=59_925.0), True) is None
-    assert s.in_position
-
-
-def test_exit_by_time() -> None:
-    s, _ = make(exits=ExitConfig(max_hold_s=30.0))
+def test_a_refused_entry_frees_the_strategy_after_the_cooldown() -> None:
+    s, _ = make(cooldown_s=5.0)
     s.on_tick(1 * NS, frame(**SHORT), True)
-    assert s.on_tick(30 * NS, frame(price=60_089.0), True) is None
-    sig = s.on_tick(31 * NS, frame(price=60_089.0), True)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.TIME
-
-
-def test_exits_are_checked_even_when_features_are_invalid_but_not_on_nan_price() -> None:
-    s, _ = make()
-    s.on_tick(1 * NS, frame(**SHORT), True)
-    assert s.on_tick(2 * NS, frame(price=math.nan), False) is None
+    s.on_entry_rejected(2 * NS, "denied: exposure_symbol")
+    assert not s.in_position
+    assert s.counters.failed_entries == 1
+    assert s.on_tick(6 * NS, frame(**SHORT), True) is None
+    assert s.on_tick(7 * NS, frame(**SHORT), True) is not None
+    # feedback that does not match the state changes nothing
+    s.on_entry_filled(8 * NS, 60_090.0)
+    s.on_entry_filled(8 * NS, 60_090.0)
+    s.on_entry_rejected(9 * NS, "late")  # already holding: not an entry failure
     assert s.in_position
-    sig = s.on_tick(3 * NS, frame(price=60_200.0), False)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.STOP
+    assert s.counters.failed_entries == 1
+    s.on_position_closed(trip("stop", "-0.05", 10))
+    s.on_position_closed(trip("stop", "-0.05", 10))  # twice: once counted
+    assert s.counters.exits == 1
 
 
-def test_outcomes_feed_the_monitor_sink() -> None:
+def test_exit_plan_long_and_short() -> None:
+    cfg = ExitConfig(stop_std=1.5, target_fraction=1.0, trail_std=1.0, trail_activation_std=0.5,
+                     max_hold_s=30.0)
+    long_ = plan_exits(Direction.LONG, 59_910.0, vwap=60_000.0, std=30.0, cfg=cfg)
+    assert (long_.stop, long_.target, long_.trail_distance, long_.trail_arm) == pytest.approx(
+        (59_865.0, 60_000.0, 30.0, 59_925.0))
+    assert long_.max_hold_ns == 30 * NS
+    short = plan_exits(Direction.SHORT, 60_090.0, vwap=60_000.0, std=30.0,
+                       cfg=ExitConfig(target_fraction=0.5, trail_activation_std=0.0))
+    assert (short.stop, short.target, short.trail_arm) == pytest.approx(
+        (60_135.0, 60_045.0, 60_090.0))
+
+
+def test_outcomes_feed_the_monitor_sink_with_real_round_trips() -> None:
     seen: list[tuple[float, bool]] = []
     s = OvirxStrategy(
         "BTCUSDT",
@@ -198,11 +180,13 @@ def test_outcomes_feed_the_monitor_sink() -> None:
         gate=FixedGate(0.8),
         outcome_sink=lambda p, hit: seen.append((p, hit)),
     )
-    s.on_tick(1 * NS, frame(**SHORT), True)
-    s.on_tick(2 * NS, frame(price=60_000.0), True)  # target
-    s.on_tick(10 * NS, frame(**SHORT), True)
-    s.on_tick(11 * NS, frame(price=60_200.0), True)  # stop
-    assert seen == [(0.8, True), (0.8, False)]
+    for i, (reason, net) in enumerate([("target", "-0.01"), ("stop", "-0.3"),
+                                       ("time", "0.02"), ("external", "5"), ("flatten", "1")]):
+        s.on_tick((10 * i + 1) * NS, frame(**SHORT), True)
+        s.on_entry_filled((10 * i + 1) * NS, 60_090.0)
+        s.on_position_closed(trip(reason, net, 10 * i + 2))
+    # a target counts as a hit even if fees made it a loss; operator/flatten exits say nothing
+    assert seen == [(0.8, True), (0.8, False), (0.8, True)]
 
 
 def test_only_model_approved_entries_feed_the_monitor() -> None:
@@ -213,30 +197,24 @@ def test_only_model_approved_entries_feed_the_monitor() -> None:
         "BTCUSDT", FEATURE_NAMES, gate=fallback_gate, outcome_sink=lambda p, h: seen.append((p, h))
     )
     s.on_tick(1 * NS, frame(**SHORT), True)
-    sig = s.on_tick(2 * NS, frame(price=60_000.0), True)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.TARGET
+    s.on_position_closed(trip("target", "1", 2))
     assert seen == []  # the fallback approved it: not the model's outcome
     mr = MeanReversionStrategy(
         "BTCUSDT", FEATURE_NAMES, outcome_sink=lambda p, h: seen.append((p, h))
     )
     mr.on_tick(1 * NS, frame(z=3.0), True)
-    mr.on_tick(2 * NS, frame(price=60_000.0), True)
+    mr.on_position_closed(trip("target", "1", 2, strategy="mean_reversion"))
     assert seen == []
 
 
-def test_external_close_forgets_position_without_feeding_outcomes() -> None:
-    seen: list[tuple[float, bool]] = []
-    s = OvirxStrategy(
-        "BTCUSDT", FEATURE_NAMES, gate=FixedGate(0.8), outcome_sink=lambda p, h: seen.append((p, h))
-    )
-    assert s.close_external(1 * NS, 60_000.0) is None
+def test_learner_gets_the_entry_vector_and_the_outcome() -> None:
+    learned: list[tuple[float, bool]] = []
+    s = OvirxStrategy("BTCUSDT", FEATURE_NAMES, gate=FixedGate(0.9),
+                      learner=lambda v, hit: learned.append((float(v[0]), hit)))
     s.on_tick(1 * NS, frame(**SHORT), True)
-    sig = s.close_external(2 * NS, 60_050.0)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.EXTERNAL
-    assert not s.in_position
-    assert seen == []
+    s.on_entry_filled(1 * NS, 60_090.0)
+    s.on_position_closed(trip("stop", "-1", 3))
+    assert learned == [(3.0, False)]
 
 
 @pytest.mark.parametrize(
@@ -247,7 +225,7 @@ def test_external_close_forgets_position_without_feeding_outcomes() -> None:
         {"prob_threshold": 1.5},
         {"cooldown_s": -1.0},
         {"min_edge_bps": math.nan},
-        {"fee_bps": -1.0},
+        {"min_std_bps": -1.0},
         {"max_tick_ratio": math.nan},
     ],
 )
@@ -265,24 +243,9 @@ def test_exit_config_rejects_bad_values(bad: dict[str, float]) -> None:
         ExitConfig(**bad)  # type: ignore[arg-type]
 
 
-def test_reset_forgets_position_and_cooldown() -> None:
+def test_reset_forgets_the_trade_and_cooldown() -> None:
     s, _ = make(cooldown_s=60.0)
     s.on_tick(1 * NS, frame(**SHORT), True)
     s.reset()
     assert not s.in_position
     assert s.on_tick(2 * NS, frame(**SHORT), True) is not None
-
-
-def test_trailing_stop_with_zero_activation_is_armed_at_entry() -> None:
-    # trail_activation_std = 0 means "at once": the trail starts 1 sigma behind the entry,
-    # inside the 1.5-sigma stop, so a move straight against the position exits by it.
-    s, _ = make(exits=ExitConfig(trail_activation_std=0.0))
-    s.on_tick(1 * NS, frame(**LONG), True)  # long at 59,910, std 30: trail 59,880, stop 59,865
-    sig = s.on_tick(2 * NS, frame(price=59_879.0), True)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.TRAILING
-    s, _ = make(exits=ExitConfig(trail_activation_std=0.0))
-    s.on_tick(1 * NS, frame(**SHORT), True)  # short at 60,090: trail 60,120, stop 60,135
-    sig = s.on_tick(2 * NS, frame(price=60_121.0), True)
-    assert sig is not None
-    assert sig.exit_reason is ExitReason.TRAILING

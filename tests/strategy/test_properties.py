@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitunix.features import FEATURE_NAMES
+from bitunix.model.records import RoundTrip
 from bitunix.strategy import OvirxStrategy, SignalKind
 from tests.strategy.crafted import NS, FixedGate, frame
 
@@ -26,26 +28,44 @@ ticks = st.lists(
 )
 
 
+# what execution answers after each entry: fill then close, refuse, or nothing yet
+outcomes = st.sampled_from(["closed", "rejected", "silent"])
+
+
 @settings(max_examples=150, deadline=None)
-@given(seq=ticks, p=st.floats(0.0, 1.0))
-def test_alternates_never_enters_on_bad_data_and_gates_every_entry(
-    seq: list[tuple[float, float, float, float, bool]], p: float
+@given(seq=ticks, p=st.floats(0.0, 1.0), answers=st.lists(outcomes, min_size=60, max_size=60))
+def test_one_trade_at_a_time_never_on_bad_data_and_gated(
+    seq: list[tuple[float, float, float, float, bool]], p: float, answers: list[str]
 ) -> None:
     gate = FixedGate(p)
     s = OvirxStrategy("BTCUSDT", FEATURE_NAMES, gate=gate)
-    expect = SignalKind.ENTER
+    open_trades = 0
     for i, (z, tick, depth, price, valid) in enumerate(seq):
+        ts = (i + 1) * NS
         f = frame(z=z, tick=tick, depth=depth, vwap=60_000.0, std=40.0, price=price)
-        sig = s.on_tick((i + 1) * NS, f, valid)
+        sig = s.on_tick(ts, f, valid)
         if sig is None:
             continue
-        assert sig.kind is expect
+        assert open_trades == 0  # never a second entry while one is pending or held
+        assert sig.kind is SignalKind.ENTER
         assert math.isfinite(sig.price)
-        if sig.kind is SignalKind.ENTER:
-            assert valid
-            assert all(math.isfinite(x) for x in (z, tick, depth))
-            assert p >= 0.65
-            assert 2.0 <= abs(z) <= 5.0
-        expect = SignalKind.EXIT if expect is SignalKind.ENTER else SignalKind.ENTER
-    assert s.counters.entries - s.counters.exits in (0, 1)
-    assert s.in_position == (s.counters.entries > s.counters.exits)
+        assert valid
+        assert all(math.isfinite(x) for x in (z, tick, depth))
+        assert p >= 0.65
+        assert 2.0 <= abs(z) <= 5.0
+        d = int(sig.direction)
+        assert d * (sig.target - sig.price) > 0  # a fade: target back toward VWAP
+        assert d * (sig.price - sig.stop) > 0
+        open_trades = 1
+        answer = answers[i]
+        if answer == "closed":
+            s.on_entry_filled(ts, sig.price)
+            s.on_position_closed(RoundTrip(
+                symbol="BTCUSDT", strategy=s.name, direction=d, qty=Decimal(1),
+                entry_price=Decimal(1), exit_price=Decimal(1), entry_ns=ts, exit_ns=ts,
+                reason="time", gross_pnl=Decimal(0), fees=Decimal(0), funding=Decimal(0)))
+            open_trades = 0
+        elif answer == "rejected":
+            s.on_entry_rejected(ts, "test")
+            open_trades = 0
+        assert s.in_position == bool(open_trades)

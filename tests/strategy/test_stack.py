@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from bitunix.features import FEATURE_NAMES
 from bitunix.ml.registry import ModelRegistry
 from bitunix.ml.runtime import SOURCE_FALLBACK
 from bitunix.ml.shadow import ShadowPair
+from bitunix.model.records import RoundTrip
 from bitunix.strategy import SignalKind, StrategySpec
 from bitunix.strategy.stack import SignalConfig, SignalStack
 from tests.strategy.crafted import NS, frame
@@ -53,8 +55,14 @@ def test_registry_model_shadow_health_and_outcomes(models: Path) -> None:
     [enter] = stack.on_tick("BTCUSDT", 1 * NS, frame(**SHORT), True)
     assert enter.score_source == "model"
     assert stack.shadow.scored == 1
-    [exit_] = stack.on_tick("BTCUSDT", 2 * NS, frame(price=60_000.0), True)
-    assert exit_.kind is SignalKind.EXIT
+    # execution reports the round trip: the outcome reaches health and the shadow pair
+    group = stack.by_symbol["BTCUSDT"]
+    group.on_entry_filled(enter.strategy, 1 * NS, enter.price)
+    group.on_position_closed(RoundTrip(
+        symbol="BTCUSDT", strategy=enter.strategy, direction=int(enter.direction),
+        qty=Decimal("0.001"), entry_price=Decimal("60090"), exit_price=Decimal("60000"),
+        entry_ns=1 * NS, exit_ns=2 * NS, reason="target", gross_pnl=Decimal("0.09"),
+        fees=Decimal(0), funding=Decimal(0)))
     assert stack.health.performance.count == 1
     assert stack.shadow.report()["challenger_outcomes"] == 1
     # the other symbol has its own strategies

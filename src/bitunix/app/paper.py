@@ -139,7 +139,7 @@ def describe(sig: Signal) -> str:
     """One line for a signal: what, where, and why."""
     head = f"{sig.strategy} {sig.symbol} {sig.kind.value} {sig.direction.name} at {sig.price:.2f}"
     if sig.exit_reason is not None:
-        return f"{head} ({sig.exit_reason.value}, {sig.pnl_bps:+.1f} bps before fees)"
+        return f"{head} ({sig.exit_reason.value})"
     return f"{head} (target {sig.target:.2f}, stop {sig.stop:.2f}, p={sig.probability:.3f} " \
            f"via {sig.score_source or '-'})"
 

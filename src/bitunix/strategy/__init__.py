@@ -14,7 +14,7 @@ from bitunix.strategy.base import (
     Strategy,
 )
 from bitunix.strategy.config import MeanReversionConfig, OvirxConfig, ReversionConfig
-from bitunix.strategy.exits import ExitConfig, OpenPosition
+from bitunix.strategy.exits import ExitConfig, ExitPlan, plan_exits
 from bitunix.strategy.meanrev import MeanReversionStrategy
 from bitunix.strategy.ovirx import Gate, OvirxStrategy
 from bitunix.strategy.registry import (
@@ -29,13 +29,13 @@ __all__ = [
     "STRATEGY_KINDS",
     "Direction",
     "ExitConfig",
+    "ExitPlan",
     "ExitReason",
     "FeatureFrame",
     "FeatureSource",
     "Gate",
     "MeanReversionConfig",
     "MeanReversionStrategy",
-    "OpenPosition",
     "OvirxConfig",
     "OvirxStrategy",
     "ReversionConfig",
@@ -47,4 +47,5 @@ __all__ = [
     "StrategySpec",
     "SymbolStrategies",
     "build_strategy",
+    "plan_exits",
 ]

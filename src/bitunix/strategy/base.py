@@ -7,6 +7,11 @@ calls return ``None``; a :class:`Signal` is allocated only when something happen
 
 Signal prices are floats: they describe the market when the decision was taken. Anything
 that becomes an order price or size is converted exactly later, by risk and execution.
+
+A strategy does not hold a position of its own: execution tells it what became of its
+signal (:meth:`Strategy.on_entry_filled`, :meth:`Strategy.on_entry_rejected`,
+:meth:`Strategy.on_position_closed`), and execution runs the exits the entry signal planned
+(stop and target at the exchange, the trailing stop and the time exit in the bot).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import ClassVar, Protocol
 import msgspec
 import numpy as np
 import numpy.typing as npt
+
+from bitunix.model.records import RoundTrip
 
 
 class FeatureSource(Protocol):
@@ -78,24 +85,31 @@ class Direction(enum.IntEnum):
 
 
 class SignalKind(enum.Enum):
-    """Open a position or close the one the strategy holds."""
+    """Open a position, or close the one the strategy holds before its planned exits."""
 
     ENTER = "enter"
     EXIT = "exit"
 
 
 class ExitReason(enum.Enum):
-    """Which exit rule fired."""
+    """Which exit closed a position (the ``reason`` of a :class:`RoundTrip`)."""
 
     STOP = "stop"
     TARGET = "target"
     TRAILING = "trailing"
     TIME = "time"
     EXTERNAL = "external"
+    FLATTEN = "flatten"
 
 
 class Signal(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """A decision to enter or exit, with the market readings that justified it."""
+    """A decision to enter (with its planned exits) or to exit, and the readings behind it.
+
+    An entry plans its exits in prices: ``stop`` (stop-loss) and ``target`` (take-profit),
+    placed at the exchange; ``trail_distance`` behind the best price once the price has
+    reached ``trail_arm`` (NaN: no trailing stop) and ``max_hold_ns`` (0: no time exit),
+    run by the bot. Execution rounds them onto the contract's tick in the safe direction.
+    """
 
     strategy: str
     symbol: str
@@ -105,10 +119,12 @@ class Signal(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     price: float
     target: float = math.nan
     stop: float = math.nan
+    trail_distance: float = math.nan
+    trail_arm: float = math.nan
+    max_hold_ns: int = 0
     probability: float = math.nan
     score_source: str = ""
     exit_reason: ExitReason | None = None
-    pnl_bps: float = math.nan
 
 
 class Strategy(Protocol):
@@ -122,11 +138,19 @@ class Strategy(Protocol):
         """Evaluate once; ``valid`` is what ``FeatureEngine.write()`` returned."""
         ...
 
-    def close_external(self, ts_ns: int, price: float) -> Signal | None:
-        """The position was closed outside the strategy (risk, operator); forget it."""
+    def on_entry_filled(self, ts_ns: int, price: float) -> None:
+        """The entry filled (at average ``price``): the strategy is in position."""
+        ...
+
+    def on_entry_rejected(self, ts_ns: int, reason: str) -> None:
+        """The entry was refused (by risk or the venue) or never filled."""
+        ...
+
+    def on_position_closed(self, trip: RoundTrip) -> None:
+        """The position the strategy opened is flat again; ``trip`` says how it went."""
         ...
 
     @property
     def in_position(self) -> bool:
-        """True while the strategy holds a position it will exit."""
+        """True from an entry signal until its position is closed (or the entry failed)."""
         ...

@@ -32,8 +32,8 @@ class ReversionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
       side, the 30 s reversions of the bundled BTCUSDT capture never pay, see docs);
     * not within ``cooldown_s`` (5 s) of this strategy's last exit, no open position.
 
-    ``fee_bps`` (2 bp, maker at VIP 0) per side decides whether a non-target exit counts
-    as a hit for the model monitor. ``exits``: see :class:`ExitConfig`.
+    ``exits``: see :class:`ExitConfig`. Whether a trade was a hit for the model monitor is
+    decided by its real round trip (target reached, or net PnL after fees > 0).
     """
 
     section: ClassVar[str] = "reversion"
@@ -43,13 +43,12 @@ class ReversionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     max_spread_ticks: float = 5.0
     min_std_bps: float = 0.5
     min_edge_bps: float = 4.0
-    fee_bps: float = 2.0
     cooldown_s: float = 5.0
     exits: ExitConfig = msgspec.field(default_factory=ExitConfig)
 
     def __post_init__(self) -> None:
         for name in ("entry_z", "max_entry_z", "max_spread_ticks", "min_std_bps",
-                     "min_edge_bps", "fee_bps", "cooldown_s"):
+                     "min_edge_bps", "cooldown_s"):
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise ConfigError(f"{self.section}.{name} must be finite, was {value!r}")
@@ -58,9 +57,9 @@ class ReversionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
                 f"{self.section}: need 0 < entry_z <= max_entry_z, "
                 f"was {self.entry_z}, {self.max_entry_z}"
             )
-        if min(self.cooldown_s, self.min_edge_bps, self.min_std_bps, self.fee_bps) < 0.0:
+        if min(self.cooldown_s, self.min_edge_bps, self.min_std_bps) < 0.0:
             raise ConfigError(
-                f"{self.section}: cooldown_s, min_edge_bps, min_std_bps, fee_bps must be >= 0"
+                f"{self.section}: cooldown_s, min_edge_bps, min_std_bps must be >= 0"
             )
 
 

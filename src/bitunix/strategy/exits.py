@@ -1,8 +1,10 @@
-"""The exit rules shared by the reversion strategies: stop, target, trailing stop, time.
+"""The exits a reversion entry plans: stop, target, trailing stop, time.
 
 Distances are in entry-time standard deviations (the VWAP std when the position opened),
-so a position's exits do not move when volatility changes afterwards. Checks run in a
-fixed order, most protective first: stop, target, trailing stop, time.
+so a position's exits do not move when volatility changes afterwards. The strategy plans
+them in prices at entry (:func:`plan_exits`); execution runs them: stop and target as
+protection orders at the exchange, the trailing stop and the time exit in the bot, in
+integer ticks of the contract.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import msgspec
 
 from bitunix.core.errors import ConfigError
-from bitunix.strategy.base import Direction, ExitReason
+from bitunix.strategy.base import Direction
 
 NS_PER_S = 1_000_000_000
 
@@ -49,79 +51,29 @@ def _positive(name: str, value: float) -> None:
         raise ConfigError(f"{name} must be a finite number > 0, was {value!r}")
 
 
-class OpenPosition:
-    """A position the strategy opened and will exit (its own view, prices as floats)."""
+class ExitPlan(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """Exit prices of one entry (floats; execution rounds them onto the tick).
 
-    __slots__ = (
-        "best_price",
-        "direction",
-        "entry_price",
-        "entry_ts_ns",
-        "expires_ns",
-        "probability",
-        "std",
-        "stop",
-        "target",
-        "trail_arm_price",
-        "trail_distance",
-        "trail_stop",
+    ``trail_arm``: the trailing stop starts following the best price once the price has
+    reached it (the entry price itself when ``trail_activation_std`` is 0, "at once").
+    """
+
+    stop: float
+    target: float
+    trail_distance: float
+    trail_arm: float
+    max_hold_ns: int
+
+
+def plan_exits(
+    direction: Direction, entry_price: float, *, vwap: float, std: float, cfg: ExitConfig
+) -> ExitPlan:
+    """The exits of an entry at ``entry_price`` when the VWAP was ``vwap`` with ``std``."""
+    d = int(direction)
+    return ExitPlan(
+        stop=entry_price - d * cfg.stop_std * std,
+        target=entry_price + cfg.target_fraction * (vwap - entry_price),
+        trail_distance=cfg.trail_std * std,
+        trail_arm=entry_price + d * cfg.trail_activation_std * std,
+        max_hold_ns=int(cfg.max_hold_s * NS_PER_S),
     )
-
-    def __init__(
-        self,
-        direction: Direction,
-        entry_price: float,
-        *,
-        vwap: float,
-        std: float,
-        ts_ns: int,
-        cfg: ExitConfig,
-        probability: float = math.nan,
-    ) -> None:
-        d = int(direction)
-        self.direction = direction
-        self.entry_price = entry_price
-        self.entry_ts_ns = ts_ns
-        self.std = std
-        self.probability = probability
-        self.stop = entry_price - d * cfg.stop_std * std
-        self.target = entry_price + cfg.target_fraction * (vwap - entry_price)
-        self.trail_distance = cfg.trail_std * std
-        self.trail_arm_price = entry_price + d * cfg.trail_activation_std * std
-        self.trail_stop = math.nan
-        if cfg.trail_activation_std == 0.0:  # "0 = at once": armed at the entry price
-            self.trail_stop = entry_price - d * self.trail_distance
-        self.best_price = entry_price
-        self.expires_ns = ts_ns + int(cfg.max_hold_s * NS_PER_S)
-
-    def check(self, price: float, ts_ns: int) -> ExitReason | None:
-        """Update the trailing stop with ``price`` and return the exit rule that fires."""
-        if self.direction is Direction.LONG:
-            if price <= self.stop:
-                return ExitReason.STOP
-            if price >= self.target:
-                return ExitReason.TARGET
-            if price > self.best_price:
-                self.best_price = price
-                if price >= self.trail_arm_price:
-                    self.trail_stop = price - self.trail_distance
-            if price <= self.trail_stop:  # False while the stop is not armed (NaN)
-                return ExitReason.TRAILING
-        else:
-            if price >= self.stop:
-                return ExitReason.STOP
-            if price <= self.target:
-                return ExitReason.TARGET
-            if price < self.best_price:
-                self.best_price = price
-                if price <= self.trail_arm_price:
-                    self.trail_stop = price + self.trail_distance
-            if price >= self.trail_stop:
-                return ExitReason.TRAILING
-        if ts_ns >= self.expires_ns:
-            return ExitReason.TIME
-        return None
-
-    def pnl_bps(self, price: float) -> float:
-        """Gross return of the position at ``price``, in basis points of the entry."""
-        return int(self.direction) * (price - self.entry_price) / self.entry_price * 1e4

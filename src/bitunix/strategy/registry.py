@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from bitunix.core.errors import ConfigError
+from bitunix.model.records import RoundTrip
 from bitunix.strategy.base import FeatureSource, Signal, Strategy
 from bitunix.strategy.config import MeanReversionConfig, OvirxConfig
 from bitunix.strategy.meanrev import MeanReversionStrategy
@@ -91,16 +92,16 @@ def build_strategy(
 class SymbolStrategies:
     """The strategies configured for one symbol, evaluated in order on each tick."""
 
-    __slots__ = ("strategies", "symbol")
+    __slots__ = ("_by_name", "strategies", "symbol")
 
     def __init__(self, symbol: str, strategies: Iterable[Strategy]) -> None:
         self.symbol = symbol
         self.strategies: tuple[Strategy, ...] = tuple(strategies)
-        seen: set[str] = set()
+        self._by_name: dict[str, Strategy] = {}
         for s in self.strategies:
-            if s.name in seen:
+            if s.name in self._by_name:
                 raise ConfigError(f"{symbol}: two strategies are named {s.name!r}")
-            seen.add(s.name)
+            self._by_name[s.name] = s
 
     @classmethod
     def from_specs(
@@ -127,3 +128,26 @@ class SymbolStrategies:
             if sig is not None:
                 out.append(sig)
         return out
+
+    def get(self, name: str) -> Strategy | None:
+        """The strategy named ``name`` (None if there is none: feedback for a trade this
+        run did not open, e.g. one restored after a restart)."""
+        return self._by_name.get(name)
+
+    def on_entry_filled(self, strategy: str, ts_ns: int, price: float) -> None:
+        """Tell ``strategy`` its entry filled."""
+        s = self._by_name.get(strategy)
+        if s is not None:
+            s.on_entry_filled(ts_ns, price)
+
+    def on_entry_rejected(self, strategy: str, ts_ns: int, reason: str) -> None:
+        """Tell ``strategy`` its entry never filled."""
+        s = self._by_name.get(strategy)
+        if s is not None:
+            s.on_entry_rejected(ts_ns, reason)
+
+    def on_position_closed(self, trip: RoundTrip) -> None:
+        """Tell the strategy that opened ``trip`` that it is over."""
+        s = self._by_name.get(trip.strategy)
+        if s is not None:
+            s.on_position_closed(trip)

@@ -1,12 +1,18 @@
-"""The machinery shared by reversion strategies: position state, exits, cooldown, outcomes.
+"""The machinery shared by reversion strategies: entry guards, planned exits, cooldown,
+and what the strategy learns from execution.
 
 Subclasses implement ``_approve``: given the feature values, decide whether to fade the
 deviation and with what probability. Everything else (the guards every entry needs, the
-exits, the bookkeeping) is here once.
+exit plan, the bookkeeping) is here once.
+
+A strategy is ``FLAT``, ``PENDING`` (it signalled an entry, execution has not answered) or
+``HOLDING``; it never re-enters before execution says the previous trade is over. Its
+outcomes (for the model monitor and online learning) are real round trips, fees included.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable, Sequence
 from typing import ClassVar
@@ -16,6 +22,7 @@ import numpy.typing as npt
 
 from bitunix.ml.fallback import feature_index
 from bitunix.ml.runtime import SOURCE_MODEL
+from bitunix.model.records import RoundTrip
 from bitunix.strategy.base import (
     Direction,
     ExitReason,
@@ -24,11 +31,12 @@ from bitunix.strategy.base import (
     SignalKind,
 )
 from bitunix.strategy.config import ReversionConfig
-from bitunix.strategy.exits import NS_PER_S, OpenPosition
+from bitunix.strategy.exits import NS_PER_S, plan_exits
 
 #: Called with (probability at entry, hit) when a position closes; ``hit`` is True when the
-#: target was reached or the exit was net profitable. Feeds the model monitor, so it is
-#: called only for entries the *model* approved (not the fallback, not model-free rules).
+#: target was reached or the round trip made money after fees and funding. Feeds the model
+#: monitor, so it is called only for entries the *model* approved (not the fallback, not
+#: model-free rules), and not for positions closed by an operator, a flatten or a drift.
 OutcomeSink = Callable[[float, bool], None]
 
 #: Called with (feature vector at entry, hit) when a position closes: feeds online
@@ -37,16 +45,29 @@ OutcomeSink = Callable[[float, bool], None]
 Learner = Callable[[npt.NDArray[np.float32], bool], None]
 
 
-class EntryCounters:
-    """Why entries were not taken (for metrics and tests)."""
+#: Exits that say nothing about the signal's quality.
+_NOT_AN_OUTCOME = frozenset({ExitReason.EXTERNAL.value, ExitReason.FLATTEN.value, "drift"})
 
-    __slots__ = ("entries", "exits", "rejected_by_model", "rejected_by_rules")
+
+class EntryCounters:
+    """Why entries were not taken, and what became of those taken (metrics and tests)."""
+
+    __slots__ = ("entries", "exits", "failed_entries", "rejected_by_model", "rejected_by_rules")
 
     def __init__(self) -> None:
         self.entries = 0
         self.exits = 0
+        self.failed_entries = 0
         self.rejected_by_rules = 0
         self.rejected_by_model = 0
+
+
+class Holding(enum.Enum):
+    """Where the strategy's trade is."""
+
+    FLAT = "flat"
+    PENDING = "pending"
+    HOLDING = "holding"
 
 
 class ReversionStrategy:
@@ -73,39 +94,25 @@ class ReversionStrategy:
         self._min_std_bps = config.min_std_bps
         self._min_edge_bps = config.min_edge_bps
         self._cooldown_ns = int(config.cooldown_s * NS_PER_S)
-        self._fee_bps = config.fee_bps
         self._outcome_sink = outcome_sink
         self._learner = learner
         self._entry_vector: npt.NDArray[np.float32] | None = None
         self._entry_by_model = False
+        self._entry_probability = math.nan
         self._iz = feature_index(feature_names, "vwap_z")
         self._ispread = feature_index(feature_names, "spread_ticks")
-        self._pos: OpenPosition | None = None
+        self.holding = Holding.FLAT
         self._next_entry_ns = 0
         self.counters = EntryCounters()
 
     @property
     def in_position(self) -> bool:
-        """True while the strategy holds a position it will exit."""
-        return self._pos is not None
-
-    @property
-    def position(self) -> OpenPosition | None:
-        """The open position, if any."""
-        return self._pos
+        """True from an entry signal until execution reports its end."""
+        return self.holding is not Holding.FLAT
 
     def on_tick(self, ts_ns: int, src: FeatureSource, valid: bool) -> Signal | None:
-        """Check exits of the open position, else the entry rules; see the class docs."""
-        pos = self._pos
-        if pos is not None:
-            price = src.last_price
-            if not math.isfinite(price):
-                return None
-            reason = pos.check(price, ts_ns)
-            if reason is None:
-                return None
-            return self._close(ts_ns, price, reason)
-        if not valid or ts_ns < self._next_entry_ns:
+        """The entry rules (while flat and out of the cooldown); see the class docs."""
+        if self.holding is not Holding.FLAT or not valid or ts_ns < self._next_entry_ns:
             return None
         v = src.vector.tolist()
         z = v[self._iz]
@@ -133,10 +140,9 @@ class ReversionStrategy:
             self.counters.rejected_by_model += 1
             return None
         direction = Direction.SHORT if d > 0 else Direction.LONG
-        pos = OpenPosition(
-            direction, price, vwap=vwap, std=std, ts_ns=ts_ns, cfg=self._exits, probability=p
-        )
-        self._pos = pos
+        plan = plan_exits(direction, price, vwap=vwap, std=std, cfg=self._exits)
+        self.holding = Holding.PENDING
+        self._entry_probability = p
         self._entry_by_model = source == SOURCE_MODEL
         if self._learner is not None:
             self._entry_vector = src.vector.copy()
@@ -148,22 +154,51 @@ class ReversionStrategy:
             kind=SignalKind.ENTER,
             direction=direction,
             price=price,
-            target=pos.target,
-            stop=pos.stop,
+            target=plan.target,
+            stop=plan.stop,
+            trail_distance=plan.trail_distance,
+            trail_arm=plan.trail_arm,
+            max_hold_ns=plan.max_hold_ns,
             probability=p,
             score_source=source,
         )
 
     def reset(self) -> None:
-        """Forget the position and the cooldown without a signal (replays, restarts)."""
-        self._pos = None
+        """Forget the trade and the cooldown without feedback (replays, restarts)."""
+        self.holding = Holding.FLAT
         self._next_entry_ns = 0
+        self._entry_vector = None
 
-    def close_external(self, ts_ns: int, price: float) -> Signal | None:
-        """Forget the position closed by someone else (risk, operator, liquidation)."""
-        if self._pos is None:
-            return None
-        return self._close(ts_ns, price, ExitReason.EXTERNAL)
+    def on_entry_filled(self, ts_ns: int, price: float) -> None:
+        """Execution filled the entry: in position until it reports the close."""
+        if self.holding is Holding.PENDING:
+            self.holding = Holding.HOLDING
+
+    def on_entry_rejected(self, ts_ns: int, reason: str) -> None:
+        """The entry never filled: flat again, after the cooldown (no outcome to learn)."""
+        if self.holding is not Holding.PENDING:
+            return
+        self.counters.failed_entries += 1
+        self._flat(ts_ns)
+
+    def on_position_closed(self, trip: RoundTrip) -> None:
+        """The round trip is over: flat after the cooldown; feed the outcome (see
+        :data:`OutcomeSink`)."""
+        if self.holding is Holding.FLAT:
+            return
+        self.counters.exits += 1
+        if trip.reason not in _NOT_AN_OUTCOME:
+            hit = trip.reason == ExitReason.TARGET.value or trip.net_pnl > 0
+            if self._outcome_sink is not None and self._entry_by_model:
+                self._outcome_sink(self._entry_probability, hit)
+            if self._learner is not None and self._entry_vector is not None:
+                self._learner(self._entry_vector, hit)
+        self._flat(trip.exit_ns)
+
+    def _flat(self, ts_ns: int) -> None:
+        self.holding = Holding.FLAT
+        self._next_entry_ns = ts_ns + self._cooldown_ns
+        self._entry_vector = None
 
     def _rules_pass(self, v: list[float], d: int) -> bool:
         """Strategy-specific confirmation rules on the feature values (default: none)."""
@@ -172,31 +207,3 @@ class ReversionStrategy:
     def _approve(self, vector: npt.NDArray[np.float32]) -> tuple[bool, float, str]:
         """Return (approved, probability, source of the probability)."""
         raise NotImplementedError
-
-    def _close(self, ts_ns: int, price: float, reason: ExitReason) -> Signal:
-        pos = self._pos
-        assert pos is not None
-        self._pos = None
-        self._next_entry_ns = ts_ns + self._cooldown_ns
-        self.counters.exits += 1
-        gross = pos.pnl_bps(price) if math.isfinite(price) else math.nan
-        hit = reason is ExitReason.TARGET or gross - 2.0 * self._fee_bps > 0.0
-        if reason is not ExitReason.EXTERNAL:
-            if self._outcome_sink is not None and self._entry_by_model:
-                self._outcome_sink(pos.probability, hit)
-            if self._learner is not None and self._entry_vector is not None:
-                self._learner(self._entry_vector, hit)
-        self._entry_vector = None
-        return Signal(
-            strategy=self.name,
-            symbol=self.symbol,
-            ts_ns=ts_ns,
-            kind=SignalKind.EXIT,
-            direction=pos.direction,
-            price=price,
-            target=pos.target,
-            stop=pos.stop,
-            probability=pos.probability,
-            exit_reason=reason,
-            pnl_bps=gross,
-        )
