@@ -29,7 +29,10 @@ class OrderIntent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """An order that risk approved, on its contract's grids, not yet sent.
 
     ``tp_ticks``/``sl_ticks`` are the take-profit and stop-loss trigger prices to attach at
-    the exchange once the order has opened a position (None: none). ``reason`` says why
+    the exchange once the order has opened a position (None: none). The bot's own exits of
+    that position: ``trail_distance_ticks`` (trailing stop distance behind the best price, 0:
+    none), ``trail_arm_ticks`` (how far in favour of the entry price the trail arms, 0: at
+    once) and ``max_hold_ns`` (time exit, 0: none). ``reason`` says why
     (``"enter"``, ``"exit:stop"``, ``"flatten"``...), ``strategy`` who asked; both go to the
     audit trail. ``ts_ns`` is the market time of the tick that caused it.
     """
@@ -43,6 +46,9 @@ class OrderIntent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     reduce_only: bool = False
     tp_ticks: int | None = None
     sl_ticks: int | None = None
+    trail_distance_ticks: int = 0
+    trail_arm_ticks: int = 0
+    max_hold_ns: int = 0
     strategy: str = ""
     reason: str = ""
     ts_ns: int = 0
@@ -50,6 +56,8 @@ class OrderIntent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     def __post_init__(self) -> None:
         if self.qty_steps <= 0:
             raise ValueError(f"{self.spec.symbol}: qty_steps must be > 0, was {self.qty_steps}")
+        if min(self.trail_distance_ticks, self.trail_arm_ticks, self.max_hold_ns) < 0:
+            raise ValueError(f"{self.spec.symbol}: exit distances and max_hold_ns must be >= 0")
         if self.order_type is OrderType.LIMIT and (
             self.price_ticks is None or self.price_ticks <= 0
         ):
@@ -79,7 +87,9 @@ class Order(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     ``client_id`` is the bot's idempotency key (the venue refuses a second order with it);
     ``venue_id`` arrives with the acknowledgement or the first push. ``filled_steps``,
     ``avg_price`` and ``fee`` are cumulative as the venue reports them; ``updated_ns`` is
-    the venue's time of the state held (its ``mtime``), used to drop stale reports.
+    the venue's time of the state held (its ``mtime``), used to drop stale reports. The
+    exit fields are the intent's (see :class:`OrderIntent`), kept so a restored order still
+    says how its position is to be exited.
     """
 
     client_id: str
@@ -99,6 +109,9 @@ class Order(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     updated_ns: int = 0
     tp_ticks: int | None = None
     sl_ticks: int | None = None
+    trail_distance_ticks: int = 0
+    trail_arm_ticks: int = 0
+    max_hold_ns: int = 0
     strategy: str = ""
     reason: str = ""
     reject_reason: str = ""
@@ -118,6 +131,9 @@ class Order(msgspec.Struct, frozen=True, gc=False, kw_only=True):
             created_ns=created_ns,
             tp_ticks=intent.tp_ticks,
             sl_ticks=intent.sl_ticks,
+            trail_distance_ticks=intent.trail_distance_ticks,
+            trail_arm_ticks=intent.trail_arm_ticks,
+            max_hold_ns=intent.max_hold_ns,
             strategy=intent.strategy,
             reason=intent.reason,
         )
