@@ -24,6 +24,7 @@ from bitunix.sim.errors import (
     VALUE_RULE,
     SimError,
 )
+from bitunix.sim.http import envelope_error, envelope_json, read_body
 from bitunix.sim.market import REST_INTERVALS
 from bitunix.sim.shapes import dec
 
@@ -39,17 +40,33 @@ Handler = Callable[["Params", str], Any]
 
 def envelope(data: Any, *, quirks: bool = False) -> web.Response:
     """A success answer."""
-    return web.json_response({"code": 0, "msg": "result.success" if quirks else "Success",
-                              "data": data}, dumps=_dumps)
+    return envelope_json({"code": 0, "msg": "result.success" if quirks else "Success",
+                          "data": data})
 
 
-def envelope_error(exc: SimError) -> web.Response:
-    """A business error: HTTP 200, the code, ``data: null``."""
-    return web.json_response({"code": exc.code, "msg": exc.msg, "data": None}, dumps=_dumps)
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The JSON object of a POST body; 10002 if it is not UTF-8 JSON holding an object.
+
+    Numbers are kept as written (``Decimal``: a float would round 0.50000000000000001
+    on-grid); ``NaN`` and ``Infinity`` are not JSON and are refused; nesting deeper than the
+    parser's recursion limit is refused like any other malformed body.
+    """
+    if not body:
+        return {}
+    try:
+        parsed = json.loads(body.decode("utf-8"), parse_float=Decimal,
+                            parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise SimError(PARAMETER_ERROR, "body is not UTF-8") from None
+    except (ValueError, RecursionError):
+        raise SimError(PARAMETER_ERROR, "body is not JSON") from None
+    if not isinstance(parsed, dict):
+        raise SimError(PARAMETER_ERROR, "body must be a JSON object")
+    return parsed
 
 
 class Params:
@@ -192,36 +209,30 @@ class RestApi:
     def quirks(self) -> bool:
         return self.server.quirks
 
-    async def handle(self, request: web.Request) -> web.Response:
-        """Dispatch one request; every outcome is an envelope."""
+    async def handle(self, request: web.BaseRequest) -> web.Response:
+        """Dispatch one request; every outcome is an envelope.
+
+        A private call is authenticated over the raw query pairs and the exact body bytes
+        before the body is decoded: an unsigned request learns nothing about its body.
+        """
         path = request.path
-        query = {k: request.query[k] for k in request.query}
-        body = await request.text()
         try:
             if path in self.public and request.method == "GET":
                 if self.server.limiter is not None:
                     self.server.limiter.check(request.remote or "ip", path,
                                               self.engine.clock.now_ns())
-                params = Params(query, missing_code=LIVE_NETWORK_ERROR)
+                params = Params(dict(request.query), missing_code=LIVE_NETWORK_ERROR)
                 return envelope(self.public[path](params, ""), quirks=self.quirks)
             route = self.private.get(path)
             if route is None or request.method != route[0]:
-                return web.json_response({"code": 404, "msg": "Not Found", "data": None})
+                return envelope_json({"code": 404, "msg": "Not Found", "data": None})
+            body = await read_body(request)
             headers = {k.lower(): v for k, v in request.headers.items()}
-            uid = self.server.auth.verify_rest(headers, query, body, self.server._wall_ms())
+            uid = self.server.auth.verify_rest(headers, list(request.query.items()), body,
+                                               self.server._wall_ms())
             if self.server.limiter is not None:
                 self.server.limiter.check(uid, path, self.engine.clock.now_ns())
-            if route[0] == "POST":
-                try:
-                    # Numbers as written: a float would round 0.50000000000000001 on-grid.
-                    parsed = json.loads(body, parse_float=Decimal) if body else {}
-                except ValueError:
-                    raise SimError(PARAMETER_ERROR, "body is not JSON") from None
-                if not isinstance(parsed, dict):
-                    raise SimError(PARAMETER_ERROR, "body must be a JSON object")
-                params = Params(parsed)
-            else:
-                params = Params(query)
+            params = Params(parse_body(body) if route[0] == "POST" else dict(request.query))
             return envelope(route[1](params, uid), quirks=self.quirks)
         except SimError as exc:
             return envelope_error(exc)
@@ -243,6 +254,8 @@ class RestApi:
         rows = []
         for s in self._symbols(p):
             mkt = self.engine.markets[s]
+            if mkt.mark is None:
+                continue  # no market data: the venue lists no ticker for what does not trade
             last = mkt.last or mkt.mark
             rows.append({"symbol": s, "markPrice": dec(mkt.mark), "lastPrice": dec(last),
                          "open": dec(mkt.open_24h or last), "last": dec(last),
@@ -569,4 +582,4 @@ class RestApi:
         return spec.base, spec.quote
 
 
-__all__ = ["Params", "RestApi", "envelope", "envelope_error", "order_request"]
+__all__ = ["Params", "RestApi", "envelope", "envelope_error", "order_request", "parse_body"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -29,8 +28,9 @@ from bitunix.sim import rest
 from bitunix.sim.auth import Authenticator
 from bitunix.sim.contracts import SimContract, bundled_contracts
 from bitunix.sim.engine import MatchingEngine
-from bitunix.sim.errors import SimError
+from bitunix.sim.errors import PARAMETER_ERROR, SimError
 from bitunix.sim.faults import Faults
+from bitunix.sim.http import VenueHttpServer, envelope_json
 from bitunix.sim.market import WS_INTERVALS, EventSource, Playback, source_for
 from bitunix.sim.ratelimit import SimRateLimiter
 from bitunix.sim.shapes import dec, iso_s
@@ -40,14 +40,19 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 PRIVATE_CHANNELS = frozenset({"balance", "position", "order", "tpsl"})
 DEPTH_CHANNELS = {"depth_book1": 1, "depth_book5": 5, "depth_book15": 15, "depth_books": 10_000}
 MAX_STREAMS = 300
+WS_PATHS = frozenset({"/public/", "/public", "/private/", "/private"})
 
 
 class WsSession:
     """One WebSocket connection: its subscriptions, login and ordered outgoing queue."""
 
     def __init__(self, ws: web.WebSocketResponse, private: bool, opened_s: int,
-                 max_queue: int = 100_000) -> None:
+                 max_queue: int = 100_000, transport: asyncio.Transport | None = None
+                 ) -> None:
         self.ws = ws
+        self.transport = transport
+        self.aborted = False
+        self.drop_when_flushed = False
         self.private = private
         self.opened_s = opened_s
         self.uid: str | None = None
@@ -73,10 +78,16 @@ class WsSession:
         self.queue.put_nowait(text)
 
     def abort(self) -> None:
-        """Drop the connection without a close frame (what the exchange does)."""
-        transport = self.ws._req.transport if self.ws._req else None
-        if transport is not None:
-            transport.abort()
+        """Drop the connection without a close frame: the peer sees 1006 (abnormal), what
+        the exchange does on a drop, an idle socket or too many messages (spec 3.3)."""
+        self.aborted = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def drop_after_queue(self) -> None:
+        """Send what is already queued, then :meth:`abort` (the writer task does it)."""
+        self.drop_when_flushed = True
+        self.queue.put_nowait(None)
 
 
 class SimServer:
@@ -140,7 +151,7 @@ class SimServer:
                                  loop=loop_data, on_event=self._on_market_event)
         self.sessions: set[WsSession] = set()
         self.engine.listeners.append(self._on_private_push)
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._iso_cache: tuple[int, str] = (-1, "")
         #: Paced playback starts on the first public subscription instead of at start(),
@@ -167,20 +178,11 @@ class SimServer:
 
     async def start(self) -> None:
         """Bind the port and start playback and push timers."""
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_get("/public/", self._ws_public)
-        app.router.add_get("/public", self._ws_public)
-        app.router.add_get("/private/", self._ws_private)
-        app.router.add_get("/private", self._ws_private)
-        app.router.add_route("*", "/{tail:.*}", self.api.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None)
-        assert sockets
-        self.port = int(sockets[0].getsockname()[1])
+        runner = web.ServerRunner(VenueHttpServer(self._dispatch), handle_signals=False)
+        self._runner = runner
+        await runner.setup()
+        await web.TCPSite(runner, self.host, self.port, reuse_address=True).start()
+        self.port = int(runner.addresses[0][1])
         if self.speed:
             self._tasks.append(asyncio.create_task(self._replay()))
         if self.push_interval_s:
@@ -237,13 +239,15 @@ class SimServer:
             if not session.private:
                 self._publish_session(session)
 
-    # ------------------------------------------------------------------ REST edge
-    @web.middleware
-    async def _middleware(self, request: web.Request,
-                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                          ) -> web.StreamResponse:
-        if request.path.startswith(("/public", "/private")):
-            return await handler(request)
+    # ------------------------------------------------------------------ HTTP edge
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Route one HTTP request: the two WebSocket paths, else the REST API."""
+        path = request.path
+        if path in WS_PATHS:
+            if not web.WebSocketResponse().can_prepare(request).ok:
+                return rest.envelope_error(SimError(PARAMETER_ERROR,
+                                                    f"{path} is a WebSocket endpoint"))
+            return await self._serve_ws(request, private=path.startswith("/private"))
         faults = self.faults
         while faults.rest_hang:
             await asyncio.sleep(0.01)
@@ -251,24 +255,19 @@ class SimServer:
             await asyncio.sleep(faults.delay_s)
         if faults.should_reject():
             if faults.reject_code == 500:
-                return web.json_response({"code": 500, "msg": "Internal Server Error",
-                                          "data": None}, status=500)
+                return envelope_json({"code": 500, "msg": "Internal Server Error",
+                                      "data": None}, status=500)
             return rest.envelope_error(SimError(faults.reject_code))
         self.engine.max_fill_fraction = faults.partial_fill_fraction
-        return await handler(request)
+        return await self.api.handle(request)
 
     # ------------------------------------------------------------------ WebSocket edge
-    async def _ws_public(self, request: web.Request) -> web.WebSocketResponse:
-        return await self._serve_ws(request, private=False)
-
-    async def _ws_private(self, request: web.Request) -> web.WebSocketResponse:
-        return await self._serve_ws(request, private=True)
-
-    async def _serve_ws(self, request: web.Request, *, private: bool) -> web.WebSocketResponse:
+    async def _serve_ws(self, request: web.BaseRequest, *, private: bool
+                        ) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
         session = WsSession(ws, private, self.wall_clock.now_ns() // 1_000_000_000,
-                            self.ws_queue_limit)
+                            self.ws_queue_limit, transport=request.transport)
         self.sessions.add(session)
         writer = asyncio.create_task(self._writer(session))
         session.send({"op": "connect", "data": {"result": True}})
@@ -277,17 +276,19 @@ class SimServer:
                 try:
                     msg = await ws.receive(timeout=self.idle_timeout_s)
                 except TimeoutError:
-                    break  # idle: the exchange drops sockets that say nothing for ~60 s
+                    session.drop_after_queue()  # idle: dropped after ~60 s of silence (3.3)
+                    break
                 if msg.type != WSMsgType.TEXT:
                     break
                 if not self._within_msg_limit(session):
+                    session.drop_after_queue()  # more than 5 messages a second (spec 3.3)
                     break
                 self._on_client_frame(session, msg.data)
         finally:
             self.sessions.discard(session)
             session.queue.put_nowait(None)
             await writer
-            if not ws.closed:
+            if not ws.closed and not session.aborted:
                 await ws.close()
         return ws
 
@@ -308,7 +309,7 @@ class SimServer:
             except asyncio.QueueEmpty:
                 text = await queue.get()
             if text is None:
-                if session.overflowed:
+                if session.overflowed or session.drop_when_flushed:
                     session.abort()
                 return
             if self.faults.silent and '"op"' not in text[:8]:
@@ -423,7 +424,8 @@ class SimServer:
         tickers: list[dict[str, Any]] = []
         for ch, symbol in sorted(session.subs):
             if ch == "tickers":
-                tickers.append(self._ticker(symbol, with_book=True))
+                if symbol in self.engine.markets and self.engine.markets[symbol].mark is not None:
+                    tickers.append(self._ticker(symbol, with_book=True))
                 continue
             data = self._public_data(ch, symbol)
             if data is not None:
@@ -433,8 +435,8 @@ class SimServer:
 
     def _public_data(self, ch: str, symbol: str) -> dict[str, Any] | None:
         mkt = self.engine.markets.get(symbol)
-        if mkt is None:
-            return None
+        if mkt is None or mkt.mark is None:
+            return None  # nothing replayed for this symbol yet: no frame rather than zeros
         if ch in DEPTH_CHANNELS:
             if not mkt.bids or not mkt.asks:
                 # Before the replay's first book there is nothing to show; the venue does not
