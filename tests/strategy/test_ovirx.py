@@ -249,3 +249,15 @@ def test_reset_forgets_the_trade_and_cooldown() -> None:
     s.reset()
     assert not s.in_position
     assert s.on_tick(2 * NS, frame(**SHORT), True) is not None
+
+
+@pytest.mark.parametrize("source", ["refused", "invalid"])
+def test_a_refusal_is_never_an_entry_even_at_threshold_zero(source: str) -> None:
+    """A served model that cannot answer (error, demoted) or a vector with NaN/inf is
+    answered 0.0; with ``prob_threshold = 0`` that passed ``p >= threshold`` and entered."""
+    s, gate = make(0.0, prob_threshold=0.0)
+    gate.last_source = source
+    assert s.on_tick(1 * NS, frame(**SHORT), True) is None
+    assert s.counters.rejected_by_model == 1
+    gate.last_source = "model"
+    assert s.on_tick(2 * NS, frame(**SHORT), True) is not None  # the model's own 0.0 at 0

@@ -5,28 +5,41 @@ one inter-op thread, sequential execution, every graph optimisation, and the inp
 output buffers bound once through IOBinding so a call copies eight floats in, runs, and
 reads one float out without allocating. Models must be exported without ZipMap (a
 probability *tensor*, not a sequence of maps); a ZipMap model is refused at load.
+onnxruntime is imported through :func:`import_onnxruntime`, which turns its usage
+telemetry off.
 
-``Predictor`` is what a strategy calls. It never raises and never returns NaN:
+``Predictor`` is what a strategy calls. It never raises and never returns NaN, and
+nothing ever answers in the model's place with a looser rule:
 
-* a feature vector with NaN or inf is caught before inference (counted, scores 0.0, so
-  nothing is approved on bad data);
-* an exception from the model, or a probability outside [0, 1], is counted and answered
-  by the fallback;
-* each call is timed; a call over the latency budget is counted and its (late) answer is
-  replaced by the fallback's. A single ONNX call cannot be interrupted, so the guard is
-  *demotion*: after ``max_consecutive_overruns`` overruns (or ``max_consecutive_errors``
-  errors) in a row the model is bypassed and the fallback answers, and every
-  ``probe_every_calls`` calls one call probes the model again; a probe within budget
-  restores it. So a model that turns slow costs at most a few budget overruns on the
-  event loop, then a probe every ``probe_every_calls`` decisions.
+* a feature vector with NaN or inf is caught before inference (counted, scores 0.0,
+  source ``invalid``, so nothing is approved on bad data);
+* each model call is timed. A call over the latency budget is *late*: it is counted and
+  its answer is used, because a late answer from the model is still the model's answer.
+  A late call is timed once more, warm, on the same row: a call after an idle gap is
+  cold (the model's code and trees were evicted from the caches), which every decision
+  of a model asked rarely is, and a cold call says nothing about the model. Only a model
+  that is over budget when warm (*slow*) counts towards demotion;
+* an exception from the model, or a probability outside [0, 1], is an error: counted
+  and answered with a *refusal* (0.0, source ``refused``);
+* after ``max_consecutive_overruns`` slow calls (or ``max_consecutive_errors`` errors)
+  in a row the model is *demoted*: it is not called and every decision is a refusal;
+  every ``probe_every_calls`` calls one call probes the model (its answer is used) and a
+  probe that is not slow and not an error restores it. So a model that turned slow
+  costs a few slow calls on the event loop, then one probe per ``probe_every_calls``
+  decisions, and never trades on anything but its own answers;
+* the rule fallback answers only when no model is loaded at all (none installed, none
+  loadable, or retired by the operator): it is then the configured decision rule, not a
+  stand-in for a model (``source`` says which serves);
 * ``swap`` replaces the model in place (hot swap; one attribute store, safe between
-  calls on the loop thread) and clears the demotion state.
+  calls on the loop thread) after running the warm-up rows through it on the calling
+  thread, and clears the demotion state.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,8 +58,31 @@ F32 = npt.NDArray[np.float32]
 SOURCE_MODEL: Final = "model"
 SOURCE_FALLBACK: Final = "fallback"
 SOURCE_INVALID: Final = "invalid"
+#: The model serves but could not answer (error, or demoted): 0.0, never an entry.
+SOURCE_REFUSED: Final = "refused"
 
-_WARMUP_RUNS = 3
+#: Warm-up rows when the caller has none from a manifest (zeros: the session allocates
+#: and plans; the trees' branches are not all visited).
+_DEFAULT_WARMUP_RUNS = 3
+
+
+def import_onnxruntime() -> Any:
+    """Import onnxruntime with its usage telemetry off; ImportError when it is missing.
+
+    onnxruntime 1.32 writes a device id and an event database under
+    ``$XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime`` (``~/.cache`` by default)
+    when its extension module is *imported*; ``disable_telemetry_events()`` comes too late
+    for that, only ``ORT_DISABLE_TELEMETRY`` set before the first import stops it. Every
+    import of onnxruntime in bitunix goes through here. The variable is written, not read,
+    and concerns this process's own onnxruntime only.
+    """
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime as ort
+
+    disable = getattr(ort, "disable_telemetry_events", None)
+    if disable is not None:  # absent from old releases; later events are off too
+        disable()
+    return ort
 
 
 class Scorer(Protocol):
@@ -60,20 +96,21 @@ class Scorer(Protocol):
 class RuntimeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Latency budget and demotion policy of :class:`Predictor`.
 
-    ``budget_us``: a model call slower than this is an overrun (default 500 us; a
-    100-tree model takes 3-6 us in a tight loop here, but a call after seconds of idle
-    runs with cold caches: 60-140 us measured in a replay of the bundled data).
-    ``max_consecutive_overruns`` /
-    ``max_consecutive_errors``: overruns or errors in a row that demote the model
-    (default 3). ``probe_every_calls``: while demoted, one call in this many probes the
-    model (default 10,000). ``latency_window``: how many recent latencies are kept for
-    percentiles (default 4,096).
+    ``budget_us``: a model call slower than this is *late* (counted, its answer used;
+    default 500 us). A 100-tree model takes 3-7 us warm here; a call after 10 ms or more
+    without one runs with cold caches, 120-260 us on this machine and 470-660 us measured
+    on a loaded one, so late calls are expected and harmless. ``max_consecutive_overruns``
+    / ``max_consecutive_errors``: calls over budget *when warm* (slow) or errors in a row
+    that demote the model (default 3). ``probe_every_calls``: while demoted (every decision
+    a refusal), one call in this many probes the model (default 100: a demoted model
+    trades nothing, so it is retried often). ``latency_window``: how many recent latencies
+    are kept for percentiles (default 4,096).
     """
 
     budget_us: float = 500.0
     max_consecutive_overruns: int = 3
     max_consecutive_errors: int = 3
-    probe_every_calls: int = 10_000
+    probe_every_calls: int = 100
     latency_window: int = 4096
 
     def __post_init__(self) -> None:
@@ -94,9 +131,17 @@ class OnnxScorer:
 
     __slots__ = ("_io", "_out", "_prob", "_sess", "_x", "n_features", "path")
 
-    def __init__(self, path: str | Path, n_features: int) -> None:
+    def __init__(
+        self, path: str | Path, n_features: int, *, warmup_rows: F32 | None = None
+    ) -> None:
+        """Open and check the model, bind its buffers and run ``warmup_rows`` through it.
+
+        ``warmup_rows`` (shape ``[k, n_features]``) should span the features' training
+        distribution (``ml.warmup.warmup_rows``) so every tree's branches are visited once
+        before the first decision; without them three rows of zeros run.
+        """
         try:
-            import onnxruntime as ort
+            ort = import_onnxruntime()
         except ImportError as exc:
             raise ModelLoadError(f"onnxruntime is not installed, cannot load {path}") from exc
         self.path = Path(path)
@@ -153,11 +198,17 @@ class OnnxScorer:
             raise ModelLoadError(f"{self.path}: no [N, 2] float probability output")
         self._prob = prob
         self._io = io
-        # The first runs allocate and plan; do them at load, not on the first tick. A model
-        # that cannot run is a load failure (the fallback serves), not a crash at start-up.
+        # The first runs allocate and plan, and the first visit of each branch is slow; do
+        # them at load, on the real IOBinding path, not on the first decision. A model that
+        # cannot run is a load failure (the model is not served), not a crash at start-up.
+        rows = (
+            np.zeros((_DEFAULT_WARMUP_RUNS, n_features), dtype=np.float32)
+            if warmup_rows is None
+            else warmup_rows
+        )
         try:
-            for _ in range(_WARMUP_RUNS):
-                sess.run_with_iobinding(io)
+            for row in rows:
+                self.score(row)
         except Exception as exc:  # onnxruntime raises its own untyped pybind errors
             raise ModelLoadError(f"{self.path}: the warm-up run failed: {exc}") from exc
 
@@ -198,7 +249,15 @@ class LogisticScorer:
 
 
 class PredictorStats:
-    """Counters of one :class:`Predictor` (read by metrics and the model monitor)."""
+    """Counters of one :class:`Predictor` (read by metrics and the model monitor).
+
+    ``calls``: every ``predict``. ``model_calls``: answered by the model (late ones
+    included). ``late``: model calls over the budget. ``slow``: late calls that were over
+    budget again when re-timed warm. ``errors``: model exceptions or probabilities outside
+    [0, 1]. ``refusals``: answered 0.0 because the served model could not answer (error
+    or demoted). ``fallback_calls``: answered by the rule fallback (no model loaded).
+    ``invalid_inputs``: NaN/inf vectors. ``demotions``, ``probes``: see the module doc.
+    """
 
     __slots__ = (
         "calls",
@@ -206,18 +265,22 @@ class PredictorStats:
         "errors",
         "fallback_calls",
         "invalid_inputs",
+        "late",
         "model_calls",
-        "overruns",
         "probes",
+        "refusals",
+        "slow",
     )
 
     def __init__(self) -> None:
         self.calls = 0
         self.model_calls = 0
+        self.late = 0
+        self.slow = 0
+        self.errors = 0
+        self.refusals = 0
         self.fallback_calls = 0
         self.invalid_inputs = 0
-        self.errors = 0
-        self.overruns = 0
         self.demotions = 0
         self.probes = 0
 
@@ -227,7 +290,7 @@ class PredictorStats:
 
 
 class Predictor:
-    """A model behind a latency budget, an input guard and a fallback; see the module doc."""
+    """A model behind a latency budget, an input guard and demotion; see the module doc."""
 
     def __init__(
         self,
@@ -255,21 +318,37 @@ class Predictor:
 
     @property
     def model(self) -> Scorer | None:
-        """The model served now (None: fallback only)."""
+        """The model served now (None: the rule fallback decides)."""
         return self._model
 
     @property
+    def source(self) -> str:
+        """What decides now: ``model`` (a model is loaded) or ``fallback`` (none is)."""
+        return SOURCE_FALLBACK if self._model is None else SOURCE_MODEL
+
+    @property
     def demoted(self) -> bool:
-        """True while the model is bypassed after repeated overruns or errors."""
+        """True while the model is bypassed (every decision a refusal) after repeated
+        slow calls or errors."""
         return self._demoted
 
-    def swap(self, model: Scorer | None, *, name: str = "") -> Scorer | None:
-        """Serve ``model`` from the next call on (hot swap); return the previous one."""
+    def swap(
+        self, model: Scorer | None, *, name: str = "", warmup_rows: F32 | None = None
+    ) -> Scorer | None:
+        """Serve ``model`` from the next call on (hot swap); return the previous one.
+
+        ``warmup_rows`` run through ``model`` first, on the calling thread (the loop
+        thread for a hot swap, so *its* caches hold the model; a load on a worker thread
+        warms another core). A model that raises during the warm-up is not swapped in:
+        ModelLoadError, and the current model keeps serving.
+        """
+        if model is not None and warmup_rows is not None:
+            warm_up(model, warmup_rows)
         previous = self._model
         self._model = model
         self.name = name
         self._demoted = False
-        self._overrun_streak = 0
+        self._slow_streak = 0
         self._error_streak = 0
         self._since_demotion = 0
         return previous
@@ -284,35 +363,39 @@ class Predictor:
             return 0.0
         model = self._model
         if model is None:
-            return self._use_fallback(vector)
+            stats.fallback_calls += 1
+            self.last_source = SOURCE_FALLBACK
+            return self._fallback.score(vector)
         if self._demoted:
             self._since_demotion += 1
             if self._since_demotion < self._cfg.probe_every_calls:
-                return self._use_fallback(vector)
+                return self._refuse()
             self._since_demotion = 0
             stats.probes += 1
-        t0 = self._timer_ns()
+        timer = self._timer_ns
+        t0 = timer()
         try:
             p = model.score(vector)
-        except Exception:  # any model failure: counted, answered by the fallback
-            return self._on_error(vector)
-        elapsed = self._timer_ns() - t0
+        except Exception:  # any model failure: counted, answered with a refusal
+            return self._on_error()
+        elapsed = timer() - t0
         self._lat[self._lat_n % self._cfg.latency_window] = elapsed
         self._lat_n += 1
         if not 0.0 <= p <= 1.0:  # also false for NaN
-            return self._on_error(vector)
+            return self._on_error()
         self._error_streak = 0
         if elapsed > self._budget_ns:
-            stats.overruns += 1
-            self._overrun_streak += 1
-            if self._overrun_streak >= self._cfg.max_consecutive_overruns:
-                self._demote()
-            return self._use_fallback(vector)
-        self._overrun_streak = 0
+            stats.late += 1
+            if self._slow_when_warm(model, vector):
+                return self._answer(p)
+        self._slow_streak = 0
         self._demoted = False
-        stats.model_calls += 1
-        self.last_source = SOURCE_MODEL
-        return p
+        return self._answer(p)
+
+    def warm_up(self, rows: F32) -> None:
+        """Run ``rows`` through the served model on this thread (nothing is counted)."""
+        if self._model is not None:
+            warm_up(self._model, rows)
 
     def latency_percentiles_ns(self) -> dict[str, float]:
         """p50/p99/max of the recent model-call latencies (empty dict before any call)."""
@@ -326,22 +409,56 @@ class Predictor:
             "max": float(lat[-1]),
         }
 
-    def _use_fallback(self, vector: F32) -> float:
-        self.stats.fallback_calls += 1
-        self.last_source = SOURCE_FALLBACK
-        return self._fallback.score(vector)
+    def _answer(self, p: float) -> float:
+        self.stats.model_calls += 1
+        self.last_source = SOURCE_MODEL
+        return p
 
-    def _on_error(self, vector: F32) -> float:
+    def _slow_when_warm(self, model: Scorer, vector: F32) -> bool:
+        """Re-time a late call, warm; count a slow one towards demotion. True if slow."""
+        timer = self._timer_ns
+        t0 = timer()
+        try:
+            model.score(vector)
+        except Exception:  # the answer already given stands; the failure is counted
+            self.stats.errors += 1
+            self._error_streak += 1
+            if self._error_streak >= self._cfg.max_consecutive_errors:
+                self._demote()
+            return True
+        if timer() - t0 <= self._budget_ns:
+            return False
+        self.stats.slow += 1
+        self._slow_streak += 1
+        if self._slow_streak >= self._cfg.max_consecutive_overruns:
+            self._demote()
+        return True
+
+    def _refuse(self) -> float:
+        self.stats.refusals += 1
+        self.last_source = SOURCE_REFUSED
+        return 0.0
+
+    def _on_error(self) -> float:
         self.stats.errors += 1
         self._error_streak += 1
         if self._error_streak >= self._cfg.max_consecutive_errors:
             self._demote()
-        return self._use_fallback(vector)
+        return self._refuse()
 
     def _demote(self) -> None:
         if not self._demoted:
             self._demoted = True
             self.stats.demotions += 1
         self._since_demotion = 0
-        self._overrun_streak = 0
+        self._slow_streak = 0
         self._error_streak = 0
+
+
+def warm_up(model: Scorer, rows: F32) -> None:
+    """Run ``rows`` through ``model`` on this thread; ModelLoadError if one fails."""
+    try:
+        for row in rows:
+            model.score(row)
+    except Exception as exc:  # any model failure: the model is not fit to serve
+        raise ModelLoadError(f"the warm-up run failed: {exc}") from exc

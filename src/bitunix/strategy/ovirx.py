@@ -15,9 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bitunix.ml.fallback import RuleFallback, feature_index
-from bitunix.ml.runtime import Predictor
+from bitunix.ml.runtime import SOURCE_INVALID, SOURCE_REFUSED, Predictor
 from bitunix.strategy.config import OvirxConfig
 from bitunix.strategy.reversion import Learner, OutcomeSink, ReversionStrategy
+
+_NO_ANSWER = frozenset({SOURCE_REFUSED, SOURCE_INVALID})
 
 
 class Gate(Protocol):
@@ -25,7 +27,7 @@ class Gate(Protocol):
 
     @property
     def last_source(self) -> str:
-        """Where the last probability came from (model, fallback, invalid)."""
+        """Where the last probability came from (model, fallback, refused, invalid)."""
         ...
 
     def predict(self, vector: npt.NDArray[np.float32]) -> float:
@@ -68,4 +70,8 @@ class OvirxStrategy(ReversionStrategy):
     def _approve(self, vector: npt.NDArray[np.float32]) -> tuple[bool, float, str]:
         gate = self.gate
         p = gate.predict(vector)
-        return p >= self.config.prob_threshold, p, gate.last_source
+        source = gate.last_source
+        # A refusal (the served model could not answer) or bad input is 0.0, which a
+        # threshold of 0 would otherwise pass.
+        approved = p >= self.config.prob_threshold and source not in _NO_ANSWER
+        return approved, p, source
