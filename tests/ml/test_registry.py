@@ -3,10 +3,12 @@ models; the fallback when nothing can be served."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 
 from bitunix.features import FEATURE_NAMES
@@ -328,3 +330,94 @@ def test_a_model_whose_warm_up_run_fails_gives_the_fallback(
     assert loaded is None
     assert predictor.model is None
     assert "warm-up" in predictor.load_error
+
+
+# -- issue 15: names and versions never leave the registry ----------------------------
+
+BAD_NAMES = ["../../x", "..", "a/b", "a\\b", "", ".hidden", "a..b", "sp ace", "x" * 65, "/abs",
+             "a@b", "na\u00efve"]
+
+
+@pytest.mark.parametrize("bad", BAD_NAMES)
+def test_register_refuses_a_version_or_name_that_is_not_a_plain_name(
+    registry: ModelRegistry, model_dir: Path, tmp_path: Path, bad: str
+) -> None:
+    """``train --version ../../x`` wrote the model outside the registry and registered it
+    there."""
+    before = (registry.root / "registry.json").read_bytes()
+    for field in ("version", "name"):
+        src = tmp_path / f"src-{field}"
+        shutil.rmtree(src, ignore_errors=True)
+        shutil.copytree(model_dir, src)
+        m = load_manifest(src / "manifest.json")
+        save_manifest(msgspec.structs.replace(m, **{field: bad}), src / "manifest.json")
+        with pytest.raises(RegistryError, match=re.escape(f"model {field} {bad!r}")):
+            registry.register(src)
+    assert (registry.root / "registry.json").read_bytes() == before
+    assert sorted(p.name for p in registry.root.iterdir()) == ["ovirx-test", "registry.json"]
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("bad", ["../../x", "a/b", "", ".hidden"])
+def test_changes_refuse_a_bad_name_or_version(registry: ModelRegistry, bad: str) -> None:
+    for change in (registry.promote, registry.shadow, registry.retire, registry.get):
+        with pytest.raises(RegistryError, match=re.escape(f"model name {bad!r}")):
+            change(bad, "v1")
+        with pytest.raises(RegistryError, match=re.escape(f"model version {bad!r}")):
+            change("ovirx-test", bad)
+
+
+def test_an_index_entry_pointing_outside_the_registry_is_refused(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    idx = registry.index()
+    idx.entries[0].path = "../outside"
+    idx.entries[0].status = "active"
+    (registry.root / "registry.json").write_bytes(msgspec.json.encode(idx))
+    outside = registry.root.parent / "outside"
+    shutil.copytree(registry.model_dir(idx.entries[1]), outside)
+    with pytest.raises(RegistryError, match=re.escape("'../outside'")):
+        registry.load(idx.entries[0], FEATURE_NAMES)
+    predictor, loaded = load_predictor(registry, FEATURE_NAMES)
+    assert loaded is None
+    assert "'../outside'" in predictor.load_error
+
+
+def test_plain_names_with_dots_dashes_and_underscores_are_accepted(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    reg = ModelRegistry(tmp_path / "models")
+    entry = reg.register(versioned(model_dir, tmp_path, "v1.2_rc-3"))
+    assert reg.promote("ovirx-test", "v1.2_rc-3").status == "active"
+    assert reg.model_dir(entry) == reg.root / "ovirx-test" / "v1.2_rc-3"
+
+
+def test_a_manifest_file_name_that_leaves_the_model_directory_is_refused(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(model_dir, src)
+    m = load_manifest(src / "manifest.json")
+    save_manifest(msgspec.structs.replace(m, file="../model.onnx"), src / "manifest.json")
+    shutil.copyfile(src / "model.onnx", tmp_path / "model.onnx")
+    with pytest.raises(RegistryError, match=re.escape("model file '../model.onnx'")):
+        ModelRegistry(tmp_path / "models").register(src)
+
+
+def test_loading_warms_the_onnx_model_up_on_rows_from_its_manifest(
+    registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bitunix.ml.registry as registry_module
+
+    seen: list[int] = []
+    real = registry_module.OnnxScorer
+
+    def spy(path: Path, n: int, *, warmup_rows: np.ndarray | None = None) -> OnnxScorer:
+        assert warmup_rows is not None
+        seen.append(len(warmup_rows))
+        return real(path, n, warmup_rows=warmup_rows)
+
+    monkeypatch.setattr(registry_module, "OnnxScorer", spy)
+    registry.promote("ovirx-test", "v1")
+    registry.load_status("active", FEATURE_NAMES)
+    assert seen == [64]

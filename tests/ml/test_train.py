@@ -160,3 +160,18 @@ def test_logistic_estimator_exports_weights_with_parity(
     theirs = trained.estimator.predict_proba(x.astype(np.float64))[:, 1]
     assert np.max(np.abs(ours - theirs)) <= 1e-5
     assert "LogisticRegression" in m.training.estimator
+
+
+@pytest.mark.parametrize(("name", "version"), [("ovirx", "../../x"), ("../x", None),
+                                               ("ok", ""), (".hid", "v1")])
+def test_export_refuses_a_name_or_version_that_is_not_a_plain_name(
+    trained: TrainedModel, tmp_path: Path, name: str, version: str | None
+) -> None:
+    """Checked before anything is written (``train --version ../../x`` wrote the model
+    outside the registry)."""
+    from bitunix.ml.errors import RegistryError
+
+    out = tmp_path / "out"
+    with pytest.raises(RegistryError, match="is not a plain name"):
+        export(trained, FEATURE_NAMES, out, name=name, version=version)
+    assert not out.exists()

@@ -14,6 +14,11 @@ same features without trading, tracked beside the active one; at most one),
 re-activates the previous one. Every change rewrites ``registry.json`` atomically
 (temp file + rename), so a crash never leaves half an index.
 
+Names and versions are plain names (:func:`check_name`: ``[A-Za-z0-9._-]{1,64}``, not
+starting with a dot, no ``..``), checked wherever the registry takes one (register,
+promote, shadow, retire, get, rollback, load), so no name can point outside the
+directory; an index entry whose path is not ``<name>/<version>`` is refused at load.
+
 Loading checks the file's sha256 against the entry (a corrupt or swapped file is
 refused) and the manifest's features against the FeatureEngine's (a mismatch is refused
 with the difference spelled out). ``load_predictor`` turns any load failure into the
@@ -23,6 +28,7 @@ rule fallback, with the reason kept in ``Predictor.load_error``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,9 +47,27 @@ from bitunix.ml.manifest import (
     sha256_file,
 )
 from bitunix.ml.runtime import LogisticScorer, OnnxScorer, Predictor, RuntimeConfig, Scorer
+from bitunix.ml.warmup import warmup_rows
 
 INDEX_NAME = "registry.json"
 Status = Literal["active", "shadow", "candidate", "retired"]
+
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """Return ``value`` if it is a plain model name or version, else raise RegistryError.
+
+    Plain: 1-64 characters of ``A-Z a-z 0-9 . _ -``, not starting with a dot, no ``..``.
+    A name or version becomes a directory of the registry, so anything else could point
+    outside it (``../../x``) or hide (``.x``). ``what`` is ``name`` or ``version``.
+    """
+    if not isinstance(value, str) or _NAME.fullmatch(value) is None or ".." in value:
+        raise RegistryError(
+            f"model {what} {value!r} is not a plain name (1-64 characters of "
+            "A-Z a-z 0-9 . _ -, not starting with '.', no '..')"
+        )
+    return value
 
 
 class RegistryEntry(msgspec.Struct, kw_only=True):
@@ -101,6 +125,7 @@ class ModelRegistry:
 
     def get(self, name: str, version: str | None = None) -> RegistryEntry:
         """The entry ``name@version`` (``version`` None: the only or the active one)."""
+        _check_id(name, version)
         matches = [e for e in self.entries() if e.name == name]
         if version is not None:
             matches = [e for e in matches if e.version == version]
@@ -118,7 +143,14 @@ class ModelRegistry:
         return None
 
     def model_dir(self, entry: RegistryEntry) -> Path:
-        """Directory holding the entry's files."""
+        """Directory holding the entry's files; RegistryError when the index says
+        anything but ``<name>/<version>`` (a hand-edited or hostile index)."""
+        _check_id(entry.name, entry.version)
+        if entry.path != f"{entry.name}/{entry.version}":
+            raise RegistryError(
+                f"{model_id(entry.name, entry.version)}: path {entry.path!r} in "
+                f"{self.root / INDEX_NAME} is not {entry.name}/{entry.version}"
+            )
         return self.root / entry.path
 
     # -- changing --------------------------------------------------------------------
@@ -126,6 +158,10 @@ class ModelRegistry:
         """Copy a model directory (manifest + file) into the registry as a candidate."""
         src = Path(source_dir)
         manifest = load_manifest(src / MANIFEST_NAME)
+        try:
+            _check_id(manifest.name, manifest.version)
+        except RegistryError as exc:
+            raise RegistryError(f"{src}: cannot register: {exc}") from None
         problem = _identity_problem(manifest, src, manifest.sha256)
         if problem:
             raise RegistryError(f"{src}: cannot register: {problem}")
@@ -227,7 +263,11 @@ class ModelRegistry:
                 )
             scorer = LogisticScorer(lp.weights, lp.bias, lp.mean, lp.scale)
         else:
-            scorer = OnnxScorer(mdir / manifest.file, len(feature_names))
+            scorer = OnnxScorer(
+                mdir / manifest.file,
+                len(feature_names),
+                warmup_rows=warmup_rows(manifest.reference, feature_names),
+            )
         return LoadedModel(entry=entry, manifest=manifest, scorer=scorer)
 
     def load_status(self, status: Status, feature_names: Sequence[str]) -> LoadedModel | None:
@@ -237,6 +277,7 @@ class ModelRegistry:
 
     # -- internals -------------------------------------------------------------------
     def _find(self, idx: RegistryIndex, name: str, version: str | None) -> RegistryEntry:
+        _check_id(name, version)
         matches = [
             e for e in idx.entries if e.name == name and (version is None or e.version == version)
         ]
@@ -256,8 +297,16 @@ class ModelRegistry:
         os.replace(tmp, path)
 
 
+def _check_id(name: str, version: str | None) -> None:
+    check_name(name, "name")
+    if version is not None:
+        check_name(version, "version")
+
+
 def _identity_problem(manifest: ModelManifest, directory: Path, expected: str) -> str:
     """Why the model in ``directory`` is not the one ``expected`` names ("" if it is)."""
+    if manifest.kind == "onnx":
+        check_name(manifest.file, "file")  # a file name, never a path out of the directory
     if manifest.kind == "logistic":
         if manifest.logistic is None:
             return "logistic model without weights"

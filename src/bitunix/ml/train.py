@@ -417,8 +417,9 @@ def _fold_platt(onx: Any, a: float, b: float) -> None:
 
 def check_parity(model_path: Path, estimator: Any, x: npt.NDArray[np.float32]) -> float:
     """Max |ONNX - scikit-learn| probability over ``x``; TrainingError above 1e-5."""
-    import onnxruntime as ort
+    from bitunix.ml.runtime import import_onnxruntime
 
+    ort = import_onnxruntime()
     sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     onnx_p = sess.run(["probabilities"], {ONNX_INPUT: x})[0][:, 1]
     sk_p = estimator.predict_proba(x)[:, 1]
@@ -456,9 +457,16 @@ def export(
 
     ``version`` defaults to the first 12 hex digits of the model's sha256, so the same
     data and seed give the same version. Drift references come from the training part.
+    ``name`` and ``version`` must be plain names (``registry.check_name``; RegistryError
+    before anything is written).
     """
     from bitunix.ml.manifest import MANIFEST_NAME, save_manifest
+    from bitunix.ml.registry import check_name
 
+    # Before anything is written: a name or version becomes a registry directory.
+    check_name(name, "name")
+    if version is not None:
+        check_name(version, "version")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     logistic: LogisticParams | None = None
