@@ -146,7 +146,7 @@ def test_bad_files_are_clear_errors(tmp_path: Path) -> None:
         SqliteStore(tmp_path / "missing-dir" / "s.sqlite")
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(os.urandom(4096))
-    with pytest.raises(StoreError, match="junk.sqlite"):
+    with pytest.raises(StoreError, match=r"junk\.sqlite"):
         SqliteStore(junk)
     other = tmp_path / "other.sqlite"
     conn = sqlite3.connect(other)
