@@ -23,6 +23,18 @@ from bitunix.sim.errors import (
 )
 
 
+def on_grid(value: Decimal, decimals: int) -> bool:
+    """Whether a finite ``value`` is a whole multiple of ``10^-decimals``, exactly.
+
+    Read from the digits, not by division: ``value % step`` raises ``InvalidOperation``
+    once the quotient needs more than the context's 28 digits (a qty of ``1e24``).
+    """
+    digits, exponent = value.as_tuple()[1:]
+    assert isinstance(exponent, int), "finite decimals only"
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return not any(digits) or exponent + trailing_zeros >= -decimals
+
+
 @dataclass(frozen=True, slots=True)
 class SimContract:
     """One perpetual contract as the simulated exchange lists it."""
@@ -39,6 +51,12 @@ class SimContract:
     max_leverage: int = 125
     default_leverage: int = 20
     price_protect_scope: Decimal = Decimal("0.05")
+    #: Passive-side price limits of ``trading_pairs`` (spec 4.1 lists them without saying
+    #: what they mean): the simulator reads them as a buy no lower than
+    #: ``mark * (1 + minBuyPriceOffset)`` and a sell no higher than
+    #: ``mark * (1 + maxSellPriceOffset)``.
+    min_buy_price_offset: Decimal = Decimal("-0.95")
+    max_sell_price_offset: Decimal = Decimal("100")
     status: str = "OPEN"
     maintenance_margin_rate: Decimal = Decimal("0.004")
     max_funding_rate_pct: Decimal = Decimal("0.3")
@@ -63,7 +81,7 @@ class SimContract:
         """Validate step, minimum and maximum of an order quantity."""
         if qty <= 0:
             raise SimError(QTY_TOO_SMALL, f"qty {qty} must be > 0")
-        if qty % self.step != 0:
+        if not on_grid(qty, self.base_precision):
             raise SimError(PARAMETER_ERROR, f"qty {qty} is not a multiple of step {self.step}")
         if qty < self.min_qty:
             raise SimError(QTY_BELOW_MIN, f"qty {qty} < minTradeVolume {self.min_qty}")
@@ -75,17 +93,27 @@ class SimContract:
         """Validate sign and tick of a price."""
         if price <= 0:
             raise SimError(PARAMETER_ERROR, f"price {price} must be > 0")
-        if price % self.tick != 0:
+        if not on_grid(price, self.quote_precision):
             raise SimError(PARAMETER_ERROR, f"price {price} is not a multiple of tick {self.tick}")
 
     def check_band(self, price: Decimal, *, is_buy: bool, mark: Decimal | None) -> None:
-        """Keep a limit price inside ``mark * (1 +- priceProtectScope)`` (30014/30015)."""
+        """Keep a limit price inside ``mark * (1 +- priceProtectScope)`` on the side that
+        takes liquidity (30014/30015, spec 6.2) and inside the passive-side offsets on the
+        other (10002); a symbol with no mark yet is not traded (20012)."""
         if mark is None:
-            return
-        if is_buy and price > mark * (1 + self.price_protect_scope):
-            raise SimError(MAX_BUY_PRICE, str(mark * (1 + self.price_protect_scope)))
-        if not is_buy and price < mark * (1 - self.price_protect_scope):
-            raise SimError(MIN_SELL_PRICE, str(mark * (1 - self.price_protect_scope)))
+            raise SimError(TRADING_DISABLED, f"{self.symbol} has no mark price yet")
+        if is_buy:
+            if price > mark * (1 + self.price_protect_scope):
+                raise SimError(MAX_BUY_PRICE, str(mark * (1 + self.price_protect_scope)))
+            if price < mark * (1 + self.min_buy_price_offset):
+                raise SimError(PARAMETER_ERROR, f"price {price} < min buy price "
+                               f"{mark * (1 + self.min_buy_price_offset)}")
+        else:
+            if price < mark * (1 - self.price_protect_scope):
+                raise SimError(MIN_SELL_PRICE, str(mark * (1 - self.price_protect_scope)))
+            if price > mark * (1 + self.max_sell_price_offset):
+                raise SimError(PARAMETER_ERROR, f"price {price} > max sell price "
+                               f"{mark * (1 + self.max_sell_price_offset)}")
 
     def to_rest(self) -> dict[str, object]:
         """The ``trading_pairs`` row of this contract (spec 4.1)."""
@@ -94,8 +122,8 @@ class SimContract:
             "base": self.base,
             "quote": self.quote,
             "minTradeVolume": str(self.min_qty),
-            "minBuyPriceOffset": "-0.95",
-            "maxSellPriceOffset": "100",
+            "minBuyPriceOffset": str(self.min_buy_price_offset),
+            "maxSellPriceOffset": str(self.max_sell_price_offset),
             "maxLimitOrderVolume": str(self.max_limit_qty),
             "maxMarketOrderVolume": str(self.max_market_qty),
             "basePrecision": self.base_precision,

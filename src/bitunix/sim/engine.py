@@ -40,6 +40,7 @@ from bitunix.sim.errors import (
     REDUCE_ONLY_SAME_DIRECTION,
     SELECT_TP_OR_SL,
     TPSL_QTY_TOO_LARGE,
+    TRADING_DISABLED,
     TRIGGER_PRICE_NOT_POSITIVE,
     SimError,
 )
@@ -265,6 +266,11 @@ class MatchingEngine:
             if req.price is None:
                 raise SimError(PARAMETER_ERROR, "price is required for LIMIT orders")
             spec.check_price(req.price)
+        if mkt.mark is None:
+            # No market data for this symbol yet: nothing to fill a MARKET order against and
+            # no band for a LIMIT one. The venue lists only symbols that trade; refuse as it
+            # refuses a symbol that does not allow trading.
+            raise SimError(TRADING_DISABLED, f"{symbol} has no market data yet")
         if req.client_id and req.client_id in acct.client_ids:
             raise SimError(CLIENT_ID_DUPLICATE, req.client_id)
         if req.tp_price is not None or req.sl_price is not None:
