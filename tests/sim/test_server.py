@@ -413,3 +413,87 @@ async def test_no_depth_push_before_the_first_book() -> None:
         assert push["ch"] == "depth_book15"
         assert push["data"]["b"]
         assert push["data"]["a"]
+
+
+# ---------------------------------------------------------------------- drops look like drops
+async def raw_socket(port: int, path: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A WebSocket opened by hand, to see exactly which bytes the server sends."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    await writer.drain()
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    return reader, writer
+
+
+def client_frame(text: str) -> bytes:
+    """A masked text frame (all-zero mask: the payload goes as is)."""
+    data = text.encode()
+    assert len(data) < 126
+    return bytes([0x81, 0x80 | len(data)]) + b"\0\0\0\0" + data
+
+
+async def opcodes_until_eof(reader: asyncio.StreamReader) -> list[int]:
+    """Opcodes of every frame the server sends until the TCP connection ends."""
+    data = await asyncio.wait_for(reader.read(), 5)
+    ops, i = [], 0
+    while i < len(data):
+        ops.append(data[i] & 0x0F)
+        size, i = data[i + 1] & 0x7F, i + 2
+        if size == 126:
+            size, i = int.from_bytes(data[i:i + 2], "big"), i + 2
+        elif size == 127:
+            size, i = int.from_bytes(data[i:i + 8], "big"), i + 8
+        i += size
+    return ops
+
+
+CLOSE_OPCODE = 0x8
+
+
+@pytest.mark.parametrize("how", ["drop_sockets", "idle", "rate_limit", "restart"])
+async def test_a_dropped_socket_ends_without_a_close_frame(how: str) -> None:
+    """A drop by the venue is abnormal (1006: the TCP connection ends, no close frame), on
+    the drop fault, an idle socket and a client over 5 messages a second (spec 3.3). The
+    idle and rate-limit cases sent a normal close (1000)."""
+    async with stepped_server(idle_timeout_s=0.3 if how == "idle" else 60.0) as sim:
+        sim.advance(10)
+        reader, writer = await raw_socket(sim.port, "/public/")
+        try:
+            if how == "rate_limit":
+                for i in range(7):
+                    writer.write(client_frame(f'{{"op":"ping","ping":{i}}}'))
+                await writer.drain()
+            else:
+                writer.write(client_frame('{"op":"subscribe","args":[{"symbol":"BTCUSDT",'
+                                          '"ch":"depth_book1"}]}'))
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                sim.publish()
+                if how == "drop_sockets":
+                    await sim.drop_sockets()
+                elif how == "restart":
+                    await sim.restart()
+            ops = await opcodes_until_eof(reader)
+        finally:
+            writer.close()
+    assert ops, "the connect frame at least"
+    assert CLOSE_OPCODE not in ops
+    if how == "rate_limit":
+        assert len(ops) == 1 + 5  # connect, then the five pongs answered before the cut
+
+
+async def test_a_private_login_with_a_reused_nonce_is_refused(sim: SimServer) -> None:
+    frame = login_frame()
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(sim.private_ws_url) as ws:
+            await recv(ws)
+            await ws.send_json(frame)
+            assert await recv(ws) == {"op": "login", "data": {"result": True}}
+        async with s.ws_connect(sim.private_ws_url) as ws:
+            await recv(ws)
+            await ws.send_json(frame)  # the same frame, replayed on a new socket
+            refused = await recv(ws)
+    assert refused["data"]["result"] is False
+    assert refused["data"]["code"] == 10007
