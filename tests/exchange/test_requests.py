@@ -32,7 +32,7 @@ def test_order_request_validation() -> None:
                          position_id="42", reduce_only=True)
     assert close.body() == {"symbol": "X", "side": "BUY", "tradeSide": "CLOSE",
                             "positionId": "42", "orderType": "MARKET", "qty": "0.0000001",
-                            "reduceOnly": True}
+                            "clientId": close.client_id, "reduceOnly": True}
 
 
 def test_limit_body_with_attached_tpsl_and_compact_encoding() -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -21,9 +24,27 @@ from tests.exchange.fake_rest import API_KEY, SECRET, FakeBitunixRest, Fault
 P = "/api/v1/futures"
 
 
-def limit_buy(cid: str | None = "bot-0001") -> OrderRequest:
-    return OrderRequest(symbol="BTCUSDT", side=Side.BUY, trade_side=TradeSide.OPEN,
-                        qty=Decimal("0.001"), price=Decimal("60000"), client_id=cid)
+def limit_buy(cid: str | None = "bot-0001", **kw: object) -> OrderRequest:
+    """A limit buy; ``cid=None`` leaves the clientId to the request (generated when built)."""
+    fields: dict[str, object] = {"symbol": "BTCUSDT", "side": Side.BUY,
+                                 "trade_side": TradeSide.OPEN, "qty": Decimal("0.001"),
+                                 "price": Decimal("60000"), **kw}
+    if cid is not None:
+        fields["client_id"] = cid
+    return OrderRequest(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def quick(fake: FakeBitunixRest, creds: Credentials) -> AsyncIterator[BitunixREST]:
+    """A client whose requests time out after 0.2 s (the fake answers late after 0.5 s)."""
+    cfg = RestConfig(base_url=fake.url, timeout_s=0.2, backoff_base_s=0.001,
+                     backoff_max_s=0.01, rate_limits=False)
+    async with BitunixREST(creds, cfg) as client:
+        yield client
+
+
+LATE = Fault(delay_s=0.5)  # executed, answered after the client gave up
+LOST = Fault(delay_s=0.5, then_execute=False, status=504)  # never executed, no answer in time
 
 
 async def test_signed_get_carries_valid_headers(fake: FakeBitunixRest, rest: BitunixREST) -> None:
@@ -105,15 +126,18 @@ async def test_market_data_without_credentials(fake: FakeBitunixRest) -> None:
 )
 async def test_error_codes_map_to_typed_errors(fake: FakeBitunixRest, rest: BitunixREST,
                                                code: int, cls: type, retryable: bool) -> None:
-    fake.fail("/trade/place_order", *[Fault(code=code)] * 10)
+    fake.fail("/trade/modify_order", *[Fault(code=code)] * 10)
     with pytest.raises(cls) as info:
-        await rest.place_order(limit_buy("cid-7"))
+        await rest.modify_order(client_id="cid-7", symbol="BTCUSDT", qty=Decimal(1),
+                                price=Decimal(2))
     err = info.value
     assert isinstance(err, cls)
     assert type(err) is e.error_class(code)
     assert err.code == code
     assert err.retryable is retryable
-    assert err.endpoint == f"{P}/trade/place_order"
+    # A venue code means the venue refused the request, except its "Network Error".
+    assert err.executed is (None if code == 10001 else False)
+    assert err.endpoint == f"{P}/trade/modify_order"
     assert (err.symbol, err.client_id) == ("BTCUSDT", "cid-7")
     text = str(err)
     assert f"[{code}]" in text
@@ -121,7 +145,7 @@ async def test_error_codes_map_to_typed_errors(fake: FakeBitunixRest, rest: Bitu
     assert SECRET not in text
     assert API_KEY not in text
     # Retryable codes were retried (max_retries=3), the others sent once.
-    assert len(fake.calls("/trade/place_order")) == (4 if retryable else 1)
+    assert len(fake.calls("/trade/modify_order")) == (4 if retryable else 1)
 
 
 async def test_read_retries_transient_failures_then_succeeds(fake: FakeBitunixRest,
@@ -194,38 +218,168 @@ async def test_timed_out_batch_is_retried_without_duplicating(fake: FakeBitunixR
     assert sorted(a.order_id or "" for a in res.success_list) == sorted(
         o["orderId"] for o in fake.orders.values())
     assert len(fake.calls("/trade/batch_order")) == 2
-    # A duplicate in a batch that was not retried stays a failure.
-    res2 = await rest.batch_orders("BTCUSDT", [limit_buy(next(iter(fake.orders)))])
-    assert [f.error_code for f in res2.failure_list] == [30042]
+    # Sent again, a row whose order exists resolves to that order: still two orders.
+    first = next(iter(fake.orders))
+    res2 = await rest.batch_orders("BTCUSDT", [limit_buy(first)])
+    assert [a.order_id for a in res2.success_list] == [fake.orders[first]["orderId"]]
     assert len(fake.orders) == 2
 
 
-async def test_first_attempt_duplicate_is_an_error(fake: FakeBitunixRest,
-                                                   rest: BitunixREST) -> None:
-    await rest.place_order(limit_buy("dup-1"))
-    with pytest.raises(e.DuplicateClientIdError):
-        await rest.place_order(limit_buy("dup-1"))
+# -- the clientId belongs to the request: placing it again never places a second order ----
+
+
+def test_a_request_has_its_client_id_from_the_moment_it_is_built() -> None:
+    a, b = limit_buy(None), limit_buy(None)
+    assert a.client_id is not None
+    assert b.client_id is not None
+    assert re.fullmatch(r"bx-[0-9a-f]{24}", a.client_id)
+    assert a.client_id != b.client_id
+    assert a.body()["clientId"] == a.client_id
+
+
+async def test_prepare_order_gives_the_configured_id_and_validates(
+        fake: FakeBitunixRest, creds: Credentials) -> None:
+    cfg = RestConfig(base_url=fake.url, rate_limits=False, client_id_prefix="ovir")
+    async with BitunixREST(creds, cfg) as rest:
+        req = rest.prepare_order(limit_buy(None, client_id=None))
+        assert req.client_id is not None
+        assert re.fullmatch(r"ovir-[0-9a-f]{24}", req.client_id)
+        kept = limit_buy("mine-1")
+        assert rest.prepare_order(kept) is kept
+        with pytest.raises(InvalidRequestError, match="qty must be > 0"):
+            rest.prepare_order(limit_buy("bad", qty=Decimal(0)))
+        # Without an id, a retry could not be recognised: refused before sending.
+        with pytest.raises(InvalidRequestError, match="prepare_order"):
+            await rest.place_order(limit_buy(None, client_id=None))
+        with pytest.raises(InvalidRequestError, match="prepare_order"):
+            await rest.batch_orders("BTCUSDT", [limit_buy(None, client_id=None)])
+    assert fake.seen == []
+
+
+async def test_placing_the_same_request_again_places_one_order(fake: FakeBitunixRest,
+                                                              rest: BitunixREST) -> None:
+    # The id used to be generated per call, so a naive retry doubled the position.
+    req = limit_buy(None)
+    first = await rest.place_order(req)
+    again = await rest.place_order(req)
+    assert len(fake.orders) == 1
+    assert again == first
+    assert (first.order_id, first.client_id) == ("1001", req.client_id)
+    assert len(fake.calls("/trade/get_order_detail")) == 1
+
+
+async def test_every_answer_timed_out_but_the_order_was_placed(fake: FakeBitunixRest,
+                                                               quick: BitunixREST) -> None:
+    # Placed and filled, but no answer arrived in time: it used to raise a retryable
+    # ExchangeTimeoutError, and the caller's retry placed a second order.
+    req = limit_buy(None)
+    fake.fail("/trade/place_order", *[LATE] * 4)
+    ack = await quick.place_order(req)
+    (placed,) = fake.orders.values()
+    assert (ack.order_id, ack.client_id) == (placed["orderId"], req.client_id)
+    assert len(fake.calls("/trade/place_order")) == 4  # max_retries = 3
+    assert len(fake.calls("/trade/get_order_detail")) == 1
+    assert await quick.place_order(req) == ack  # and a caller's retry changes nothing
     assert len(fake.orders) == 1
 
 
-async def test_duplicate_after_a_rate_limited_attempt_is_an_error(
+async def test_not_found_after_the_lookups_means_not_placed(fake: FakeBitunixRest,
+                                                            quick: BitunixREST) -> None:
+    req = limit_buy("lost-1")
+    fake.fail("/trade/place_order", *[LOST] * 4)
+    with pytest.raises(e.OrderNotPlacedError) as info:
+        await quick.place_order(req)
+    err = info.value
+    assert (err.client_id, err.symbol, err.executed, err.retryable) == (
+        "lost-1", "BTCUSDT", False, True)
+    assert "NOT placed" in str(err)
+    assert isinstance(err.__cause__, e.ExchangeTimeoutError)
+    # 20007 can be transient just after placement: looked up order_lookups times, apart.
+    assert len(fake.calls("/trade/get_order_detail")) == quick.config.order_lookups
+    assert fake.orders == {}
+    ack = await quick.place_order(req)  # safe to send again
+    assert ack.order_id == fake.orders["lost-1"]["orderId"]
+
+
+async def test_a_lookup_that_cannot_answer_makes_the_outcome_unknown(
+        fake: FakeBitunixRest, quick: BitunixREST) -> None:
+    req = limit_buy("dark-1")
+    fake.fail("/trade/place_order", *[LATE] * 4)
+    fake.fail("/trade/get_order_detail", *[Fault(status=503)] * 4)
+    with pytest.raises(e.OrderOutcomeUnknownError) as info:
+        await quick.place_order(req)
+    err = info.value
+    assert (err.client_id, err.executed, err.retryable) == ("dark-1", None, False)
+    assert "UNKNOWN" in str(err)
+    assert "clientId=dark-1" in str(err)
+    assert err.client_ids == ("dark-1",)
+    assert isinstance(err.__cause__, e.HttpStatusError)
+    assert len(fake.orders) == 1  # it was placed; the caller reconciles by clientId
+
+
+async def test_a_refusal_after_an_unanswered_attempt_is_looked_up(fake: FakeBitunixRest,
+                                                                  quick: BitunixREST) -> None:
+    # The first attempt went through (a reduce-only order that filled); the retry is
+    # refused because nothing is left to reduce. The refusal proves nothing about the
+    # first attempt: the order is looked up and found.
+    fake.fail("/trade/place_order", LATE, Fault(code=30018))
+    ack = await quick.place_order(limit_buy("ro-1"))
+    assert ack.order_id == fake.orders["ro-1"]["orderId"]
+    fake.fail("/trade/place_order", Fault(code=30018))  # refused on the only attempt
+    with pytest.raises(e.OrderRejectedError) as info:
+        await quick.place_order(limit_buy("ro-2"))
+    assert info.value.executed is False
+
+
+async def test_a_network_error_on_every_attempt_is_looked_up(fake: FakeBitunixRest,
+                                                             rest: BitunixREST) -> None:
+    fake.fail("/trade/place_order", *[Fault(code=10001)] * 4)
+    with pytest.raises(e.OrderNotPlacedError, match="NOT placed") as info:
+        await rest.place_order(limit_buy("net-1"))
+    assert isinstance(info.value.__cause__, e.NetworkError)
+
+
+async def test_the_same_client_id_on_a_different_order_is_refused(
         fake: FakeBitunixRest, rest: BitunixREST) -> None:
-    # 10006 says the first attempt was not executed, so a 30042 on the retry means the
-    # clientId belongs to an older order, not to this call: it must not be read back and
-    # returned as if this order had been placed.
-    old = await rest.place_order(limit_buy("dup-2"))
+    old = await rest.place_order(limit_buy("dup-1"))
+    with pytest.raises(e.DuplicateClientIdError, match="another order") as info:
+        await rest.place_order(limit_buy("dup-1", side=Side.SELL))
+    assert info.value.code == 30042
+    assert len(fake.orders) == 1
+    # The same after a rate-limited attempt: the older order is never returned as the ack
+    # of a different request.
     fake.fail("/trade/place_order", Fault(code=10006))
     with pytest.raises(e.DuplicateClientIdError):
-        await rest.place_order(limit_buy("dup-2"))
-    assert len(fake.calls("/trade/place_order")) == 3
-    assert fake.calls("/trade/get_order_detail") == []
-    # Same for a batch row: it stays a failure.
-    fake.fail("/trade/batch_order", Fault(code=10006))
-    res = await rest.batch_orders("BTCUSDT", [limit_buy("dup-2")])
+        await rest.place_order(limit_buy("dup-1", symbol="ETHUSDT"))
+    res = await rest.batch_orders("BTCUSDT", [limit_buy("dup-1", side=Side.SELL)])
     assert res.success_list == []
     assert [f.error_code for f in res.failure_list] == [30042]
     assert len(fake.orders) == 1
-    assert fake.orders["dup-2"]["orderId"] == old.order_id
+    assert fake.orders["dup-1"]["orderId"] == old.order_id
+    # The same request, on the other hand, resolves to its order.
+    assert (await rest.place_order(limit_buy("dup-1"))).order_id == old.order_id
+
+
+async def test_a_rate_limited_write_says_it_was_not_executed(fake: FakeBitunixRest,
+                                                             quick: BitunixREST) -> None:
+    fake.fail("/trade/flash_close_position", Fault(code=10006))
+    with pytest.raises(e.RateLimitError) as info:
+        await quick.flash_close_position("1")
+    assert info.value.executed is False
+    assert "not executed" in str(info.value)
+    assert len(fake.calls("/trade/flash_close_position")) == 1
+    fake.fail("/trade/flash_close_position", Fault(status=429, body=b"slow down"))
+    with pytest.raises(e.HttpStatusError, match="not executed") as http:
+        await quick.flash_close_position("1")
+    assert http.value.executed is False
+    # After an attempt that may have gone through, a final 10006 proves nothing about the
+    # call: its outcome is unknown, and the error does not claim otherwise.
+    fake.fail("/trade/cancel_orders", LOST, *[Fault(code=10006)] * 3)
+    with pytest.raises(e.RateLimitError) as retried:
+        await quick.cancel_orders("BTCUSDT", order_ids=["1"])
+    assert retried.value.executed is None
+    assert "not executed" not in str(retried.value)
+    assert "may have been executed" in str(retried.value)
 
 
 async def test_unsafe_write_is_not_retried(fake: FakeBitunixRest, rest: BitunixREST) -> None:
@@ -391,8 +545,6 @@ async def test_batch_cancel_modify_and_settings(fake: FakeBitunixRest, rest: Bit
     assert res.success_list[0].venue_order_id == "1"
     body = json.loads(fake.calls("/trade/batch_order")[0].body)
     assert "symbol" not in body["orderList"][0]
-    with pytest.raises(InvalidRequestError, match=r"1\.\.5"):
-        await rest.batch_orders("BTCUSDT", [limit_buy(str(i)) for i in range(6)])
     with pytest.raises(InvalidRequestError, match="every order"):
         await rest.batch_orders("ETHUSDT", [limit_buy("x")])
     fake.handlers["/trade/cancel_orders"] = lambda s: {"successList": [{"orderId": "11"}],
@@ -515,3 +667,120 @@ async def test_caller_session_is_used_and_left_open(fake: FakeBitunixRest,
             await rest.account()  # the per-request timeout applies to a caller's session too
         await rest.close()
         assert not session.closed
+
+
+# -- request details from a third-party client's request cases ---------------------------
+
+
+KROW = {"open": "1", "high": "1", "low": "1", "close": "1", "quoteVol": "1", "baseVol": "1"}
+
+
+async def test_klines_from_a_start_time_send_an_end_time(fake: FakeBitunixRest,
+                                                         rest: BitunixREST) -> None:
+    # The venue anchors a page on endTime and ignores startTime (spec 4.1): a request with
+    # only startTime used to get the latest candles instead of those from startTime.
+    start = 1_789_482_000_000
+    fake.handlers["/market/kline"] = lambda s: [{**KROW, "time": str(start - 60_000)},
+                                                {**KROW, "time": str(start)},
+                                                {**KROW, "time": str(start + 60_000)}]
+    ks = await rest.klines("BTCUSDT", "1m", start_ms=start, limit=2)
+    q = dict(fake.calls("/market/kline")[0].query)
+    assert (q["startTime"], q["endTime"], q["limit"]) == (str(start), str(start + 120_000), "2")
+    assert [k.time for k in ks] == [start, start + 60_000]  # nothing before startTime
+    # Without a limit, the venue's default page (100); never past now.
+    now_ms = time.time_ns() // 1_000_000
+    await rest.klines("BTCUSDT", "1h", start_ms=start)
+    assert dict(fake.calls("/market/kline")[1].query)["endTime"] == str(start + 100 * 3_600_000)
+    await rest.klines("BTCUSDT", "1m", start_ms=now_ms - 60_000)
+    sent_end = int(dict(fake.calls("/market/kline")[2].query)["endTime"])
+    assert now_ms <= sent_end < now_ms + 60_000
+    with pytest.raises(InvalidRequestError, match="start_ms"):
+        await rest.klines("BTCUSDT", "1m", start_ms=start, end_ms=start - 1)
+
+
+async def test_more_than_five_orders_are_sent_in_batches_of_five(fake: FakeBitunixRest,
+                                                                 rest: BitunixREST) -> None:
+    orders = [limit_buy(f"b-{i}") for i in range(12)]
+    fake.orders["b-3"] = {"orderId": "1", "clientId": "b-3", "symbol": "BTCUSDT",
+                          "qty": "9", "side": "SELL", "orderType": "LIMIT"}  # not ours
+    res = await rest.batch_orders("BTCUSDT", orders)
+    calls = fake.calls("/trade/batch_order")
+    assert [len(json.loads(c.body)["orderList"]) for c in calls] == [5, 5, 2]
+    assert [a.client_id for a in res.success_list] == [o.client_id for o in orders
+                                                       if o.client_id != "b-3"]
+    assert [f.client_id for f in res.failure_list] == ["b-3"]
+    assert len(fake.orders) == 12
+    with pytest.raises(InvalidRequestError, match="at least one"):
+        await rest.batch_orders("BTCUSDT", [])
+    with pytest.raises(InvalidRequestError, match="twice"):
+        await rest.batch_orders("BTCUSDT", [limit_buy("same"), limit_buy("same")])
+
+
+async def test_a_batch_chunk_refused_as_a_whole_fails_its_rows_and_stops(
+        fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    orders = [limit_buy(f"r-{i}") for i in range(12)]
+    fake.fail("/trade/batch_order", Fault(), *[Fault(code=10006)] * 4)
+    res = await rest.batch_orders("BTCUSDT", orders)
+    assert [a.client_id for a in res.success_list] == [f"r-{i}" for i in range(5)]
+    assert [f.client_id for f in res.failure_list] == [f"r-{i}" for i in range(5, 12)]
+    assert {f.error_code for f in res.failure_list} == {10006}
+    assert all("not executed" in (f.error_msg or "") for f in res.failure_list[:5])
+    assert all("not sent" in (f.error_msg or "") for f in res.failure_list[5:])
+    assert len(fake.calls("/trade/batch_order")) == 5  # 1 + 4 attempts, third chunk unsent
+    assert len(fake.orders) == 5
+
+
+async def test_an_unanswered_batch_chunk_is_resolved_row_by_row(fake: FakeBitunixRest,
+                                                                quick: BitunixREST) -> None:
+    orders = [limit_buy(f"u-{i}") for i in range(3)]
+    fake.orders["u-1"] = {"orderId": "7", "clientId": "u-1", "symbol": "BTCUSDT",
+                          "qty": "0.001", "side": "BUY", "orderType": "LIMIT"}
+    fake.fail("/trade/batch_order", *[LOST] * 4)
+    res = await quick.batch_orders("BTCUSDT", orders)
+    assert [(a.client_id, a.order_id) for a in res.success_list] == [("u-1", "7")]
+    assert [(f.client_id, f.error_code) for f in res.failure_list] == [("u-0", 20007),
+                                                                       ("u-2", 20007)]
+    assert "NOT placed" in (res.failure_list[0].error_msg or "")
+    # When the lookups cannot answer, the outcome is unknown: the error carries what is
+    # known (a partial result) and the clientIds still to reconcile.
+    fake.fail("/trade/batch_order", *[LOST] * 4)
+    fake.fail("/trade/get_order_detail", *[Fault(status=503)] * 40)
+    with pytest.raises(e.OrderOutcomeUnknownError) as info:
+        await quick.batch_orders("BTCUSDT", [limit_buy("v-0"), limit_buy("v-1")])
+    assert info.value.client_ids == ("v-0", "v-1")
+    assert info.value.partial is not None
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "maximum"),
+    [
+        ("klines", {"symbol": "BTCUSDT", "interval": "1m"}, 200),
+        ("funding_rate_history", {"symbol": "BTCUSDT"}, 200),
+        ("pending_orders", {}, 100),
+        ("history_orders", {}, 100),
+        ("history_trades", {}, 100),
+        ("history_positions", {}, 100),
+    ],
+)
+async def test_limit_above_the_documented_maximum_is_refused(
+        fake: FakeBitunixRest, rest: BitunixREST, method: str, kwargs: dict[str, object],
+        maximum: int) -> None:
+    call = getattr(rest, method)
+    with pytest.raises(InvalidRequestError, match=f"limit must be 1..{maximum}, was "
+                                                  f"{maximum + 1}"):
+        await call(**kwargs, limit=maximum + 1)
+    with pytest.raises(InvalidRequestError, match="was 0"):
+        await call(**kwargs, limit=0)
+    assert fake.seen == []
+
+
+async def test_empty_parameters_are_never_sent(fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    fake.handlers["/trade/get_pending_orders"] = lambda s: {"orderList": [], "total": 0}
+    fake.handlers["/trade/get_history_orders"] = lambda s: {"orderList": [], "total": 0}
+    fake.handlers["/trade/cancel_all_orders"] = lambda s: None
+    await rest.pending_orders(symbol="")
+    await rest.history_orders("BTCUSDT", end_ms="")  # type: ignore[arg-type]
+    await rest.cancel_all_orders("")
+    assert fake.calls("/trade/get_pending_orders")[0].raw_query == "skip=0&limit=100"
+    assert "endTime" not in fake.calls("/trade/get_history_orders")[0].raw_query
+    assert fake.calls("/trade/cancel_all_orders")[0].body == b"{}"

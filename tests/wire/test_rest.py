@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from bitunix.wire import ResponseDecoder, WireError
@@ -218,3 +219,15 @@ def test_deeply_nested_body_raises_wire_error() -> None:
     for raw in (b'{"code":0,"data":' + nested + b"}", b'{"code":0,"data":[' + nested + b"]}"):
         with pytest.raises(WireError):
             ResponseDecoder(r.OrderList).decode(raw)
+
+
+def test_funding_rate_is_offered_as_a_fraction_too() -> None:
+    # The current rate comes in percent (spec 4.1); the history and the formulas use
+    # fractions. The fraction is exact.
+    fr = msgspec.convert({"symbol": "BTCUSDT", "fundingRate": "0.0005"}, r.FundingRate)
+    assert fr.funding_rate == Decimal("0.0005")
+    assert fr.funding_rate_fraction == Decimal("0.000005")
+    assert str(fr.funding_rate_fraction) == "0.000005"
+    row = msgspec.convert({"fundingRate": "-0.00001191", "fundingTime": "1"},
+                          r.FundingRateHistoryRow, strict=False)
+    assert row.funding_rate_fraction == Decimal("-0.00001191")

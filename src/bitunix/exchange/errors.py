@@ -8,9 +8,12 @@ can help (``retryable``).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from bitunix.core.errors import BitunixError
+
+if TYPE_CHECKING:
+    from bitunix.wire.rest import BatchResult
 
 __all__ = [
     "CODES",
@@ -18,6 +21,7 @@ __all__ = [
     "AccountRestrictedError",
     "AuthError",
     "BadRequestError",
+    "ConnectError",
     "DuplicateClientIdError",
     "ExchangeError",
     "ExchangeTimeoutError",
@@ -26,6 +30,8 @@ __all__ = [
     "MalformedResponseError",
     "NetworkError",
     "OrderNotFoundError",
+    "OrderNotPlacedError",
+    "OrderOutcomeUnknownError",
     "OrderRejectedError",
     "PositionNotFoundError",
     "RateLimitError",
@@ -41,10 +47,17 @@ class ExchangeError(BitunixError):
     """An error answered by (or on the way to) the exchange.
 
     Attributes: ``code`` (the venue's code, 0 for transport errors), ``message`` (the
-    venue's ``msg``), ``retryable``, ``endpoint``, ``symbol``, ``client_id``.
+    venue's ``msg``), ``retryable``, ``endpoint``, ``symbol``, ``client_id``, and
+    ``executed``: ``False`` when the request certainly had no effect (the venue answered
+    with an error code: a refused order produces nothing, spec 6.3), ``None`` when it may
+    have taken effect (no answer, an HTTP error, the venue's ambiguous 10001). A call that
+    was retried reports ``None`` if any attempt may have gone through, whatever the last
+    attempt answered.
     """
 
     retryable = False
+    # Whether a non-zero code proves the request was refused.
+    _code_is_refusal = True
 
     def __init__(
         self,
@@ -60,7 +73,13 @@ class ExchangeError(BitunixError):
         self.endpoint = endpoint
         self.symbol = symbol
         self.client_id = client_id
+        self.executed: bool | None = False if code and self._code_is_refusal else None
         super().__init__(self._render())
+
+    def may_have_executed(self) -> None:
+        """Mark the request as possibly executed (an earlier attempt went unanswered)."""
+        self.executed = None
+        self.args = (self._render(),)
 
     def _render(self) -> str:
         ctx = [f"endpoint={self.endpoint}"] if self.endpoint else []
@@ -68,6 +87,11 @@ class ExchangeError(BitunixError):
             ctx.append(f"symbol={self.symbol}")
         if self.client_id:
             ctx.append(f"clientId={self.client_id}")
+        if self.retryable and self.executed is False:
+            # A transient refusal: the caller needs to know nothing happened.
+            ctx.append("not executed")
+        elif self.code and self.executed is None and not isinstance(self, NetworkError):
+            ctx.append("an earlier attempt may have been executed")
         head = f"[{self.code}] {self.message}" if self.code else self.message
         return f"{head} ({', '.join(ctx)})" if ctx else head
 
@@ -95,9 +119,10 @@ class RateLimitError(ExchangeError):
 
 
 class NetworkError(ExchangeError):
-    """10001: the venue's transient "Network Error"."""
+    """10001: the venue's transient "Network Error" (it may have executed the request)."""
 
     retryable = True
+    _code_is_refusal = False
 
 
 class OrderRejectedError(ExchangeError):
@@ -135,18 +160,60 @@ class ExchangeTimeoutError(TransportError):
 
 
 class HttpStatusError(TransportError):
-    """A non-200 HTTP status without a readable business code; 5xx and 429 are retryable."""
+    """A non-200 HTTP status without a readable business code; 5xx and 429 are retryable.
+
+    429 (too many requests) proves the request was not executed; any other status does not.
+    """
 
     def __init__(self, status: int, message: str, **ctx: str | None) -> None:
         self.status = status
-        super().__init__(f"HTTP {status}: {message}", **ctx)  # type: ignore[arg-type]
+        # Set before the message is rendered (it says whether the request executed).
         self.retryable = status >= 500 or status == 429
+        super().__init__(f"HTTP {status}: {message}", **ctx)  # type: ignore[arg-type]
+        if status == 429:
+            self.executed = False
+            self.args = (self._render(),)
 
 
 class MalformedResponseError(TransportError):
     """A 200 answer whose body is not the documented shape."""
 
     retryable = False
+
+
+class ConnectError(TransportError):
+    """No connection could be opened: the request was never sent (``executed`` is False)."""
+
+    def __init__(self, message: str, **ctx: str | None) -> None:
+        super().__init__(message, **ctx)  # type: ignore[arg-type]
+        self.executed = False
+        self.args = (self._render(),)
+
+
+class OrderNotPlacedError(ExchangeError):
+    """No answer confirmed the order, and looking it up by its clientId found nothing
+    (``order_lookups`` times, spec 6.5): it was NOT placed. Sending the same request again
+    is safe (it carries the same clientId)."""
+
+    retryable = True
+
+    def __init__(self, message: str, **ctx: str | None) -> None:
+        super().__init__(message, **ctx)  # type: ignore[arg-type]
+        self.executed = False
+        self.args = (self._render(),)
+
+
+class OrderOutcomeUnknownError(ExchangeError):
+    """Neither the answers nor a lookup by clientId could tell whether the order(s) were
+    placed. Reconcile by ``client_ids`` (``order_detail``, the ``order`` channel) before
+    placing anything new; sending the same request again is safe (same clientId: placed
+    once, or resolved to the existing order). ``partial`` holds what a batch did learn."""
+
+    def __init__(self, message: str, *, client_ids: tuple[str, ...] = (),
+                 partial: BatchResult | None = None, **ctx: str | None) -> None:
+        self.client_ids = client_ids
+        self.partial = partial
+        super().__init__(message, **ctx)  # type: ignore[arg-type]
 
 
 class CodeInfo(NamedTuple):

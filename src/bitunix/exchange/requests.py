@@ -7,6 +7,7 @@ both signed and sent.
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ from bitunix.core.errors import BitunixError
 from bitunix.exchange.convert import decimal_str
 from bitunix.model.enums import OrderType, Side, StopType, TimeInForce, TradeSide
 
-__all__ = ["InvalidRequestError", "OrderRequest", "TpslRequest", "encode_body"]
+__all__ = ["InvalidRequestError", "OrderRequest", "TpslRequest", "encode_body", "new_client_id"]
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -62,8 +63,21 @@ class _TpSl(msgspec.Struct, frozen=True, kw_only=True):
             _put(out, f"{prefix}OrderPrice", getattr(self, f"{prefix}_order_price"))
 
 
+def new_client_id(prefix: str = "bx") -> str:
+    """A fresh clientId: ``prefix-`` + 24 random hex characters (``[A-Za-z0-9-]``, at
+    most 36 characters with a prefix of up to 11, spec 4.4)."""
+    return f"{prefix}-{secrets.token_hex(12)}"
+
+
 class OrderRequest(_TpSl, frozen=True, kw_only=True):
     """One order for ``place_order`` / ``batch_order``.
+
+    The request carries its ``client_id`` from the moment it is built (a fresh one, see
+    :func:`new_client_id`, unless you give one): it is the order's identity at the venue.
+    Sending the same request again (a retry after an error, a restart that re-sends what
+    it stored) never places a second order; build a new request for a new order.
+    ``client_id=None`` is refused by ``place_order``; ``BitunixREST.prepare_order`` gives
+    such a request an id with the configured prefix.
 
     In hedge mode ``side`` names the position direction when closing (close long =
     ``BUY`` + ``CLOSE`` + ``position_id``, spec 6.1).
@@ -77,7 +91,7 @@ class OrderRequest(_TpSl, frozen=True, kw_only=True):
     trade_side: TradeSide | None = None
     position_id: str | None = None
     effect: TimeInForce | None = None
-    client_id: str | None = None
+    client_id: str | None = msgspec.field(default_factory=new_client_id)
     reduce_only: bool = False
 
     def body(self, *, with_symbol: bool = True) -> dict[str, Any]:

@@ -7,10 +7,13 @@ error of a non-zero code (``bitunix.exchange.errors``) with the request context.
 
 Retries: reads are retried on transient failures (timeouts, connection errors, HTTP 5xx,
 rate limits, the venue's ``Network Error``). Writes are retried only when they are
-idempotent at the venue: an order always carries a ``clientId`` (one is generated when the
-caller gives none), so a retry after a timeout either places it once or gets ``30042``
-(duplicate), which the client resolves by reading the order back. Cancels and settings
-changes are naturally idempotent.
+idempotent at the venue. Cancels and settings changes are naturally idempotent; an order
+is made idempotent by its ``clientId``, which belongs to the :class:`OrderRequest` from
+the moment it is built, so a retry (ours or the caller's) either places it once or gets
+``30042`` (duplicate), which resolves to the existing order.
+
+Every error says whether the request took effect (``ExchangeError.executed``); order
+placement never leaves that open without saying so (see :meth:`BitunixREST.place_order`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import asyncio
 import email.utils
 import logging
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
@@ -27,30 +29,46 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import msgspec
 from yarl import URL
 
 from bitunix.core.clock import Clock, LiveClock
 from bitunix.exchange import endpoints as api
 from bitunix.exchange.config import RestConfig
 from bitunix.exchange.convert import contract_from_pair, decimal_str
-from bitunix.exchange.endpoints import DEPTH_LIMITS, KLINE_INTERVALS, MAX_BATCH, Endpoint
+from bitunix.exchange.endpoints import (
+    DEPTH_LIMITS,
+    KLINE_DEFAULT_LIMIT,
+    KLINE_INTERVAL_MS,
+    KLINE_INTERVALS,
+    MAX_BATCH,
+    Endpoint,
+)
 from bitunix.exchange.errors import (
+    ConnectError,
     DuplicateClientIdError,
     ExchangeError,
     ExchangeTimeoutError,
     HttpStatusError,
     MalformedResponseError,
     OrderNotFoundError,
-    RateLimitError,
+    OrderNotPlacedError,
+    OrderOutcomeUnknownError,
     SignatureError,
     TransportError,
     error_for_code,
 )
 from bitunix.exchange.ratelimit import RateLimiter
-from bitunix.exchange.requests import InvalidRequestError, OrderRequest, TpslRequest, encode_body
+from bitunix.exchange.requests import (
+    InvalidRequestError,
+    OrderRequest,
+    TpslRequest,
+    encode_body,
+)
+from bitunix.exchange.requests import new_client_id as make_client_id
 from bitunix.exchange.signing import Credentials, auth_headers, new_nonce, query_value
 from bitunix.model.contract import ContractSpec
-from bitunix.model.enums import KlineType, MarginMode, PositionMode, PositionSide
+from bitunix.model.enums import KlineType, MarginMode, PositionMode, PositionSide, TradeSide
 from bitunix.wire import rest as w
 from bitunix.wire.decoding import ResponseDecoder, WireError
 
@@ -71,19 +89,59 @@ def _one(data: T | list[T] | None, what: str) -> T:
 
 
 def _params(**kwargs: Any) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if v is not None}
+    """The parameters that have a value: None and "" are never sent (``endTime=``)."""
+    return {k: v for k, v in kwargs.items() if v is not None and v != ""}
 
 
-def _not_executed(exc: ExchangeError) -> bool:
-    """True when the error proves the request was refused before it took effect."""
-    if isinstance(exc, RateLimitError):
-        return True
-    return isinstance(exc, HttpStatusError) and exc.status == 429
+def _check_page(ep: Endpoint, limit: int | None, skip: int = 0) -> None:
+    """Refuse a ``limit`` beyond what the endpoint documents (spec 4) before sending."""
+    if limit is not None and (limit < 1 or (ep.max_limit is not None and limit > ep.max_limit)):
+        top = f"1..{ep.max_limit}" if ep.max_limit is not None else ">= 1"
+        raise InvalidRequestError(f"{ep.path}: limit must be {top}, was {limit}")
+    if skip < 0:
+        raise InvalidRequestError(f"{ep.path}: skip must be >= 0, was {skip}")
+
+
+def _mismatch(req: OrderRequest, placed: w.Order) -> str | None:
+    """Why ``placed`` (found under ``req``'s clientId) is not the order ``req`` describes.
+
+    Only what a modify cannot change is compared. ``side`` is skipped for a hedge-mode
+    close: the venue reports the real action there (close long = SELL, spec 6.1).
+    """
+    if placed.symbol != req.symbol:
+        return f"symbol {placed.symbol}, this request {req.symbol}"
+    kind = placed.kind
+    if kind and kind.upper() != req.order_type.value:
+        return f"type {kind}, this request {req.order_type.value}"
+    if req.trade_side is not TradeSide.CLOSE and placed.side.upper() != req.side.value:
+        return f"side {placed.side}, this request {req.side.value}"
+    return None
 
 
 class _Ctx(NamedTuple):
     symbol: str | None
     client_id: str | None
+
+
+class _BatchOutcome:
+    """What a batch learned so far: rows placed, rows not placed, rows still unknown."""
+
+    def __init__(self) -> None:
+        self.success: list[w.OrderAck] = []
+        self.failure: list[w.OrderFailure] = []
+        self.unresolved: list[str] = []
+        self.unresolved_cause: ExchangeError | None = None
+
+    def result(self) -> w.BatchResult:
+        return w.BatchResult(success_list=self.success, failure_list=self.failure)
+
+
+def _row_failure(order: OrderRequest, exc: ExchangeError | None,
+                 note: str | None = None) -> w.OrderFailure:
+    """A failure row for ``order`` (not placed), with the code of ``exc``."""
+    text = str(exc) if exc is not None else ""
+    return w.OrderFailure(client_id=order.client_id, error_code=exc.code if exc else None,
+                          error_msg=f"{note} ({text})" if note else text)
 
 
 class _Decoders:
@@ -198,8 +256,9 @@ class BitunixREST:
     # -- the one request path -----------------------------------------------------------
 
     def new_client_id(self) -> str:
-        """A fresh clientId: prefix + 24 random hex characters (fits ``[A-Za-z0-9-]{1,36}``)."""
-        return f"{self.config.client_id_prefix}-{secrets.token_hex(12)}"
+        """A fresh clientId: ``RestConfig.client_id_prefix`` + ``-`` + 24 random hex
+        characters (fits ``[A-Za-z0-9-]{1,36}``)."""
+        return make_client_id(self.config.client_id_prefix)
 
     def _local_ms(self) -> int:
         return self._clock.now_ns() // 1_000_000
@@ -280,6 +339,10 @@ class BitunixREST:
                 f"timed out after {self.config.timeout_s} s", endpoint=ep.path,
                 symbol=ctx.symbol, client_id=ctx.client_id,
             ) from None
+        except aiohttp.ClientConnectorError as exc:
+            # No connection was opened: nothing was sent.
+            raise ConnectError(f"{type(exc).__name__}: {exc}", endpoint=ep.path,
+                               symbol=ctx.symbol, client_id=ctx.client_id) from None
         except aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}", endpoint=ep.path,
                                  symbol=ctx.symbol, client_id=ctx.client_id) from None
@@ -316,10 +379,15 @@ class BitunixREST:
         client_id: str | None = None,
         retry_safe: bool | None = None,
         on_duplicate: Callable[[], Awaitable[T]] | None = None,
-        on_retried: Callable[[T | None], Awaitable[T | None]] | None = None,
     ) -> T | None:
+        """Send with the retry policy; the error raised tells whether the call executed.
+
+        ``on_duplicate`` answers a 30042 (the clientId exists already) instead of raising.
+        """
         ctx = _Ctx(symbol, client_id)
         body_str = encode_body(body) if body is not None else None
+        if params:
+            params = _params(**params)
         safe = ep.retry_safe if retry_safe is None else retry_safe
         skew_retried = False
         attempt = 0
@@ -328,18 +396,16 @@ class BitunixREST:
         uncertain = False
         while True:
             try:
-                data = await self._send(ep, decoder, params, body_str, ctx)
-                if uncertain and on_retried is not None:
-                    return await on_retried(data)
-                return data
-            except DuplicateClientIdError:
-                # 30042 after an attempt that may have gone through: that attempt placed
-                # it, read it back. After only definite refusals (rate limits) the
-                # clientId belongs to an older order: an error, as on a first attempt.
-                if uncertain and on_duplicate is not None:
-                    log.warning("%s: clientId %s already placed by an earlier attempt",
+                return await self._send(ep, decoder, params, body_str, ctx)
+            except DuplicateClientIdError as exc:
+                # An order with this clientId exists: placed by an earlier attempt, or by
+                # an earlier call with the same request; on_duplicate reads it back.
+                if on_duplicate is not None:
+                    log.warning("%s: clientId %s exists already; reading it back",
                                 ep.path, client_id)
                     return await on_duplicate()
+                if uncertain:
+                    exc.may_have_executed()
                 raise
             except SignatureError as exc:
                 # The Date header just showed our clock is off: retry once, corrected.
@@ -347,11 +413,15 @@ class BitunixREST:
                     log.warning("%s: %s; retrying with the corrected clock", ep.path, exc)
                     skew_retried = True
                     continue
+                if uncertain:
+                    exc.may_have_executed()
                 raise
             except ExchangeError as exc:
                 if not (safe and exc.retryable) or attempt >= self.config.max_retries:
+                    if uncertain:
+                        exc.may_have_executed()
                     raise
-                if not _not_executed(exc):
+                if exc.executed is not False:
                     uncertain = True
                 delay = self._backoff_s(attempt)
                 log.warning("%s failed (%s); retry %d/%d in %.3f s", ep.path, exc,
@@ -394,17 +464,34 @@ class BitunixREST:
     async def klines(self, symbol: str, interval: str, *, start_ms: int | None = None,
                      end_ms: int | None = None, limit: int | None = None,
                      kind: KlineType = KlineType.LAST_PRICE) -> list[w.Kline]:
-        """Candles, returned oldest first (the live API sends newest first)."""
+        """Candles, returned oldest first (the live API sends newest first).
+
+        ``limit`` is 1..200 (100 when omitted). The venue anchors a page on ``endTime``
+        and ignores ``startTime`` (spec 4.1), so with ``start_ms`` alone the client sends
+        ``endTime = start_ms + limit * interval`` (at most now) and drops candles that
+        open before ``start_ms``.
+        """
         if interval not in KLINE_INTERVALS:
             raise InvalidRequestError(f"unknown kline interval {interval!r}; expected one of "
                                       f"{', '.join(sorted(KLINE_INTERVALS))}")
+        _check_page(api.KLINE, limit)
+        if start_ms is not None:
+            if end_ms is None:
+                span_ms = (limit or KLINE_DEFAULT_LIMIT) * KLINE_INTERVAL_MS[interval]
+                end_ms = min(start_ms + span_ms, self._timestamp_ms())
+            elif end_ms < start_ms:
+                raise InvalidRequestError(f"klines: end_ms {end_ms} is before "
+                                          f"start_ms {start_ms}")
         p = _params(symbol=symbol, interval=interval, startTime=start_ms, endTime=end_ms,
                     limit=limit, type=kind.value)
         rows = await self._call(api.KLINE, self._dec.klines, params=p, symbol=symbol) or []
+        if start_ms is not None:
+            rows = [k for k in rows if k.time >= start_ms]
         return sorted(rows, key=lambda k: k.time)
 
     async def funding_rate(self, symbol: str) -> w.FundingRate:
-        """Current funding (``funding_rate`` in percent)."""
+        """Current funding: ``funding_rate`` in percent, ``funding_rate_fraction`` as a
+        fraction (exact ``Decimal``)."""
         data = await self._call(api.FUNDING_RATE, self._dec.funding, params={"symbol": symbol},
                                 symbol=symbol)
         return _one(data, "funding_rate")
@@ -416,7 +503,8 @@ class BitunixREST:
     async def funding_rate_history(self, symbol: str, *, start_ms: int | None = None,
                                    end_ms: int | None = None,
                                    limit: int | None = None) -> list[w.FundingRateHistoryRow]:
-        """Settled funding rates (fractions), newest first."""
+        """Settled funding rates (fractions), newest first; ``limit`` 1..200."""
+        _check_page(api.FUNDING_HISTORY, limit)
         # The parameter is spelled "starTime" by the venue (spec 4.1).
         p = _params(symbol=symbol, starTime=start_ms, endTime=end_ms, limit=limit)
         return await self._call(api.FUNDING_HISTORY, self._dec.funding_history, params=p,
@@ -487,80 +575,241 @@ class BitunixREST:
     async def history_positions(self, symbol: str | None = None, *, skip: int = 0,
                                 limit: int = 100, start_ms: int | None = None,
                                 end_ms: int | None = None) -> w.HistoryPositionList:
-        """One page of closed positions."""
+        """One page of closed positions; ``limit`` 1..100."""
+        _check_page(api.HISTORY_POSITIONS, limit, skip)
         p = _params(symbol=symbol, startTime=start_ms, endTime=end_ms, skip=skip, limit=limit)
         return await self._req(api.HISTORY_POSITIONS, self._dec.history_positions,
                                "get_history_positions", params=p, symbol=symbol)
 
     # -- trading ------------------------------------------------------------------------
 
-    def _with_client_id(self, order: OrderRequest) -> OrderRequest:
-        if order.client_id:
-            return order
-        import msgspec
+    def prepare_order(self, order: OrderRequest) -> OrderRequest:
+        """The request to store and send: validated now (raises
+        :class:`InvalidRequestError` before anything is stored or sent) and with its
+        clientId. A request built without ``client_id`` has one already and is returned
+        as is; ``client_id=None`` gets one with ``RestConfig.client_id_prefix``."""
+        if not order.client_id:
+            order = msgspec.structs.replace(order, client_id=self.new_client_id())
+        order.body()
+        return order
 
-        return msgspec.structs.replace(order, client_id=self.new_client_id())
+    @staticmethod
+    def _client_id_of(order: OrderRequest) -> str:
+        if not order.client_id:
+            raise InvalidRequestError(
+                f"{order.symbol}: an order without a client_id could be placed twice by a "
+                f"retry; build it without client_id=None, or pass it through "
+                f"BitunixREST.prepare_order and keep what it returns")
+        return order.client_id
 
     async def place_order(self, order: OrderRequest) -> w.OrderAck:
-        """Place one order; ``code 0`` means accepted, confirm through the ``order`` channel.
+        """Place one order and return its ack (``code 0`` = accepted; fills come on the
+        ``order`` channel).
 
-        A missing ``client_id`` is generated, so a retry after a timeout cannot double the
-        order: the venue answers 30042 and the client reads the first one back.
+        The contract (the clientId, ``order.client_id``, is the order's identity):
+
+        * **Placed**: the ack is returned. Also when no answer arrived but a lookup by
+          clientId found the order, and when the venue answers 30042 (the clientId
+          exists) for an order that matches this request: sending the same request again
+          resolves to the order it placed, it never places a second one.
+        * **Not placed**, the error's ``executed`` is False: a venue refusal (its typed
+          :class:`ExchangeError`: a rejection, a rate limit that outlived the retries,
+          ...) or :class:`OrderNotPlacedError` (no answer, and the order was not found by
+          clientId after ``RestConfig.order_lookups`` lookups, spec 6.5). Sending the same
+          request again is safe. :class:`DuplicateClientIdError` (30042) means the
+          clientId belongs to a different order (symbol, type or side differ): a caller
+          bug, this request was not placed.
+        * **Unknown**: :class:`OrderOutcomeUnknownError` (carries ``client_id``): no answer
+          and the lookup itself failed. Reconcile by clientId (``order_detail``, the
+          ``order`` channel) before placing anything new; the same request may be sent
+          again (same clientId).
+
+        :class:`InvalidRequestError` (nothing sent) for an invalid request or one with
+        ``client_id=None``. A cancelled call leaves the outcome unknown, as above.
         """
-        order = self._with_client_id(order)
+        cid = self._client_id_of(order)
         body = order.body()
-        cid = order.client_id
 
-        async def read_back() -> w.OrderAck | list[w.OrderAck]:
-            placed = await self._read_back(cid)
-            return w.OrderAck(order_id=placed.order_id, client_id=placed.client_id or cid)
+        async def existing() -> w.OrderAck | list[w.OrderAck]:
+            return await self._existing_order_ack(order, api.PLACE_ORDER)
 
-        data = await self._call(api.PLACE_ORDER, self._dec.ack, body=body, symbol=order.symbol,
-                                client_id=cid, on_duplicate=read_back)
+        try:
+            data = await self._call(api.PLACE_ORDER, self._dec.ack, body=body,
+                                    symbol=order.symbol, client_id=cid, on_duplicate=existing)
+        except (OrderNotPlacedError, OrderOutcomeUnknownError):
+            raise
+        except ExchangeError as exc:
+            if exc.executed is not None:
+                raise
+            return await self._confirm_by_lookup(order, exc)
         ack = _one(data, "place_order")
         if not ack.client_id:
             ack = w.OrderAck(order_id=ack.order_id, id=ack.id, client_id=cid)
         return ack
 
-    async def batch_orders(self, symbol: str, orders: Sequence[OrderRequest]) -> w.BatchResult:
-        """Place up to 5 orders of one symbol; check ``success_list`` per clientId."""
-        if not 1 <= len(orders) <= MAX_BATCH:
-            raise InvalidRequestError(f"batch_order takes 1..{MAX_BATCH} orders, "
-                                      f"was {len(orders)}")
-        if any(o.symbol != symbol for o in orders):
-            raise InvalidRequestError(f"every order of a batch must be for {symbol}")
-        full = [self._with_client_id(o) for o in orders]
-        body = {"symbol": symbol, "orderList": [o.body(with_symbol=False) for o in full]}
-        return await self._req(api.BATCH_ORDER, self._dec.batch, "batch_order", body=body,
-                               symbol=symbol, on_retried=self._resolve_batch_duplicates)
-
-    async def _read_back(self, client_id: str | None) -> w.Order:
-        """The order an earlier attempt placed. 20007 can be transient just after
-        placement (spec 6.5), so "not found" is retried like a transient error."""
+    async def _find_order(self, client_id: str) -> w.Order:
+        """The order with ``client_id``. 20007 can be transient just after placement
+        (spec 6.5): it is asked ``order_lookups`` times, a backoff apart, before the
+        :class:`OrderNotFoundError` is raised. Other errors are raised at once."""
         attempt = 0
         while True:
             try:
                 return await self.order_detail(client_id=client_id)
             except OrderNotFoundError:
-                if attempt >= self.config.max_retries:
-                    raise
-                await self._sleep(self._backoff_s(attempt))
                 attempt += 1
+                if attempt >= self.config.order_lookups:
+                    raise
+                await self._sleep(self._backoff_s(attempt - 1))
 
-    async def _resolve_batch_duplicates(self, res: w.BatchResult | None) -> w.BatchResult | None:
-        """After a retried batch, rows refused as duplicates (30042) were placed by the
-        earlier attempt: read them back and report them as successes."""
-        if res is None:
+    def _ack_of(self, order: OrderRequest, placed: w.Order, ep: Endpoint) -> w.OrderAck:
+        """The ack of ``placed``, found under ``order``'s clientId, if it is that order."""
+        cid = order.client_id
+        why = _mismatch(order, placed)
+        if why is not None:
+            raise error_for_code(30042, f"clientId {cid} belongs to another order "
+                                 f"({placed.order_id}: {why})", endpoint=ep.path,
+                                 symbol=order.symbol, client_id=cid)
+        return w.OrderAck(order_id=placed.order_id, client_id=cid)
+
+    async def _existing_order_ack(self, order: OrderRequest, ep: Endpoint) -> w.OrderAck:
+        """30042: an order with this clientId exists; it is this request's if it matches."""
+        cid = self._client_id_of(order)
+        try:
+            placed = await self._find_order(cid)
+        except ExchangeError as exc:
+            raise OrderOutcomeUnknownError(
+                f"order outcome UNKNOWN: the venue says clientId {cid} exists (30042) but "
+                f"it could not be read back ({exc}); reconcile by clientId",
+                client_ids=(cid,), endpoint=ep.path, symbol=order.symbol,
+                client_id=cid) from exc
+        return self._ack_of(order, placed, ep)
+
+    async def _confirm_by_lookup(self, order: OrderRequest, cause: ExchangeError) -> w.OrderAck:
+        """No answer said whether ``order`` was placed: look it up by clientId."""
+        cid = self._client_id_of(order)
+        ep = api.PLACE_ORDER
+        log.warning("%s: no answer confirmed clientId %s (%s); looking it up", ep.path, cid,
+                    cause)
+        try:
+            placed = await self._find_order(cid)
+        except OrderNotFoundError:
+            raise OrderNotPlacedError(
+                f"order NOT placed: no answer ({cause.message}) and no order with this "
+                f"clientId after {self.config.order_lookups} lookups; sending the same "
+                f"request again is safe", endpoint=ep.path, symbol=order.symbol,
+                client_id=cid) from cause
+        except ExchangeError as exc:
+            raise OrderOutcomeUnknownError(
+                f"order outcome UNKNOWN: no answer ({cause.message}) and the lookup by "
+                f"clientId failed ({exc}); reconcile by clientId before placing anything "
+                f"new", client_ids=(cid,), endpoint=ep.path, symbol=order.symbol,
+                client_id=cid) from exc
+        return self._ack_of(order, placed, ep)
+
+    async def batch_orders(self, symbol: str, orders: Sequence[OrderRequest]) -> w.BatchResult:
+        """Place orders of one symbol, in calls of at most 5 (spec 4.4); check
+        ``success_list`` per clientId.
+
+        Every order ends in ``success_list`` or ``failure_list``, each in the order of
+        ``orders``. The contract of :meth:`place_order` holds per row: a row refused as a
+        duplicate (30042) whose order matches is a success; a call with no answer is
+        resolved row by row by clientId (not found: a failure with code 20007, "NOT
+        placed"). A call refused as a whole fails its rows with the venue's code, and the
+        calls not made yet fail their rows ("not sent"). When a lookup cannot answer,
+        :class:`OrderOutcomeUnknownError` carries the clientIds to reconcile and, in
+        ``partial``, everything known (unsent rows as failures).
+        """
+        if not orders:
+            raise InvalidRequestError("batch_orders needs at least one order")
+        if any(o.symbol != symbol for o in orders):
+            raise InvalidRequestError(f"every order of a batch must be for {symbol}")
+        seen: set[str] = set()
+        for o in orders:
+            cid = self._client_id_of(o)
+            if cid in seen:
+                raise InvalidRequestError(f"clientId {cid} appears twice in one batch")
+            seen.add(cid)
+        bodies = [o.body(with_symbol=False) for o in orders]  # all valid before sending any
+        out = _BatchOutcome()
+        for start in range(0, len(orders), MAX_BATCH):
+            chunk = orders[start:start + MAX_BATCH]
+            stop = await self._batch_chunk(symbol, chunk, bodies[start:start + MAX_BATCH], out)
+            if stop is not None or out.unresolved:
+                rest = orders[start + MAX_BATCH:]
+                reason = stop if stop is not None else out.unresolved_cause
+                out.failure += [_row_failure(o, reason, "not sent: an earlier call of this "
+                                             "batch failed") for o in rest]
+                break
+        if out.unresolved:
+            cause = out.unresolved_cause
+            raise OrderOutcomeUnknownError(
+                f"batch outcome UNKNOWN for clientIds {', '.join(out.unresolved)}: "
+                f"the lookup by clientId failed ({cause}); reconcile them",
+                client_ids=tuple(out.unresolved), partial=out.result(),
+                endpoint=api.BATCH_ORDER.path, symbol=symbol) from cause
+        return out.result()
+
+    async def _batch_chunk(self, symbol: str, chunk: Sequence[OrderRequest],
+                           bodies: list[dict[str, Any]],
+                           out: _BatchOutcome) -> ExchangeError | None:
+        """One batch_order call; returns the error that refused it as a whole, if any."""
+        body = {"symbol": symbol, "orderList": bodies}
+        try:
+            res = await self._req(api.BATCH_ORDER, self._dec.batch, "batch_order", body=body,
+                                  symbol=symbol)
+        except ExchangeError as exc:
+            if exc.executed is False:
+                out.failure += [_row_failure(o, exc) for o in chunk]
+                return exc
+            await self._resolve_rows(chunk, exc, out)
             return None
+        by_cid = {o.client_id: o for o in chunk}
+        duplicates = [by_cid[str(f.client_id)] for f in res.failure_list
+                      if str(f.error_code) == "30042" and f.client_id in by_cid]
+        dup_ids = {o.client_id for o in duplicates}
+        order_of = {o.client_id: i for i, o in enumerate(chunk)}
         success = list(res.success_list)
-        failure: list[w.OrderFailure] = []
-        for row in res.failure_list:
-            if str(row.error_code) == "30042" and row.client_id:
-                placed = await self._read_back(row.client_id)
-                success.append(w.OrderAck(order_id=placed.order_id, client_id=row.client_id))
+        failure = [f for f in res.failure_list if f.client_id not in dup_ids]
+        resolved = _BatchOutcome()
+        await self._resolve_rows(duplicates, None, resolved)
+        out.unresolved += resolved.unresolved
+        out.unresolved_cause = resolved.unresolved_cause or out.unresolved_cause
+
+        def pos(row: w.OrderAck | w.OrderFailure) -> int:
+            return order_of.get(row.client_id, len(chunk))
+
+        out.success += sorted(success + resolved.success, key=pos)
+        out.failure += sorted(failure + resolved.failure, key=pos)
+        return None
+
+    async def _resolve_rows(self, rows: Sequence[OrderRequest], cause: ExchangeError | None,
+                            out: _BatchOutcome) -> None:
+        """Look ``rows`` up by clientId, in order: the rows of an unanswered call
+        (``cause``), or rows refused as duplicates (``cause`` None)."""
+        for o in rows:
+            cid = self._client_id_of(o)
+            try:
+                placed = await self._find_order(cid)
+            except OrderNotFoundError as exc:
+                if cause is None:  # 30042 said it exists: not finding it proves nothing
+                    out.unresolved.append(cid)
+                    out.unresolved_cause = exc
+                else:
+                    out.failure.append(_row_failure(o, exc, (
+                        f"NOT placed: no answer ({cause.message}) and not found after "
+                        f"{self.config.order_lookups} lookups")))
+                continue
+            except ExchangeError as exc:
+                out.unresolved.append(cid)
+                out.unresolved_cause = exc
+                continue
+            why = _mismatch(o, placed)
+            if why is None:
+                out.success.append(w.OrderAck(order_id=placed.order_id, client_id=cid))
             else:
-                failure.append(row)
-        return w.BatchResult(success_list=success, failure_list=failure)
+                out.failure.append(w.OrderFailure(
+                    client_id=cid, error_code=30042,
+                    error_msg=f"clientId belongs to another order ({placed.order_id}: {why})"))
 
     async def cancel_orders(self, symbol: str, *, order_ids: Sequence[str] = (),
                             client_ids: Sequence[str] = ()) -> w.BatchResult:
@@ -600,7 +849,8 @@ class BitunixREST:
 
     async def pending_orders(self, symbol: str | None = None, *, skip: int = 0,
                              limit: int = 100, end_ms: int | None = None) -> w.OrderList:
-        """One page of open orders, newest first."""
+        """One page of open orders, newest first; ``limit`` 1..100."""
+        _check_page(api.PENDING_ORDERS, limit, skip)
         p = _params(symbol=symbol, endTime=end_ms, skip=skip, limit=limit)
         return await self._call(api.PENDING_ORDERS, self._dec.orders, params=p,
                                 symbol=symbol) or w.OrderList()
@@ -608,6 +858,7 @@ class BitunixREST:
     async def all_pending_orders(self, symbol: str | None = None,
                                  page: int = 100) -> list[w.Order]:
         """Every open order: pages until ``total``, with ``endTime`` frozen (spec 6.5)."""
+        _check_page(api.PENDING_ORDERS, page)
         end_ms = self._timestamp_ms()
         out: list[w.Order] = []
         while True:
@@ -630,7 +881,9 @@ class BitunixREST:
                              limit: int = 100, start_ms: int | None = None,
                              end_ms: int | None = None,
                              canceled: bool | None = None) -> w.OrderList:
-        """One page of finished orders (``canceled=True``: cancelled ones, last 3 days)."""
+        """One page of finished orders (``canceled=True``: cancelled ones, last 3 days);
+        ``limit`` 1..100."""
+        _check_page(api.HISTORY_ORDERS, limit, skip)
         p = _params(symbol=symbol, startTime=start_ms, endTime=end_ms, skip=skip, limit=limit,
                     queryCanceled=canceled)
         return await self._call(api.HISTORY_ORDERS, self._dec.orders, params=p,
@@ -639,7 +892,8 @@ class BitunixREST:
     async def history_trades(self, symbol: str | None = None, *, order_id: str | None = None,
                              skip: int = 0, limit: int = 100, start_ms: int | None = None,
                              end_ms: int | None = None) -> w.TradeList:
-        """One page of fills."""
+        """One page of fills; ``limit`` 1..100."""
+        _check_page(api.HISTORY_TRADES, limit, skip)
         p = _params(symbol=symbol, orderId=order_id, startTime=start_ms, endTime=end_ms,
                     skip=skip, limit=limit)
         return await self._call(api.HISTORY_TRADES, self._dec.trades, params=p,
@@ -705,6 +959,7 @@ class BitunixREST:
     async def history_tpsl(self, symbol: str | None = None, *, skip: int = 0,
                            limit: int = 100) -> w.TpslOrderList:
         """One page of finished TP/SL orders."""
+        _check_page(api.TPSL_HISTORY, limit, skip)
         p = _params(symbol=symbol, skip=skip, limit=limit)
         return await self._call(api.TPSL_HISTORY, self._dec.tpsl_history, params=p,
                                 symbol=symbol) or w.TpslOrderList()

@@ -146,6 +146,11 @@ class FundingRate(CamelStruct, frozen=True, kw_only=True):
     max_funding_rate: Decimal | None = None
     min_funding_rate: Decimal | None = None
 
+    @property
+    def funding_rate_fraction(self) -> Decimal:
+        """``funding_rate`` as a fraction, exact: ``"0.01"`` (percent) -> ``0.0001``."""
+        return self.funding_rate.scaleb(-2)
+
 
 class FundingRateHistoryRow(CamelStruct, frozen=True, kw_only=True):
     """Settled funding; here ``funding_rate`` is a **fraction** (spec 4.1)."""
@@ -153,6 +158,12 @@ class FundingRateHistoryRow(CamelStruct, frozen=True, kw_only=True):
     funding_rate: Decimal
     funding_time: int
     mark_price: Decimal | None = None
+
+    @property
+    def funding_rate_fraction(self) -> Decimal:
+        """The same as ``funding_rate`` (already a fraction), named like
+        :attr:`FundingRate.funding_rate_fraction` so both read the same way."""
+        return self.funding_rate
 
 
 class PositionTier(CamelStruct, frozen=True, kw_only=True):
