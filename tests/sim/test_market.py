@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
+import pytest
+
 from bitunix.core.clock import ManualClock
-from bitunix.data import BookEvent, TradeEvent, bundled_capture
+from bitunix.data import BookEvent, MarketEvent, TradeEvent, bundled_capture
 from bitunix.data.recording import RecordingWriter
 from bitunix.sim.engine import MatchingEngine
 from bitunix.sim.market import Candles, Playback, book_event, source_for, to_levels
@@ -113,3 +118,83 @@ async def test_fast_replay_yields_to_other_tasks() -> None:
     assert pb.applied == 1000
     assert len(seen) > 5  # the other task ran while the replay was behind schedule
     assert seen[-1] < 1000
+
+
+class VirtualTime:
+    """A loop clock that moves only when the replay sleeps: the schedule, not the CPU."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps = 0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.t += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def trades_at(offsets_ms: list[int]) -> list[MarketEvent]:
+    return [TradeEvent(ts_ns=START_NS + ms * 1_000_000, symbol="BTCUSDT", price="60000",
+                       qty="0.01", is_buy=True) for ms in offsets_ms]
+
+
+async def replay_times(events: list[MarketEvent], passes: int, speed: float
+                       ) -> list[tuple[int, float]]:
+    """(pass, virtual loop time) of every event applied over ``passes`` passes."""
+    vt = VirtualTime()
+    seen: list[tuple[int, float]] = []
+    pb = Playback(MatchingEngine(ManualClock(START_NS)), lambda: iter(events), speed=speed,
+                  loop=True, on_event=lambda _e: seen.append((pb.passes, vt.now())))
+    task = asyncio.create_task(pb.run(now=vt.now, sleep=vt.sleep))
+    for _ in range(100_000):
+        if len(seen) >= passes * len(events):
+            break
+        await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return seen[:passes * len(events)]
+
+
+@pytest.mark.parametrize("speed", [1.0, 4.0])
+async def test_every_pass_of_a_looped_source_keeps_market_time(speed: float) -> None:
+    """Only the first pass was paced: from the second on, every event was already due and
+    the loop replayed hundreds of thousands of events a second (75 % of a core, idle)."""
+    offsets = [0, 100, 250, 400, 1000, 1600]
+    events = trades_at(offsets)
+    seen = await replay_times(events, passes=3, speed=speed)
+    assert [p for p, _ in seen] == [1] * 6 + [2] * 6 + [3] * 6
+    times = [t for _, t in seen]
+    pass_s = (1600 + 1600 / 5) / 1000 / speed   # span plus one mean gap, in loop seconds
+    for k in range(3):
+        for i, ms in enumerate(offsets):
+            assert times[6 * k + i] - times[0] == pytest.approx(
+                k * pass_s + ms / 1000 / speed, abs=1e-9), (k, i)
+
+
+async def test_a_pass_of_one_timestamp_still_takes_a_second_of_market_time() -> None:
+    events = trades_at([0, 0, 0])
+    seen = await replay_times(events, passes=4, speed=1.0)
+    starts = [t for i, (_, t) in enumerate(seen) if i % 3 == 0]
+    assert [b - a for a, b in itertools.pairwise(starts)] == pytest.approx([1.0] * 3)
+
+
+async def test_an_idle_server_replays_at_market_pace_not_in_a_busy_loop() -> None:
+    """A looped source of three trades 100 ms apart at speed 1, no client: over ~0.6 s the
+    replay may apply at most one event per 100 ms (plus the first), however fast the CPU.
+    The unpaced second pass applied thousands."""
+    from bitunix.sim.server import SimServer
+
+    events = trades_at([0, 100, 200])
+    async with SimServer(source=lambda: iter(events), speed=1.0, loop_data=True,
+                         push_interval_s=0.3) as sim:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await asyncio.sleep(0.6)
+        elapsed = loop.time() - t0
+        applied = sim.playback.applied
+    assert sim.playback.passes >= 2  # the test spans a pass boundary
+    assert applied <= elapsed / 0.1 + 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -144,11 +144,15 @@ class Playback:
     ``speed`` is the replay rate relative to the recorded time (1 = real time, 10 = ten
     times faster); :meth:`step` applies one event at once, regardless of speed. With a
     :class:`ManualClock` the clock follows the events' timestamps (backtests); otherwise
-    the engine keeps its own (live) clock. ``loop`` restarts the source when it ends.
+    the engine keeps its own (live) clock. ``loop`` restarts the source when it ends; every
+    pass keeps market time (see :meth:`run`).
     """
 
     #: Events applied back to back at most before the replay yields to the event loop.
     YIELD_EVERY = 64
+    #: The shortest pass of a looped source, in market time: a source whose events share
+    #: one timestamp must still not be replayed in a busy loop.
+    MIN_PASS_NS = 1_000_000_000
 
     def __init__(self, engine: MatchingEngine, source: EventSource, *, speed: float = 1.0,
                  loop: bool = False, clock: ManualClock | None = None,
@@ -160,6 +164,8 @@ class Playback:
         self.clock = clock
         self.on_event = on_event
         self.applied = 0
+        #: Passes of the source started so far (1 until a looped source restarts).
+        self.passes = 1
         self.trades = {s: Candles() for s in engine.contracts}
         self.marks = {s: Candles() for s in engine.contracts}
         self._it: Iterator[MarketEvent] = iter(source())
@@ -169,6 +175,8 @@ class Playback:
         if event is None and self.loop:
             self._it = iter(self.source())
             event = next(self._it, None)
+            if event is not None:
+                self.passes += 1
         return event
 
     def apply(self, event: MarketEvent) -> None:
@@ -203,29 +211,53 @@ class Playback:
             done += 1
         return done
 
-    async def run(self) -> None:
-        """Replay at ``speed`` until the source ends (forever with ``loop``)."""
-        loop = asyncio.get_running_loop()
-        first_ts: int | None = None
-        start = loop.time()
+    async def run(self, *, now: Callable[[], float] | None = None,
+                  sleep: Callable[[float], Awaitable[object]] | None = None) -> None:
+        """Replay at ``speed`` until the source ends (forever with ``loop``).
+
+        Each event is due at ``start + market_time / speed``. Market time runs on across
+        passes of a looped source: a new pass starts one mean event gap after the last
+        event of the previous one (at least :attr:`MIN_PASS_NS` after its first), so the
+        second pass is paced like the first instead of replayed as fast as the CPU goes.
+        ``now`` and ``sleep`` default to the event loop's clock and ``asyncio.sleep``.
+        """
+        clock = now or asyncio.get_running_loop().time
+        pause = sleep or asyncio.sleep
+        start = clock()
+        pass_no = 0
+        pass_start_ns = 0          # market time at which the current pass starts
+        first_ts = last_ts = 0     # source timestamps of the current pass
+        count = 0                  # events of the current pass
         unyielded = 0
         while True:
             event = self._next()
             if event is None:
                 return
-            if first_ts is None or event.ts_ns < first_ts:
-                first_ts, start = event.ts_ns, loop.time()
-            due = start + (event.ts_ns - first_ts) / 1e9 / self.speed
-            delay = due - loop.time()
+            if self.passes != pass_no:
+                if pass_no:
+                    pass_start_ns += _pass_length_ns(last_ts - first_ts, count,
+                                                     self.MIN_PASS_NS)
+                pass_no, first_ts, last_ts, count = self.passes, event.ts_ns, event.ts_ns, 0
+            last_ts = max(last_ts, event.ts_ns)
+            count += 1
+            market_ns = pass_start_ns + max(0, event.ts_ns - first_ts)
+            delay = start + market_ns / 1e9 / self.speed - clock()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await pause(delay)
                 unyielded = 0
             elif unyielded >= self.YIELD_EVERY:
                 # Behind schedule (fast replay, bursts): let sockets and REST calls run.
-                await asyncio.sleep(0)
+                await pause(0)
                 unyielded = 0
             self.apply(event)
             unyielded += 1
+
+
+def _pass_length_ns(span_ns: int, events: int, min_pass_ns: int) -> int:
+    """Market time one pass of a looped source takes: its span plus one mean gap, so the
+    seam between passes looks like any other gap, and never less than ``min_pass_ns``."""
+    mean_gap = span_ns // (events - 1) if events > 1 else 0
+    return max(span_ns + mean_gap, min_pass_ns)
 
 
 def book_event(symbol: str, ts_ns: int, bids: list[SimLevel], asks: list[SimLevel]) -> BookEvent:
