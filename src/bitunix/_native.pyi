@@ -1,6 +1,7 @@
 """Type stubs for the native feature core (src/native/_native.pyx)."""
 
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -11,9 +12,26 @@ FEATURE_NAMES: Final[tuple[str, ...]]
 _F64 = npt.NDArray[np.float64]
 _I64 = npt.NDArray[np.int64]
 _Bools = npt.ArrayLike
+_Number = float | str
+_Pairs = Sequence[Sequence[_Number]]
+
+class _Level(Protocol):
+    @property
+    def px(self) -> _Number: ...
+    @property
+    def qty(self) -> _Number: ...
+
+class _Book(Protocol):
+    @property
+    def b(self) -> Sequence[_Level]: ...
+    @property
+    def a(self) -> Sequence[_Level]: ...
+
+def simd_kernels() -> dict[str, str]:
+    """The kernels built with AVX2 clones, each with the variant this CPU runs (avx2 or sse2)."""
 
 def simd_impl() -> str:
-    """Name of the vector path the batch kernels take on this CPU: avx2, sse2, neon or scalar."""
+    """What this CPU runs, in one line for a banner ("scalar tick path; avx2 clone: ...")."""
 
 @disjoint_base
 class RollingVWAP:
@@ -166,3 +184,23 @@ class FeatureEngine:
     def trades_rejected(self) -> int: ...
     @property
     def books_rejected(self) -> int: ...
+
+@disjoint_base
+class BookArrays:
+    """Reused float64 buffers that turn a book into the four arrays a FeatureEngine takes."""
+
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def n_bids(self) -> int: ...
+    @property
+    def n_asks(self) -> int: ...
+    def __init__(self, capacity: int = 15) -> None: ...
+    def load(self, book: _Book) -> tuple[_F64, _F64, _F64, _F64]:
+        """Fill from a wire book; return (bid_px, bid_qty, ask_px, ask_qty) views."""
+    def load_levels(self, bids: _Pairs, asks: _Pairs) -> tuple[_F64, _F64, _F64, _F64]:
+        """Fill from (price, qty) pairs (floats or decimal strings); return the views."""
+    def feed(self, engine: FeatureEngine, book: _Book, ts_ns: int) -> bool:
+        """engine.on_book(*self.load(book), ts_ns) with no object created per book."""
+    def feed_levels(self, engine: FeatureEngine, bids: _Pairs, asks: _Pairs, ts_ns: int) -> bool:
+        """engine.on_book(*self.load_levels(bids, asks), ts_ns) with no object created."""

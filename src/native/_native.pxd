@@ -34,3 +34,24 @@ cdef class FeatureEngine:
     cdef float[::1] _view
     cdef readonly object vector
     cdef bint push_trade(self, double px, double qty, int64_t ts_ns, bint is_buy) noexcept nogil
+
+
+cdef class BookArrays:
+    cdef readonly Py_ssize_t capacity
+    cdef readonly Py_ssize_t n_bids
+    cdef readonly Py_ssize_t n_asks
+    cdef object _store
+    cdef tuple _rows
+    cdef double *_bp
+    cdef double *_bq
+    cdef double *_ap
+    cdef double *_aq
+    # The level type last seen and its px/qty member slots (see BookArrays._learn).
+    cdef object _level_type
+    cdef object _px_descr
+    cdef object _qty_descr
+    cdef bint _learn(self, object level_type) except -1
+    cdef Py_ssize_t _fill_side(self, object levels, double *px, double *qty) except -1
+    cdef tuple _views(self)
+    cdef int fill_book(self, object book) except -1
+    cdef int fill_levels(self, object bids, object asks) except -1

@@ -6,11 +6,39 @@ functions run the same C code over whole numpy arrays with the GIL released, so 
 or backtest gets bit-for-bit the values the live path computes.
 """
 
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_CheckExact
+from cpython.list cimport PyList_CheckExact, PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.object cimport PyObject
+from cpython.sequence cimport PySequence_Fast, PySequence_Fast_GET_SIZE, PySequence_Fast_ITEMS
+from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.unicode cimport PyUnicode_Check
 from libc.stdint cimport int64_t, uint8_t, uint32_t
+
+import types
 
 import numpy as np
 
 from bx_kernels cimport *
+
+
+cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object text, Py_ssize_t *size) except NULL
+    # Python's own locale-independent, correctly rounded parser (what float(str) calls).
+    double PyOS_string_to_double(const char *s, char **endptr, PyObject *overflow_exc)
+    void PyErr_Clear()
+
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        int type
+    object PyMember_GetOne(const char *obj_addr, PyMemberDef *member)
+    enum: T_OBJECT
+    enum: T_OBJECT_EX
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
 
 FEATURE_NAMES = (
     "vwap_z",
@@ -27,9 +55,37 @@ assert len(FEATURE_NAMES) == BX_N_FEATURES, "FEATURE_NAMES out of step with bx_f
 _NS_PER_S = 1_000_000_000
 
 
+def simd_kernels():
+    """The kernels built with AVX2 clones, each with the variant this CPU runs (avx2 or sse2).
+
+    Empty where the build has no clones (not x86-64 glibc, or a compiler without
+    ``target_clones``). Every kernel not listed, the whole per-tick path included, runs the
+    one baseline build (``simd_impl()`` names its ISA).
+    """
+    cdef const char *variant = bx_simd_impl()
+    cdef Py_ssize_t i = 0
+    kernels = {}
+    while bx_simd_cloned[i] != NULL:
+        kernels[bx_simd_cloned[i].decode("ascii").removeprefix("bx_")] = variant.decode("ascii")
+        i += 1
+    return kernels
+
+
 def simd_impl():
-    """Name of the vector path the batch kernels take on this CPU: avx2, sse2, neon or scalar."""
-    return bx_simd_impl().decode("ascii")
+    """What this CPU runs, in one line for a banner.
+
+    The per-tick kernels (``FeatureEngine.on_trade``/``on_book``/``write`` and the rolling
+    windows) are scalar code compiled for the baseline ISA; only the kernels in
+    ``simd_kernels()`` have AVX2 clones. So: ``"scalar tick path; avx2 clone:
+    depth_imbalance_batch"`` on an AVX2 CPU, ``"scalar tick path; sse2 (no avx2 on this
+    CPU)"`` without AVX2, ``"scalar tick path; <isa> baseline"`` in a build without clones.
+    """
+    kernels = simd_kernels()
+    if not kernels:
+        return f"scalar tick path; {bx_simd_baseline().decode('ascii')} baseline"
+    if bx_simd_impl() == b"avx2":
+        return "scalar tick path; avx2 clone: " + ", ".join(sorted(kernels))
+    return "scalar tick path; sse2 (no avx2 on this CPU)"
 
 
 cdef inline uint32_t _capacity(Py_ssize_t n, str name) except? 0:
@@ -533,3 +589,157 @@ cdef class FeatureEngine:
     def books_rejected(self):
         """Books rejected (empty, crossed, non-finite)."""
         return self._s.books_rejected
+
+
+cdef double _number(object value) except? -1.0:
+    """float(value) without an intermediate object: a float, a decimal string or a number."""
+    cdef Py_ssize_t size
+    cdef const char *text
+    cdef char *end
+    cdef double parsed
+    if PyFloat_CheckExact(value):
+        return PyFloat_AS_DOUBLE(value)
+    if PyUnicode_Check(value):
+        # ASCII text is read in place (no copy); the venue's strings are plain decimals.
+        text = PyUnicode_AsUTF8AndSize(value, &size)
+        if bx_parse_decimal(text, <size_t>size, &parsed):
+            return parsed
+        if size > 0:
+            parsed = PyOS_string_to_double(text, &end, NULL)
+            if end == text + size:
+                return parsed
+            if end == text:
+                PyErr_Clear()
+        # Whitespace, underscores or junk: float() accepts or names the bad text.
+        return float(value)
+    return PyFloat_AsDouble(value)
+
+
+cdef Py_ssize_t _fill_pairs(object levels, double *px, double *qty, Py_ssize_t cap,
+                            str side) except -1:
+    cdef object seq = PySequence_Fast(levels, b"book sides must be sequences of (price, qty)")
+    cdef Py_ssize_t n = min(PySequence_Fast_GET_SIZE(seq), cap)
+    cdef PyObject **items = PySequence_Fast_ITEMS(seq)
+    cdef Py_ssize_t i
+    cdef object pair
+    for i in range(n):
+        pair = <object>items[i]
+        if PyTuple_CheckExact(pair) and PyTuple_GET_SIZE(pair) == 2:
+            px[i] = _number(<object>PyTuple_GET_ITEM(pair, 0))
+            qty[i] = _number(<object>PyTuple_GET_ITEM(pair, 1))
+        elif PyList_CheckExact(pair) and PyList_GET_SIZE(pair) == 2:
+            px[i] = _number(<object>PyList_GET_ITEM(pair, 0))
+            qty[i] = _number(<object>PyList_GET_ITEM(pair, 1))
+        else:
+            if len(pair) != 2:
+                raise ValueError(f"{side}[{i}] is not a (price, qty) pair: {pair!r}")
+            px[i] = _number(pair[0])
+            qty[i] = _number(pair[1])
+    return n
+
+
+cdef class BookArrays:
+    """Reused float64 buffers that turn a book into the four arrays a FeatureEngine takes
+    (bid prices, bid sizes, ask prices, ask sizes; best level first).
+
+    ``load(book)`` reads a decoded wire book (``bitunix.wire.public.Book``: ``b``/``a`` lists
+    of levels with ``px``/``qty``); ``load_levels(bids, asks)`` reads ``(price, qty)`` pairs
+    whose values are floats or the venue's decimal strings (``bitunix.data.BookEvent``).
+    Both return contiguous views into the buffers, valid until the next load: copy what you
+    keep. ``feed``/``feed_levels`` fill the buffers and hand them to a FeatureEngine without
+    creating any object. Levels beyond ``capacity`` are ignored; a value that is not a number
+    raises ValueError or TypeError.
+    """
+
+    def __init__(self, Py_ssize_t capacity=15):
+        """See the class docstring."""
+
+    def __cinit__(self, Py_ssize_t capacity=15):
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, was {capacity}")
+        self.capacity = capacity
+        self._store = np.zeros((4, capacity), dtype=np.float64)
+        cdef double[:, ::1] store = self._store
+        self._bp = &store[0, 0]
+        self._bq = &store[1, 0]
+        self._ap = &store[2, 0]
+        self._aq = &store[3, 0]
+        self._rows = (self._store[0], self._store[1], self._store[2], self._store[3])
+
+    cdef bint _learn(self, object level_type) except -1:
+        # A struct's fields (msgspec, __slots__) are member descriptors: reading the slot
+        # through the descriptor's PyMemberDef is what attribute access ends up doing, minus
+        # the type lookup. Anything else (a property, a plain attribute) takes getattr.
+        px = getattr(level_type, "px", None)
+        qty = getattr(level_type, "qty", None)
+        self._level_type = level_type
+        if (type(px) is types.MemberDescriptorType and type(qty) is types.MemberDescriptorType
+                and (<PyMemberDescrObject *>px).d_member.type in (T_OBJECT, T_OBJECT_EX)
+                and (<PyMemberDescrObject *>qty).d_member.type in (T_OBJECT, T_OBJECT_EX)):
+            self._px_descr, self._qty_descr = px, qty
+            return True
+        self._px_descr = self._qty_descr = None
+        return False
+
+    cdef Py_ssize_t _fill_side(self, object levels, double *px, double *qty) except -1:
+        cdef object seq = PySequence_Fast(levels, b"book.b and book.a must be sequences of levels")
+        cdef Py_ssize_t n = min(PySequence_Fast_GET_SIZE(seq), self.capacity)
+        cdef PyObject **items = PySequence_Fast_ITEMS(seq)
+        cdef Py_ssize_t i
+        cdef object level
+        for i in range(n):
+            level = <object>items[i]
+            if type(level) is not self._level_type:
+                self._learn(type(level))
+            if self._px_descr is not None:
+                px[i] = _number(PyMember_GetOne(<const char *><PyObject *>level,
+                                                (<PyMemberDescrObject *>self._px_descr).d_member))
+                qty[i] = _number(PyMember_GetOne(<const char *><PyObject *>level,
+                                                 (<PyMemberDescrObject *>self._qty_descr).d_member))
+            else:
+                px[i] = _number(level.px)
+                qty[i] = _number(level.qty)
+        return n
+
+    cdef int fill_book(self, object book) except -1:
+        self.n_bids = self.n_asks = 0
+        self.n_bids = self._fill_side(book.b, self._bp, self._bq)
+        self.n_asks = self._fill_side(book.a, self._ap, self._aq)
+        return 0
+
+    cdef int fill_levels(self, object bids, object asks) except -1:
+        self.n_bids = self.n_asks = 0
+        self.n_bids = _fill_pairs(bids, self._bp, self._bq, self.capacity, "bids")
+        self.n_asks = _fill_pairs(asks, self._ap, self._aq, self.capacity, "asks")
+        return 0
+
+    cdef tuple _views(self):
+        bp, bq, ap, aq = self._rows
+        return bp[:self.n_bids], bq[:self.n_bids], ap[:self.n_asks], aq[:self.n_asks]
+
+    def load(self, book):
+        """Fill from a wire book (``.b``/``.a`` levels with ``.px``/``.qty``); return
+        ``(bid_px, bid_qty, ask_px, ask_qty)`` views, valid until the next load."""
+        self.fill_book(book)
+        return self._views()
+
+    def load_levels(self, bids, asks):
+        """Fill from ``(price, qty)`` pairs (floats or decimal strings); return the views."""
+        self.fill_levels(bids, asks)
+        return self._views()
+
+    def feed(self, FeatureEngine engine not None, book, int64_t ts_ns):
+        """``engine.on_book(*self.load(book), ts_ns)`` with no object created per book."""
+        self.fill_book(book)
+        return bx_features_on_book(&engine._s, self._bp, self._bq, <size_t>self.n_bids,
+                                   self._ap, self._aq, <size_t>self.n_asks, ts_ns) == 1
+
+    def feed_levels(self, FeatureEngine engine not None, bids, asks, int64_t ts_ns):
+        """``engine.on_book(*self.load_levels(bids, asks), ts_ns)`` with no object created."""
+        self.fill_levels(bids, asks)
+        return bx_features_on_book(&engine._s, self._bp, self._bq, <size_t>self.n_bids,
+                                   self._ap, self._aq, <size_t>self.n_asks, ts_ns) == 1
+
+    def __repr__(self):
+        return (f"BookArrays(capacity={self.capacity}, n_bids={self.n_bids}, "
+                f"n_asks={self.n_asks})")

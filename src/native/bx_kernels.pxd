@@ -73,8 +73,14 @@ cdef extern from "bx_book.h" nogil:
                                   size_t levels, const double *weights, double *out)
 
 
+cdef extern from "bx_decimal.h" nogil:
+    int bx_parse_decimal(const char *text, size_t n, double *out)
+
+
 cdef extern from "bx_simd.h" nogil:
+    const char *const bx_simd_cloned[]
     const char *bx_simd_impl()
+    const char *bx_simd_baseline()
 
 
 cdef extern from "bx_features.h" nogil:

@@ -155,24 +155,3 @@ def test_position_and_balance_updates() -> None:
                                                           Decimal("200.5"), Decimal(1))
     assert b.ts_event_ns == 1732178884994 * 1_000_000
 
-
-def test_book_arrays_fill_reused_buffers() -> None:
-    import numpy as np
-
-    from bitunix.exchange.convert import BookArrays
-    from bitunix.wire import DepthBook15
-
-    msg = decode(b'{"ch":"depth_book15","symbol":"BTCUSDT","ts":1,"data":{"b":[["86699.6","2.274"],'
-                 b'["86699.5","2.7407"],["86699.4","3.093"]],"a":[["86699.7","0.7095"]]}}')
-    assert isinstance(msg, DepthBook15)
-    arrays = BookArrays(capacity=2)
-    bp, bq, ap, aq = arrays.load(msg.data)
-    assert bp.tolist() == [86699.6, 86699.5]  # capped at capacity
-    assert bq.tolist() == [2.274, 2.7407]
-    assert (ap.tolist(), aq.tolist()) == ([86699.7], [0.7095])
-    assert all(a.dtype == np.float64 and a.flags.c_contiguous for a in (bp, bq, ap, aq))
-    empty = decode(b'{"ch":"depth_book15","symbol":"X","ts":1,"data":{"b":[],"a":[]}}')
-    bp2, _, ap2, _ = arrays.load(empty.data)
-    assert (len(bp2), len(ap2)) == (0, 0)
-    bp3, _, _, _ = arrays.load(msg.data)
-    assert np.shares_memory(bp, bp3)  # the same buffers, no allocation per push

@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bitunix.exchange import WsHandler
-from bitunix.exchange.convert import BookArrays
-from bitunix.features import FeatureEngine
+from bitunix.features import BookArrays, FeatureEngine
 from bitunix.strategy import FeatureSource, Signal
 from bitunix.wire.public import DepthPush, TradePush
 
@@ -90,7 +89,7 @@ class MarketPipeline(WsHandler):
             self.stats.unknown_symbol += 1
             return
         ts_ns = msg.ts * _NS_PER_MS
-        if not engine.on_book(*self._book.load(msg.data), ts_ns):
+        if not self._book.feed(engine, msg.data, ts_ns):
             self.stats.books_rejected += 1
             return
         valid = engine.write()

@@ -2,7 +2,7 @@
 
 The public, stable embedding API::
 
-    from bitunix.features import RollingVWAP, TickImbalance, FeatureEngine
+    from bitunix.features import RollingVWAP, TickImbalance, FeatureEngine, BookArrays
 
 Every type updates in O(1) amortised time without allocating; the ``*_batch`` functions
 run the same C code over numpy arrays with the GIL released. See ``docs/features.md``.
@@ -13,6 +13,7 @@ from __future__ import annotations
 try:
     from bitunix._native import (
         FEATURE_NAMES,
+        BookArrays,
         FeatureEngine,
         RealizedVolatility,
         RollingVWAP,
@@ -24,6 +25,7 @@ try:
         microprice,
         realized_vol_batch,
         simd_impl,
+        simd_kernels,
         spread_ticks,
         tick_ratio_batch,
         vwap_batch,
@@ -35,16 +37,17 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         f"compiler. Original error: {exc}"
     ) from exc
 
-from bitunix.features.events import book_arrays, feed_event
+from bitunix.features.events import BOOK_LEVELS, feed_event
 
 __all__ = [
+    "BOOK_LEVELS",
     "FEATURE_NAMES",
+    "BookArrays",
     "FeatureEngine",
     "RealizedVolatility",
     "RollingVWAP",
     "TickImbalance",
     "TradeFlowImbalance",
-    "book_arrays",
     "depth_imbalance",
     "depth_imbalance_batch",
     "feed_event",
@@ -52,6 +55,7 @@ __all__ = [
     "microprice",
     "realized_vol_batch",
     "simd_impl",
+    "simd_kernels",
     "spread_ticks",
     "tick_ratio_batch",
     "vwap_batch",

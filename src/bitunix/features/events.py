@@ -7,25 +7,24 @@ where they belong (features are floats; money never passes through this module).
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
-
-from bitunix._native import FeatureEngine
+from bitunix._native import BookArrays, FeatureEngine
 from bitunix.data.events import BookEvent, MarketEvent, TradeEvent
 
-F64 = npt.NDArray[np.float64]
+BOOK_LEVELS = 15
+"""Levels of a book event read by default (the depth the bot subscribes to)."""
 
 
-def book_arrays(event: BookEvent) -> tuple[F64, F64, F64, F64]:
-    """Bid prices, bid sizes, ask prices, ask sizes of ``event`` (contiguous, best first)."""
-    bids = np.array(event.bids, dtype=np.float64).reshape(-1, 2)
-    asks = np.array(event.asks, dtype=np.float64).reshape(-1, 2)
-    return (np.ascontiguousarray(bids[:, 0]), np.ascontiguousarray(bids[:, 1]),
-            np.ascontiguousarray(asks[:, 0]), np.ascontiguousarray(asks[:, 1]))
+def feed_event(engine: FeatureEngine, event: MarketEvent, book: BookArrays | None = None) -> bool:
+    """Feed one trade or book to ``engine``; return whether the engine accepted it.
 
-
-def feed_event(engine: FeatureEngine, event: MarketEvent) -> bool:
-    """Feed one trade or book to ``engine``; return whether the engine accepted it."""
+    A book's levels are parsed into ``book``'s buffers (levels beyond its capacity are not
+    read); pass one :class:`BookArrays` for a whole replay, so no book allocates. Without
+    it a fresh ``BookArrays(BOOK_LEVELS)`` is made for the call.
+    """
     if isinstance(event, TradeEvent):
         return engine.on_trade(float(event.price), float(event.qty), event.ts_ns, event.is_buy)
-    return engine.on_book(*book_arrays(event), event.ts_ns)
+    if not isinstance(event, BookEvent):
+        raise TypeError(f"not a market event: {type(event).__name__}")
+    if book is None:
+        book = BookArrays(BOOK_LEVELS)
+    return book.feed_levels(engine, event.bids, event.asks, event.ts_ns)
