@@ -2,18 +2,48 @@
 
 ``Venue`` (``execution.venue``) is the one interface to an exchange; ``Journal`` and
 ``TradeFeedback`` (``execution.ports``) are what execution needs from the store and the
-strategies. See ``docs/trading.md``.
+strategies. :class:`ExecutionEngine` (``execution.engine``) is the order manager: it submits
+intents, follows every order to its end, books fills into the :class:`Portfolio`, runs the
+exits (``execution.exits``), reconciliation (``execution.reconcile``) and flatten
+(``execution.flatten``). See ``docs/trading-execution.md``.
 """
 
+from bitunix.execution.client_ids import ClientIdFactory
+from bitunix.execution.counters import ExecutionCounters
+from bitunix.execution.engine import ExecutionEngine
+from bitunix.execution.errors import RETRYABLE, NotReadyError
+from bitunix.execution.exits import ExitController, ExitPlan
+from bitunix.execution.exposure import ExposureSnapshot, SymbolExposure, build_snapshot
+from bitunix.execution.flatten import FlattenReport
+from bitunix.execution.portfolio import Portfolio
 from bitunix.execution.ports import Journal, TradeFeedback
+from bitunix.execution.reconcile import ReconcileReport, Reconciler
+from bitunix.execution.settings import ExecutionSettings
+from bitunix.execution.trips import TripBook
 from bitunix.execution.venue import SubmitError, Venue, VenueListener, VenueOrder, VenuePosition
 
 __all__ = [
+    "RETRYABLE",
+    "ClientIdFactory",
+    "ExecutionCounters",
+    "ExecutionEngine",
+    "ExecutionSettings",
+    "ExitController",
+    "ExitPlan",
+    "ExposureSnapshot",
+    "FlattenReport",
     "Journal",
+    "NotReadyError",
+    "Portfolio",
+    "ReconcileReport",
+    "Reconciler",
     "SubmitError",
+    "SymbolExposure",
     "TradeFeedback",
+    "TripBook",
     "Venue",
     "VenueListener",
     "VenueOrder",
     "VenuePosition",
+    "build_snapshot",
 ]
