@@ -1,0 +1,217 @@
+"""Position sizing: a signal's probability and payoff to a quantity of contract steps.
+
+The formula (``docs/risk.md``, "Sizing")::
+
+    b          = |target - entry| / |entry - stop|        payoff of this trade
+    kelly      = p - (1 - p) / b                           full Kelly fraction
+    conviction = min(kelly_multiplier x kelly, max_kelly_fraction) / max_kelly_fraction
+    notional   = equity x base_size_ratio x conviction     the Kelly-scaled base size
+    qty        = floor(notional / (entry x step)) steps
+
+then capped, each cap rounding down: the loss at the stop at most ``max_risk_ratio x
+equity``, the per-symbol and the contract's maximum order quantity, and the exposure
+headroom the limits left. Below the contract's minimum the entry is refused (never forced
+up): ``below_min_qty`` when the Kelly-scaled size itself is too small, else the reason of
+the cap that cut it. ``kelly <= 0`` is refused as ``kelly_nonpositive``.
+
+Decisions are floats (a few nanoseconds each); every cap is shrunk by a relative
+:data:`SAFETY` margin so that float rounding can never put a quantity above a limit
+computed exactly. The result is integer steps; its notional is exact (``Sized.notional``).
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+
+from bitunix.model.contract import ContractSpec
+from bitunix.model.enums import OrderType, Side
+from bitunix.risk.config import RiskConfig, SymbolRiskConfig
+from bitunix.risk.verdict import APPROVED, Approved, Denial, Reason, Sized
+
+__all__ = [
+    "SAFETY",
+    "SymbolSizing",
+    "check_signal",
+    "conviction",
+    "entry_ticks",
+    "kelly_fraction",
+    "payoff_ratio",
+    "size_entry",
+]
+
+#: Relative margin by which every float cap is shrunk (float arithmetic errs by ~1e-16
+#: relative; a quantity step is far coarser than 1e-9 of any real limit).
+SAFETY = 1e-9
+_SHRINK = 1.0 - SAFETY
+#: "No maximum" for a step count (larger than any real order).
+_UNBOUNDED = 1 << 62
+
+
+def entry_ticks(spec: ContractSpec, side: Side, price: float, stop: float,
+                target: float) -> tuple[int, int, int]:
+    """A signal's float price, stop and target as ticks of ``spec``, rounded the safe way:
+    the price to the nearest tick, the stop towards the price (it loses less) and the
+    target towards the price (it is reached sooner). A value that is not finite and
+    positive becomes 0 ticks, which :func:`check_signal` refuses.
+
+    >>> from decimal import Decimal
+    >>> spec = ContractSpec(symbol="BTCUSDT", base="BTC", quote="USDT", price_decimals=1,
+    ...                     qty_decimals=4, min_qty=Decimal("0.0001"))
+    >>> entry_ticks(spec, Side.SELL, 61839.1, 61852.25, 61813.77)
+    (618391, 618522, 618138)
+    """
+    if side is Side.BUY:
+        stop_mode, target_mode = decimal.ROUND_CEILING, decimal.ROUND_FLOOR
+    else:
+        stop_mode, target_mode = decimal.ROUND_FLOOR, decimal.ROUND_CEILING
+    return (_ticks(spec, price, decimal.ROUND_HALF_EVEN), _ticks(spec, stop, stop_mode),
+            _ticks(spec, target, target_mode))
+
+
+def _ticks(spec: ContractSpec, value: float, rounding: str) -> int:
+    if not (math.isfinite(value) and value > 0.0):
+        return 0
+    return spec.price_ticks_from_float(value, rounding)
+
+
+def payoff_ratio(side: Side, price_ticks: int, stop_ticks: int, target_ticks: int) -> float:
+    """``b = reward / risk`` of an entry at ``price_ticks`` with that stop and target
+    (positive for a well-formed signal; see :func:`check_signal`).
+
+    >>> payoff_ratio(Side.BUY, 1000, 990, 1020)
+    2.0
+    """
+    sign = 1 if side is Side.BUY else -1
+    return sign * (target_ticks - price_ticks) / (sign * (price_ticks - stop_ticks))
+
+
+def kelly_fraction(probability: float, payoff: float) -> float:
+    """The full Kelly fraction ``p - (1 - p) / b`` of a bet won with ``probability`` that
+    pays ``payoff`` times what it risks: the share of equity to lose when it is lost.
+
+    >>> kelly_fraction(0.75, 1.0)
+    0.5
+    """
+    return probability - (1.0 - probability) / payoff
+
+
+def conviction(kelly: float, kelly_multiplier: float, max_kelly_fraction: float) -> float:
+    """The share of the base size a ``kelly`` earns: the fractional Kelly, capped at
+    ``max_kelly_fraction``, over that cap; in (0, 1] for ``kelly > 0``.
+
+    >>> conviction(0.3, 0.5, 0.25)
+    0.6
+    """
+    return min(kelly_multiplier * kelly, max_kelly_fraction) / max_kelly_fraction
+
+
+def check_signal(side: Side, price_ticks: int, stop_ticks: int, target_ticks: int,
+                 probability: float) -> Approved | Denial:
+    """Refuse an entry whose inputs cannot be sized: a price that is not positive, a stop
+    or target that is not positive or on the wrong side of the price, a probability that
+    is not in [0, 1] (NaN included)."""
+    if price_ticks <= 0:
+        return Denial(Reason.INVALID_PRICE, {"price_ticks": price_ticks})
+    sign = 1 if side is Side.BUY else -1
+    if stop_ticks <= 0 or sign * (price_ticks - stop_ticks) <= 0:
+        return Denial(Reason.INVALID_STOP, {"side": side.value, "price_ticks": price_ticks,
+                                            "stop_ticks": stop_ticks})
+    if target_ticks <= 0 or sign * (target_ticks - price_ticks) <= 0:
+        return Denial(Reason.INVALID_TARGET, {"side": side.value, "price_ticks": price_ticks,
+                                              "target_ticks": target_ticks})
+    if not 0.0 <= probability <= 1.0:
+        return Denial(Reason.INVALID_PROBABILITY, {"probability": probability})
+    return APPROVED
+
+
+class SymbolSizing:
+    """The sizing and limit parameters of one contract, resolved once from the config,
+    the symbol's overrides and the contract (so a check reads plain floats and ints)."""
+
+    __slots__ = (
+        "base_ratio",
+        "kelly_multiplier",
+        "max_kelly_fraction",
+        "max_leverage",
+        "max_steps",
+        "min_steps",
+        "risk_ratio",
+        "spec",
+        "symbol_exposure_ratio",
+        "tradable",
+        "value_scale",
+    )
+
+    def __init__(self, spec: ContractSpec, config: RiskConfig) -> None:
+        o: SymbolRiskConfig = config.for_symbol(spec.symbol)
+        sizing, limits = config.sizing, config.limits
+        self.spec = spec
+        self.tradable = spec.is_tradable
+        base_pct = sizing.base_size_pct if o.base_size_pct is None else o.base_size_pct
+        self.base_ratio = base_pct / 100.0
+        self.kelly_multiplier = sizing.kelly_multiplier
+        self.max_kelly_fraction = sizing.max_kelly_fraction
+        self.risk_ratio = sizing.max_risk_pct / 100.0 * _SHRINK
+        self.min_steps = spec.min_order_steps
+        maxima = [spec.max_order_steps(t) for t in (OrderType.MARKET, OrderType.LIMIT)]
+        if o.max_order_qty is not None:
+            maxima.append(spec.qty_to_steps(o.max_order_qty, decimal.ROUND_DOWN))
+        self.max_steps = min((m for m in maxima if m is not None), default=_UNBOUNDED)
+        #: Quote coin per (price tick x quantity step): notional = steps x ticks x scale.
+        self.value_scale = 10.0 ** -(spec.price_decimals + spec.qty_decimals)
+        exposure_pct = (limits.max_symbol_exposure_pct if o.max_exposure_pct is None
+                        else o.max_exposure_pct)
+        self.symbol_exposure_ratio = exposure_pct / 100.0 * _SHRINK
+        leverage = float(spec.max_leverage)
+        if o.max_leverage is not None:
+            leverage = min(leverage, o.max_leverage)
+        self.max_leverage = leverage * _SHRINK
+
+
+def size_entry(p: SymbolSizing, side: Side, *, price_ticks: int, stop_ticks: int,
+               target_ticks: int, probability: float, equity: float,
+               headroom: float = float("inf"),
+               headroom_reason: Reason = Reason.EXPOSURE_SYMBOL) -> Sized | Denial:
+    """Size an entry (see the module docs): :class:`Sized` or the :class:`Denial` that
+    says why not.
+
+    ``equity`` (> 0) and ``headroom`` (the notional the exposure limits still allow,
+    already shrunk by the safety margin; ``headroom_reason`` names the limit it comes
+    from) are in the quote coin. Inputs are checked with :func:`check_signal` first.
+    """
+    verdict = check_signal(side, price_ticks, stop_ticks, target_ticks, probability)
+    if not verdict:
+        assert isinstance(verdict, Denial)
+        return verdict
+    sign = 1 if side is Side.BUY else -1
+    risk_ticks = sign * (price_ticks - stop_ticks)
+    b = sign * (target_ticks - price_ticks) / risk_ticks
+    kelly = probability - (1.0 - probability) / b
+    if kelly <= 0.0:
+        return Denial(Reason.KELLY_NONPOSITIVE, {"probability": probability, "payoff": b,
+                                                 "kelly": kelly})
+    maxf = p.max_kelly_fraction
+    conv = min(p.kelly_multiplier * kelly, maxf) / maxf
+    step_notional = price_ticks * p.value_scale
+    steps = int(equity * p.base_ratio * conv / step_notional)
+    if steps < p.min_steps:
+        return Denial(Reason.BELOW_MIN_QTY, {
+            "qty_steps": steps, "min_steps": p.min_steps, "conviction": conv,
+            "notional": equity * p.base_ratio * conv, "step_notional": step_notional})
+    bound: Reason | str = "kelly"
+    cap = int(equity * p.risk_ratio / (risk_ticks * p.value_scale))
+    if cap < steps:
+        steps, bound = cap, Reason.MAX_RISK
+    if p.max_steps < steps:
+        steps, bound = p.max_steps, Reason.MAX_ORDER_QTY
+    cap = int(headroom / step_notional) if headroom < steps * step_notional else steps
+    if cap < steps:
+        steps, bound = cap, headroom_reason
+    if steps < p.min_steps:
+        assert isinstance(bound, Reason)
+        return Denial(bound, {"qty_steps": steps, "min_steps": p.min_steps,
+                              "max_steps": p.max_steps, "headroom": headroom,
+                              "step_notional": step_notional, "stop_ticks": stop_ticks})
+    return Sized(spec=p.spec, side=side, qty_steps=steps, price_ticks=price_ticks, kelly=kelly,
+                 payoff=b, conviction=conv, bound=str(bound))
