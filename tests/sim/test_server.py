@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import secrets
 import time
+import tracemalloc
+import weakref
 from decimal import Decimal
 from typing import Any
 
@@ -497,3 +500,48 @@ async def test_a_private_login_with_a_reused_nonce_is_refused(sim: SimServer) ->
             refused = await recv(ws)
     assert refused["data"]["result"] is False
     assert refused["data"]["code"] == 10007
+
+
+# ---------------------------------------------------------------------- start/stop releases
+async def _one_session(events: list[Any]) -> weakref.ref[SimServer]:
+    """Start a server, use every edge once (REST, both sockets, a push), stop it."""
+    sim = SimServer(source=lambda: iter(events), speed=50.0, push_interval_s=0.02,
+                    api_keys={KEY: SECRET}, balance=Decimal("100000"))
+    await sim.start()
+    async with aiohttp.ClientSession() as s:
+        client = Client(s, sim.rest_url)
+        await client.get(f"{P}/market/tickers", signed=False)
+        await client.post(f"{P}/trade/place_order", {
+            "symbol": "BTCUSDT", "side": "BUY", "orderType": "MARKET", "qty": "0.01"})
+        async with s.ws_connect(sim.public_ws_url) as pub, \
+                s.ws_connect(sim.private_ws_url) as priv:
+            await recv(pub)
+            await recv(priv)
+            await priv.send_json(login_frame())
+            await pub.send_json({"op": "subscribe", "args": [
+                {"symbol": "BTCUSDT", "ch": "trade"}, {"symbol": "BTCUSDT", "ch": "depth_book1"}]})
+            await recv(pub)
+            await recv(priv)
+    await sim.stop()
+    return weakref.ref(sim)
+
+
+async def test_start_and_stop_release_the_server() -> None:
+    """Each start/stop in one process kept the whole simulator alive (~2.2 MB here, 5.7 MB
+    with the bundled data): aiohttp's module-level middleware cache held the stopped
+    Application and, through its handlers, the server. Bound: after a warm-up, 20 cycles
+    leave no server alive and grow traced memory by less than 1.5 MB in all."""
+    events = flat_market(n_books=20)
+    for _ in range(2):
+        await _one_session(events)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        refs = [await _one_session(events) for _ in range(20)]
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert [r for r in refs if r() is not None] == []
+    assert grown < 1_500_000, f"{grown / 1e6:.2f} MB kept by 20 start/stop cycles"
