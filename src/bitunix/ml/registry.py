@@ -142,6 +142,27 @@ class ModelRegistry:
                 return e
         return None
 
+    def stamp(self, entry: RegistryEntry | None = None) -> tuple[tuple[str, int, int, int], ...]:
+        """A value that changes when the index or ``entry``'s files change (name, inode,
+        size, mtime of each; cheap ``stat`` calls, nothing is read). The hot-swap watcher
+        retries a model that failed to load only after its stamp changed."""
+        paths = [self.root / INDEX_NAME]
+        if entry is not None:
+            try:
+                mdir = self.model_dir(entry)
+                paths.extend(sorted(p for p in mdir.iterdir() if p.is_file()))
+            except (ModelError, OSError):
+                pass  # a bad entry or a missing directory: the index alone says when it changes
+        out = []
+        for path in paths:
+            try:
+                st = path.stat()
+            except OSError:
+                out.append((path.name, -1, -1, -1))
+                continue
+            out.append((path.name, st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(out)
+
     def model_dir(self, entry: RegistryEntry) -> Path:
         """Directory holding the entry's files; RegistryError when the index says
         anything but ``<name>/<version>`` (a hand-edited or hostile index)."""
