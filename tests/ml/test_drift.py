@@ -114,3 +114,33 @@ def test_a_manifest_without_references_watches_no_drift_instead_of_crashing(
     part = DriftMonitor(manifest.reference[:2], DriftConfig(window=5, min_samples=1))
     part.observe(np.ones(len(FEATURE_NAMES), dtype=np.float32))
     assert set(part.psi_by_feature()) == {r.name for r in manifest.reference[:2]}
+
+
+def test_batch_psi_equals_binning_each_observation_over_the_last_window() -> None:
+    """``observe`` only stores the vector; binning the window later must give what
+    binning each observation as it came (bisect per feature, NaN skipped) gave."""
+    import bisect
+
+    rng = np.random.default_rng(7)
+    refs = [reference_bins(rng.normal(size=3000), 10, f"f{j}") for j in range(3)]
+    mon = DriftMonitor(refs, DriftConfig(window=50, min_samples=10))
+    rows = rng.normal(0.3, 1.2, size=(137, 4)).astype(np.float32)  # a 4th, unreferenced column
+    rows[::11, 1] = np.nan
+    rows[5, 2] = np.inf
+    for row in rows:
+        mon.observe(row)
+    assert mon.observed == 137
+    last = rows[-50:]
+    expected = {}
+    for j, ref in enumerate(refs):
+        counts = [0] * (len(ref.edges) + 1)
+        for x in last[:, j].tolist():
+            if math.isfinite(x):
+                counts[bisect.bisect_right(ref.edges, x)] += 1
+        total = sum(counts)
+        expected[ref.name] = psi(ref.fractions, [c / total for c in counts])
+    got = mon.psi_by_feature()
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12)
+    assert mon.window().shape == (50, 4)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bitunix.features import FEATURE_NAMES
+from bitunix.ml.manifest import load_manifest, save_manifest
 from bitunix.ml.registry import ModelRegistry
 from bitunix.ml.runtime import SOURCE_FALLBACK
 from bitunix.ml.shadow import ShadowPair
@@ -129,3 +132,65 @@ def test_after_a_hot_swap_the_shadow_credits_the_new_champion(models: Path) -> N
     assert mon.reference == stack.health.performance.reference
     assert mon.count == 0
     assert old.count == 1
+
+
+# -- issue 15: what the run reports about the model, and the off-loop hot swap ---------
+
+
+def test_model_status_reports_the_served_model_and_its_counters(models: Path) -> None:
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models)))
+    status = stack.model_status()
+    assert status.model == stack.predictor.name
+    assert status.model.startswith("ovirx-gbm@")
+    assert status.source == "model"
+    assert (status.load_error, status.swap_failures, status.last_swap_error) == ("", 0, "")
+    stack.predictor.predict(frame(**SHORT).vector)
+    status = stack.model_status()
+    assert (status.calls, status.model_calls, status.fallback_calls) == (1, 1, 0)
+    assert status.refused_calls == 0
+    assert status.late_calls <= 1  # a first call may be cold; its answer is the model's
+    assert status.demoted is False
+    assert msgspec.json.decode(msgspec.json.encode(status))["model"] == status.model
+
+
+def test_without_a_registry_the_status_says_the_fallback_decides() -> None:
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=None))
+    status = stack.model_status()
+    assert (status.model, status.source) == ("", "fallback")
+    assert status.load_error == "no model registry configured"
+    assert asyncio.run(stack.poll_async()) is False
+
+
+def test_a_failed_hot_swap_is_reported_and_the_current_model_keeps_serving(
+    models: Path, tmp_path: Path
+) -> None:
+    """``ActiveModelWatcher.last_error`` was never read: a failed swap was silent."""
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models)))
+    serving = stack.predictor.name
+    reg = ModelRegistry(models)
+    src = tmp_path / "broken"
+    shutil.copytree(reg.model_dir(reg.get("ovirx-gbm")), src)
+    m = load_manifest(src / "manifest.json")
+    save_manifest(msgspec.structs.replace(m, version="broken"), src / "manifest.json")
+    entry = reg.register(src)
+    reg.promote(entry.name, entry.version)
+    (reg.model_dir(entry) / "model.onnx").write_bytes(b"garbage")
+    assert not stack.poll()
+    status = stack.model_status()
+    assert status.model == serving
+    assert status.swap_failures == 1
+    assert "corrupt" in status.last_swap_error
+    assert not asyncio.run(stack.poll_async())  # not retried: nothing changed
+    assert stack.model_status().swap_failures == 1
+
+
+def test_poll_async_follows_promotion_and_rebuilds_health(models: Path) -> None:
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models)))
+    ModelRegistry(models).promote("ovirx-logit")
+    assert asyncio.run(stack.poll_async())
+    assert stack.model_status().model.startswith("ovirx-logit@")
+    assert stack.model_status().swaps == 1
+    assert stack.health is not None
+    assert stack.health.model.startswith("ovirx-logit@")
+    assert stack.shadow is not None
+    assert stack.shadow.champion_monitor.model == stack.predictor.name

@@ -7,13 +7,15 @@ the share in each; ``psi`` compares two sets of shares::
 
 Common reading: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 large shift; the alert
 threshold is configuration (:class:`DriftConfig`, default 0.25). ``DriftMonitor`` keeps
-the bin index of the last ``window`` observations per feature, so PSI always describes
-recent data and each observation costs a few bisections.
+the last ``window`` observed vectors in a ring, so PSI always describes recent data.
+``observe`` is on the tick path and only copies the vector into the ring (O(1), about
+0.1 us); binning and PSI run in a batch when asked (``psi_by_feature``, from a timer,
+about 1 ms for 2,000 vectors of 8 features). Binning each observation as it came cost
+3-4 us on the tick, with spikes of 11-30 us (a list allocated per call).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 
@@ -54,7 +56,9 @@ def reference_bins(
     return FeatureReference(name=name, edges=edges, fractions=shares(finite, edges))
 
 
-def shares(values: npt.NDArray[np.floating], edges: Sequence[float]) -> list[float]:
+def shares(
+    values: npt.NDArray[np.floating], edges: Sequence[float] | npt.NDArray[np.float64]
+) -> list[float]:
     """Share of ``values`` in each bin defined by the inner ``edges`` (len(edges) + 1 bins)."""
     idx = np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="right")
     counts = np.bincount(idx, minlength=len(edges) + 1).astype(np.float64)
@@ -82,40 +86,44 @@ class DriftMonitor:
     ) -> None:
         self.config = config or DriftConfig()
         self.references = list(references)
-        self._edges = [r.edges for r in self.references]
-        # Plain lists: per observation this is a few list stores, not numpy scalar writes.
-        self._bins: list[list[int]] = [[] for _ in range(self.config.window)]
-        self._counts = [[0] * (len(r.edges) + 1) for r in self.references]
+        self._edges = [np.asarray(r.edges, dtype=np.float64) for r in self.references]
+        # The ring holds each vector's bytes: ``tobytes`` and a list store cost about 70 ns
+        # (a numpy row copy about 220 ns), and a bytes object is not tracked by the cyclic
+        # GC, so observing allocates nothing that triggers a collection on the tick.
+        self._window = self.config.window
+        self._ring: list[bytes] = [b""] * self._window
         self.observed = 0
 
     def observe(self, vector: npt.NDArray[np.float32]) -> None:
-        """Add one feature vector (in the references' order); non-finite values are skipped."""
-        row = self.observed % self.config.window
-        counts = self._counts
-        for j, old in enumerate(self._bins[row]):
-            if old >= 0:
-                counts[j][old] -= 1
-        new: list[int] = []
-        # Only the columns that have a reference (a manifest may carry none): zip stops there.
-        for j, (x, edges) in enumerate(zip(vector.tolist(), self._edges, strict=False)):
-            if math.isfinite(x):
-                b = bisect.bisect_right(edges, x)
-                counts[j][b] += 1
-            else:
-                b = -1
-            new.append(b)
-        self._bins[row] = new
+        """Add one float32 feature vector (in the references' order) to the window.
+
+        O(1): the vector is copied, nothing is binned; non-finite values are skipped
+        when the window is binned (``psi_by_feature``).
+        """
+        self._ring[self.observed % self._window] = vector.tobytes()
         self.observed += 1
+
+    def window(self) -> npt.NDArray[np.float32]:
+        """The observed vectors in the window, one per row (order within it not kept)."""
+        m = min(self.observed, self._window)
+        if m == 0:
+            return np.zeros((0, len(self.references)), dtype=np.float32)
+        return np.frombuffer(b"".join(self._ring[:m]), dtype=np.float32).reshape(m, -1)
 
     def psi_by_feature(self) -> dict[str, float]:
         """PSI of each feature over the window (empty before ``min_samples``)."""
         if self.observed < self.config.min_samples:
             return {}
+        rows = self.window()
         out: dict[str, float] = {}
-        for ref, counts in zip(self.references, self._counts, strict=True):
-            total = sum(counts)
-            if total:
-                out[ref.name] = psi(ref.fractions, [c / total for c in counts])
+        # Only the columns that have a reference (a manifest may carry none or fewer).
+        for j, (ref, edges) in enumerate(zip(self.references, self._edges, strict=True)):
+            if j >= rows.shape[1]:
+                break
+            column = rows[:, j]
+            column = column[np.isfinite(column)]
+            if column.size:
+                out[ref.name] = psi(ref.fractions, shares(column, edges))
         return out
 
     def drifted(self) -> dict[str, float]:

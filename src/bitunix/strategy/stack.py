@@ -4,9 +4,12 @@
 active model into a guarded ``Predictor`` (the rule fallback when there is none or it
 cannot be loaded, with the reason in ``load_error``), score the shadow model beside it
 when there is one, watch the served model (drift and degradation against its manifest),
-and build the configured strategies per symbol with that gate and outcome sink. The app
-calls ``on_tick`` per evaluation, ``poll`` from a timer (hot swap) and ``alerts`` for
-its logs and metrics.
+and build the configured strategies per symbol with that gate and outcome sink.
+
+The app calls ``on_tick`` per evaluation, ``await poll_async()`` from a timer (hot swap:
+the new model is loaded on a worker thread, swapped in on the loop; ``poll()`` does both
+on the calling thread, for backtests), ``alerts()`` from a timer (drift is binned there,
+not on the tick) and ``model_status()`` for its logs, metrics and summary.
 """
 
 from __future__ import annotations
@@ -63,6 +66,40 @@ class SignalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             )
 
 
+class ModelStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """What the run reports about the decision model (``SignalStack.model_status()``).
+
+    ``model``: ``name@version`` served ("" when none); ``source``: ``model`` or
+    ``fallback`` (no model loaded: the rule fallback decides); ``load_error``: why no
+    model serves ("" when one does); ``demoted``: the model is bypassed after repeated
+    slow calls or errors (every decision a refusal until a probe passes); ``swaps`` /
+    ``swap_failures`` / ``last_swap_error``: hot swaps done and failed, the most recent
+    failure's message (kept after a recovery). Counters of the served predictor: ``calls``
+    (decisions asked), ``model_calls`` (answered by the model), ``late_calls`` (over the
+    latency budget, the model's answer used), ``slow_calls`` (over budget when warm too),
+    ``refused_calls`` (the model could not answer: 0.0), ``fallback_calls`` (answered by
+    the rule fallback), ``errors``, ``invalid_inputs``; ``latency_p99_us``: p99 of the
+    recent model calls (None before any).
+    """
+
+    model: str
+    source: str
+    load_error: str
+    demoted: bool
+    swaps: int
+    swap_failures: int
+    last_swap_error: str
+    calls: int
+    model_calls: int
+    late_calls: int
+    slow_calls: int
+    refused_calls: int
+    fallback_calls: int
+    errors: int
+    invalid_inputs: int
+    latency_p99_us: float | None
+
+
 class SignalStack:
     """Strategies per symbol behind one guarded, watched, hot-swappable model."""
 
@@ -89,6 +126,8 @@ class SignalStack:
         )
         self.by_symbol: dict[str, SymbolStrategies] = {}
         self._iz = self.feature_names.index("vwap_z")
+        self._sample_every = config.drift_sample_every
+        self._min_abs_z = config.drift_min_abs_z
         self._ticks = 0
 
     @classmethod
@@ -143,14 +182,18 @@ class SignalStack:
         return self.predictor.load_error
 
     def on_tick(self, symbol: str, ts_ns: int, src: FeatureSource, valid: bool) -> list[Signal]:
-        """Evaluate ``symbol``'s strategies; sample the vector for drift."""
+        """Evaluate ``symbol``'s strategies; sample the vector for drift.
+
+        A sample is one copy of the vector into the drift window (about 0.1 us); binning
+        and PSI wait for :meth:`alerts`, called from a timer.
+        """
         health = self.health
         if valid and health is not None:
             self._ticks += 1
-            if self._ticks % self.config.drift_sample_every == 0:
+            if self._ticks % self._sample_every == 0:
                 vector = src.vector
-                if abs(float(vector[self._iz])) >= self.config.drift_min_abs_z:
-                    health.observe(vector)
+                if abs(vector.item(self._iz)) >= self._min_abs_z:
+                    health.drift.observe(vector)
         return self.by_symbol[symbol].on_tick(ts_ns, src, valid)
 
     def _record_outcome(self, probability: float, hit: bool) -> None:
@@ -160,10 +203,51 @@ class SignalStack:
             self.health.record(probability, hit)
 
     def poll(self) -> bool:
-        """Follow the registry's active model (hot swap); True when it changed."""
+        """Follow the registry's active model (hot swap) on this thread; True when it
+        changed. For backtests and tools; a live loop calls :meth:`poll_async`."""
         if self.watcher is None or not self.watcher.poll():
             return False
-        loaded = self.watcher.loaded
+        self._after_swap(self.watcher)
+        return True
+
+    async def poll_async(self) -> bool:
+        """Follow the registry's active model without blocking the loop: the new model is
+        verified, loaded and warmed up on a worker thread, then swapped in (after a short
+        warm-up on the loop thread) here. True when it changed. A failure leaves the
+        current model serving, is counted in :meth:`model_status` and is not retried until
+        the registry changes (and then with a back-off)."""
+        if self.watcher is None or not await self.watcher.poll_async():
+            return False
+        self._after_swap(self.watcher)
+        return True
+
+    def model_status(self) -> ModelStatus:
+        """The served model, its swap history and its counters (see :class:`ModelStatus`)."""
+        pred = self.predictor
+        stats = pred.stats
+        watcher = self.watcher
+        p99 = pred.latency_percentiles_ns().get("p99")
+        return ModelStatus(
+            model=pred.name,
+            source=pred.source,
+            load_error=pred.load_error,
+            demoted=pred.demoted,
+            swaps=0 if watcher is None else watcher.swaps,
+            swap_failures=0 if watcher is None else watcher.swap_failures,
+            last_swap_error="" if watcher is None else watcher.last_failure,
+            calls=stats.calls,
+            model_calls=stats.model_calls,
+            late_calls=stats.late,
+            slow_calls=stats.slow,
+            refused_calls=stats.refusals,
+            fallback_calls=stats.fallback_calls,
+            errors=stats.errors,
+            invalid_inputs=stats.invalid_inputs,
+            latency_p99_us=None if p99 is None else p99 / 1000.0,
+        )
+
+    def _after_swap(self, watcher: ActiveModelWatcher) -> None:
+        loaded = watcher.loaded
         self.health = (
             None if loaded is None
             else ModelHealth(loaded.manifest, self.config.drift, self.config.monitor)
@@ -173,8 +257,8 @@ class SignalStack:
             self.shadow.champion_monitor = PerformanceMonitor(
                 self.predictor.name, loaded.manifest.metrics, self.config.monitor
             )
-        return True
 
     def alerts(self) -> list[Alert]:
-        """Drift and degradation alerts of the served model."""
+        """Drift and degradation alerts of the served model (bins the drift window: about
+        1 ms for 2,000 vectors; call it from a timer, not the tick path)."""
         return [] if self.health is None else self.health.alerts()
