@@ -10,12 +10,10 @@ from decimal import Decimal
 import pytest
 
 from bitunix.adapters.inprocess import InProcessVenueAdapter
-from bitunix.core.clock import ManualClock
 from bitunix.execution import (
     ClientIdFactory,
     ExecutionEngine,
     ExecutionSettings,
-    SubmitError,
     VenueListener,
     VenueOrder,
     VenuePosition,
@@ -172,7 +170,7 @@ class ScriptedVenue:
         pass
 
 
-def fill_of(order: Order, trade_id: str, qty_steps: int, price_ticks: int,
+def fill_of(order: Order, trade_id: str, qty_steps: int, price_ticks: int, *,
             fee: str = "0.01", ts_ns: int = START_NS) -> Fill:
     """A fill of ``order``."""
     return Fill(trade_id=trade_id, client_id=order.client_id,

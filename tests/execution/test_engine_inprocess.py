@@ -85,7 +85,8 @@ async def test_rate_limited_beyond_the_attempts_is_rejected(rig: SimRig) -> None
     await until(lambda: rig.engine.order(order.client_id).status is OrderStatus.REJECTED)  # type: ignore[union-attr]
     assert "not placed after 3 attempts" in rig.engine.order(order.client_id).reject_reason  # type: ignore[union-attr]
     assert rig.sim.account.orders == {}
-    assert rig.feedback.rejected and rig.feedback.rejected[0][0] == "BTCUSDT"
+    assert rig.feedback.rejected
+    assert rig.feedback.rejected[0][0] == "BTCUSDT"
 
 
 async def test_venue_refusal_is_a_rejection_with_its_code(rig: SimRig) -> None:
