@@ -23,9 +23,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def test_install_default_then_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = str(tmp_path / "models")
-    code, out, _ = run(capsys, "models", "--dir", d, "list")
-    assert code == 0
-    assert "no models" in out
+    code, out, err = run(capsys, "models", "--dir", d, "list")
+    assert code == 1  # no registry there: said, with how to get one
+    assert f"no model registry at {tmp_path / 'models'}" in err
     code, out, _ = run(capsys, "models", "--dir", d, "install-default")
     assert code == 0
     assert "is active" in out
@@ -97,3 +97,33 @@ def test_repository_registry_serves_the_shipped_model() -> None:
     assert shadow.manifest.kind == "logistic"
     assert shadow.entry.name != active.name
     assert challenger.load_error == ""
+
+
+@pytest.mark.parametrize("action", [["list"], ["list", "--json"], ["show", "ovirx-gbm"],
+                                    ["promote", "ovirx-gbm"], ["rollback"]])
+def test_away_from_a_registry_the_cli_says_so_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    action: list[str],
+) -> None:
+    """``models list`` away from a checkout said ``no models in models`` and exited 0."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "models", *action)
+    assert code == 1
+    assert out == ""
+    [line] = err.splitlines()
+    assert f"no model registry at {tmp_path / 'models'}" in line
+    assert "models install-default" in line
+    assert "--registry" in line
+    assert not (tmp_path / "models").exists()
+
+
+def test_an_empty_registry_directory_lists_no_models_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "reg").mkdir()
+    code, out, _ = run(capsys, "models", "--registry", str(tmp_path / "reg"), "list")
+    assert code == 0
+    assert f"no models registered in {tmp_path / 'reg'}" in out
+    assert "install-default" in out
+    code, out, _ = run(capsys, "models", "--registry", str(tmp_path / "reg"), "list", "--json")
+    assert (code, out.strip()) == (0, "[]")

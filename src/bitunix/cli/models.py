@@ -13,7 +13,8 @@ def register(subparsers: Any) -> None:
         help="list, promote, shadow, retire or roll back models in the registry",
         description="Manage the model registry (a directory; default ./models).",
     )
-    parser.add_argument("--dir", default="models", help="registry directory (models)")
+    parser.add_argument("--dir", "--registry", dest="dir", default="models",
+                        help="registry directory (models)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     lst = actions.add_parser("list", help="print the registered models")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
@@ -45,10 +46,22 @@ def _name_version(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("version", nargs="?", help="default: the only or active version")
 
 
-def _registry(args: argparse.Namespace) -> Any:
+def _registry(args: argparse.Namespace, *, create: bool = False) -> Any:
+    """The registry at ``--dir``; unless the action ``create``s one, a missing directory
+    is an error that says how to get a registry (not an empty listing)."""
+    from pathlib import Path
+
+    from bitunix.core.errors import ConfigError
     from bitunix.ml.registry import ModelRegistry
 
-    return ModelRegistry(args.dir)
+    root = Path(args.dir)
+    if not create and not root.is_dir():
+        raise ConfigError(
+            f"no model registry at {root.absolute()}: create one with `bitunix-bot models "
+            f"--registry {args.dir} install-default` (the model shipped with the package), "
+            "or point --registry at an existing registry"
+        )
+    return ModelRegistry(root)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -65,7 +78,8 @@ def _list(args: argparse.Namespace) -> int:
         print(msgspec.json.encode(rows).decode())
         return 0
     if not entries:
-        print(f"no models in {reg.root}")
+        print(f"no models registered in {reg.root} (`bitunix-bot models --registry "
+              f"{args.dir} install-default` installs the model shipped with the package)")
         return 0
     print(f"{'name':<20}{'version':<16}{'status':<11}{'sha256':<14}path")
     for e in entries:
@@ -86,7 +100,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
-    entry = _registry(args).register(args.path)
+    entry = _registry(args, create=True).register(args.path)
     print(f"registered {entry.name}@{entry.version} ({entry.status})")
     return 0
 
@@ -107,7 +121,7 @@ def _rollback(args: argparse.Namespace) -> int:
 def _install_default(args: argparse.Namespace) -> int:
     from bitunix.ml.bundled import install_bundled_model
 
-    reg = _registry(args)
+    reg = _registry(args, create=True)
     entry = install_bundled_model(reg)
     print(f"{entry.name}@{entry.version} is active in {reg.root}")
     return 0
