@@ -17,7 +17,7 @@ from bitunix.execution.exposure import ExposureSnapshot, SymbolExposure, build_s
 from bitunix.execution.flatten import FlattenReport
 from bitunix.execution.portfolio import Portfolio
 from bitunix.execution.ports import Journal, TradeFeedback
-from bitunix.execution.reconcile import ReconcileReport, Reconciler
+from bitunix.execution.reconcile import Reconciler, ReconcileReport
 from bitunix.execution.settings import ExecutionSettings
 from bitunix.execution.trips import TripBook
 from bitunix.execution.venue import SubmitError, Venue, VenueListener, VenueOrder, VenuePosition

@@ -469,16 +469,21 @@ class ExecutionEngine:
         return True
 
     # ------------------------------------------------------------------ reconciliation API
-    def apply_venue_state(self, client_id: str, report: OrderReport, why: str) -> bool:
+    def apply_venue_state(self, client_id: str, report: OrderReport, why: str, *,
+                          fresh: bool = False) -> bool:
         """Apply the venue's state of a known order; when the state machine refuses it,
-        the venue's state replaces the local one (a drift, counted and audited). Returns
-        True when something changed."""
+        the venue's state replaces the local one (a drift, counted and audited). ``fresh``
+        says the report was read just now (not a push that may be old news): then a
+        report the machine calls stale but that differs (a locally finished order the venue
+        has open) replaces the local state too. Returns True when something changed."""
         order = self._orders[client_id]
         verdict, _ = classify(order, report)
         if verdict is Verdict.APPLIED:
             self.on_order_event(client_id, report)
             return True
-        if verdict is not Verdict.IMPOSSIBLE:
+        differs = (report.status, report.filled_steps) != (order.status, order.filled_steps)
+        if not (verdict is Verdict.IMPOSSIBLE or (fresh and verdict is Verdict.STALE
+                                                  and differs)):
             return False
         replaced = msgspec.structs.replace(
             order, status=report.status, filled_steps=report.filled_steps,

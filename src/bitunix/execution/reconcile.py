@@ -155,7 +155,14 @@ class Reconciler:
             cid = vo.client_id
             if cid and cid in engine.orders:
                 listed.add(cid)
-                if engine.apply_venue_state(cid, vo.report, "open order differs at the venue"):
+                local = engine.orders[cid]
+                if local.status.is_terminal:
+                    # Finished here, open there: read it again before believing either.
+                    state = await engine.venue.query_order(local)
+                    if state is not None and engine.apply_venue_state(
+                            cid, state, "finished locally, open at the venue", fresh=True):
+                        report.orders_corrected += 1
+                elif engine.apply_venue_state(cid, vo.report, "open order differs at the venue"):
                     report.orders_corrected += 1
             elif cid and engine.ids.owns(cid):
                 listed.add(cid)
@@ -182,7 +189,8 @@ class Reconciler:
                                     ts_ns=engine.clock.now_ns(), venue_id=order.venue_id)
                 engine.record_drift(order.symbol, "open order unknown to the venue",
                                     client_id=order.client_id)
-            if engine.apply_venue_state(order.client_id, state, "order ended unobserved"):
+            if engine.apply_venue_state(order.client_id, state, "order ended unobserved",
+                                        fresh=True):
                 report.orders_corrected += 1
 
     async def _gaps(self, report: ReconcileReport) -> None:
@@ -233,7 +241,7 @@ class Reconciler:
         for cid, order in chosen.items():
             state = await engine.venue.query_order(order)
             if state is not None:
-                engine.apply_venue_state(cid, state, "order differs at the venue")
+                engine.apply_venue_state(cid, state, "order differs at the venue", fresh=True)
             current = engine.orders.get(cid, order)
             if current.venue_id:
                 fetched += await self._fetch(current)
