@@ -297,7 +297,7 @@ class ExecutionEngine:
                 self._later(self.settings.backoff(track.attempts, error.retry_after_s),
                             self._resend, client_id)
             else:
-                self._start(track, self._lookup(client_id))
+                self._start(track, self._lookup(client_id, track))
         elif track.cancel_at is not None:
             if (error.executed is False
                     and track.cancel_attempts < self.settings.max_submit_attempts):
@@ -561,9 +561,11 @@ class ExecutionEngine:
         handle = self._loop_().call_later(delay_s, fire)
         self._timers.add(handle)
 
-    def _start(self, track: _Track | None, coro: Coroutine[Any, Any, None]) -> None:
-        if track is not None:
-            track.busy = True
+    def _start(self, track: _Track, coro: Coroutine[Any, Any, None]) -> None:
+        if track.busy:
+            coro.close()
+            return
+        track.busy = True
         self.spawn(coro)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -626,7 +628,9 @@ class ExecutionEngine:
     def _recancel(self, client_id: str) -> None:
         order = self._orders.get(client_id)
         if order is not None and order.is_open:
-            track = self._track[client_id]
+            track = self._track.get(client_id)
+            if track is None:
+                return
             track.cancel_at = self._now()
             track.cancel_attempts += 1
             try:
@@ -634,11 +638,21 @@ class ExecutionEngine:
             except BitunixError as exc:
                 self._note_error(f"cancel {client_id}: {exc}")
 
-    async def _lookup(self, client_id: str) -> None:
+    def _current(self, client_id: str, track: _Track) -> Order | None:
+        """The order a background read was started for, None once it no longer waits
+        (finished and untracked meanwhile, or forgotten)."""
+        if self._track.get(client_id) is not track:
+            track.busy = False
+            return None
+        return self._orders.get(client_id)
+
+    async def _lookup(self, client_id: str, track: _Track) -> None:
         """No verdict on a submit: ask the venue whether it knows the order."""
-        track = self._track[client_id]
+        order = self._current(client_id, track)
+        if order is None:
+            return
         try:
-            report = await self.venue.query_order(self._orders[client_id])
+            report = await self.venue.query_order(order)
         except RETRYABLE as exc:
             self.counters.lookup_failures += 1
             track.failures += 1
@@ -648,19 +662,23 @@ class ExecutionEngine:
         finally:
             track.busy = False
         self.counters.lookups += 1
-        order = self._orders[client_id]
         if report is not None:
             self.on_order_event(client_id, report)
-        elif order.status is OrderStatus.INIT:
+            return
+        order = self._orders.get(client_id)
+        if order is not None and order.status is OrderStatus.INIT:
             self._resend(client_id)
-        else:  # acknowledged once, unknown now: only the full comparison can tell
+        elif order is not None and order.is_open:
+            # Acknowledged once, unknown now: only the full comparison can tell.
             self.reconciler.request()
 
-    async def _confirm(self, client_id: str) -> None:
+    async def _confirm(self, client_id: str, track: _Track) -> None:
         """An open order was silent (or a cancel unanswered): read its state by REST."""
-        track = self._track[client_id]
+        order = self._current(client_id, track)
+        if order is None:
+            return
         try:
-            report = await self.venue.query_order(self._orders[client_id])
+            report = await self.venue.query_order(order)
         except RETRYABLE as exc:
             self.counters.lookup_failures += 1
             log.warning("confirmation of %s failed: %s", client_id, exc)
@@ -680,22 +698,23 @@ class ExecutionEngine:
             self.reconciler.request()
             return
         self.on_order_event(client_id, report)
-        order = self._orders[client_id]
-        if (order.is_open and track.cancel_at is not None
+        order = self._orders.get(client_id)
+        if (order is not None and order.is_open and track.cancel_at is not None
                 and now - track.cancel_at >= self.settings.ack_timeout_s
                 and track.cancel_attempts < self.settings.max_submit_attempts):
             self._recancel(client_id)
 
-    async def _fetch_fills(self, client_id: str) -> None:
+    async def _fetch_fills(self, client_id: str, track: _Track) -> None:
         """An order reported more filled than its booked fills: fetch them."""
-        track = self._track[client_id]
+        order = self._current(client_id, track)
+        if order is None:
+            return
         try:
-            order = self._orders[client_id]
             if order.venue_id is None:
                 report = await self.venue.query_order(order)
                 if report is not None:
                     self.on_order_event(client_id, report)
-                order = self._orders[client_id]
+                order = self._orders.get(client_id, order)
             fills = await self.venue.fills(order)
         except RETRYABLE as exc:
             self.counters.lookup_failures += 1
@@ -708,7 +727,7 @@ class ExecutionEngine:
         self.counters.gap_fetches += 1
         for fill in fills:
             self.on_fill(fill)
-        if client_id in self._track and track.gap_since is not None:
+        if self._track.get(client_id) is track and track.gap_since is not None:
             track.not_before = self._now() + self.settings.backoff(2)
 
     def _check_gap(self, order: Order, track: _Track) -> None:
@@ -767,10 +786,10 @@ class ExecutionEngine:
                 continue
             order = self._orders[cid]
             if track.gap_since is not None and now - track.gap_since >= s.fill_grace_s:
-                self._start(track, self._fetch_fills(cid))
+                self._start(track, self._fetch_fills(cid, track))
             elif order.status is OrderStatus.INIT:
                 if now - track.last_event_at >= s.ack_timeout_s:
-                    self._start(track, self._lookup(cid))
+                    self._start(track, self._lookup(cid, track))
             elif order.is_open:
                 if (track.entry_deadline is not None and now >= track.entry_deadline
                         and track.cancel_at is None):
@@ -778,7 +797,7 @@ class ExecutionEngine:
                     self.cancel(cid, "entry timeout")
                 elif now >= track.next_confirm_at or (
                         track.cancel_at is not None and now - track.cancel_at >= s.ack_timeout_s):
-                    self._start(track, self._confirm(cid))
+                    self._start(track, self._confirm(cid, track))
         if self._track:
             self._arm_sweep()
 

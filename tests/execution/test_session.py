@@ -1,0 +1,218 @@
+"""Whole sessions on the in-process simulator: PnL equals the wallet change exactly (fees
+and funding included), flatten, and many symbols with bursts of orders and dropped pushes
+without a lost or duplicated update."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from decimal import Decimal
+
+import pytest
+
+from bitunix.execution import ExecutionEngine
+from bitunix.model import OrderIntent, OrderType, Side
+from bitunix.sim.contracts import bundled_contracts
+from bitunix.sim.venue import InProcessVenue
+
+from .conftest import (
+    BTC,
+    ETH,
+    START_NS,
+    ScriptedVenue,
+    SimRig,
+    buy,
+    limit,
+    set_book,
+    until,
+)
+
+SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "LTCUSDT",
+           "LINKUSDT"]
+
+
+async def test_session_pnl_with_funding_equals_the_wallet_change(rig: SimRig) -> None:
+    rig.engine.submit(buy(30))
+    rig.engine.submit(OrderIntent(spec=ETH, side=Side.SELL, qty_steps=40, strategy="s2",
+                                  reason="enter"))
+    rig.book("BTCUSDT", "60050")
+    rig.sim.engine.settle_funding()  # longs pay, shorts receive
+    rig.adapter.sync()
+    assert rig.engine.portfolio.funding() != 0
+    rig.book("ETHUSDT", "2990")
+    rig.sim.engine.settle_funding()
+    rig.adapter.sync()
+    report = await rig.engine.flatten(timeout_s=2.0)
+    assert report.flat
+    pf = rig.engine.portfolio
+    assert pf.net_realized() == rig.sim.account.wallet - rig.start_wallet
+    assert sum((t.net_pnl for t in rig.feedback.closed), Decimal(0)) == pf.net_realized()
+    assert sum((t.funding for t in rig.feedback.closed), Decimal(0)) == pf.funding()
+    assert {t.reason for t in rig.feedback.closed} == {"flatten"}
+    assert rig.engine.portfolio.day_pnl() == pf.net_realized()
+
+
+async def test_flatten_cancels_and_closes_everything(rig: SimRig) -> None:
+    rig.engine.submit(buy(10))
+    rig.engine.submit(OrderIntent(spec=ETH, side=Side.SELL, qty_steps=9, strategy="s2"))
+    resting = rig.engine.submit(limit(Side.BUY, 5, 590000))
+    report = await rig.engine.flatten(timeout_s=2.0)
+    assert report.flat
+    assert report.cancelled == 1
+    assert report.closes == 2
+    assert report.remaining == {}
+    assert rig.sim.account.open_orders == {}
+    assert rig.sim.account.positions == {}
+    assert not rig.engine.order(resting.client_id).is_open  # type: ignore[union-attr]
+    assert rig.journal.actions("flatten")[0].reason == "flat"
+
+
+async def test_cancel_all_cancels_every_open_order(rig: SimRig) -> None:
+    rig.engine.submit(limit(Side.BUY, 5, 590000))
+    rig.engine.submit(limit(Side.SELL, 5, 610000))
+    assert await rig.engine.cancel_all() == 2
+    assert rig.engine.open_orders() == []
+    assert rig.sim.account.open_orders == {}
+
+
+async def test_flatten_reports_what_remains_when_the_venue_does_not_answer() -> None:
+    from bitunix.core.clock import ManualClock
+    from bitunix.execution import ClientIdFactory
+
+    from .conftest import FAST, MemoryJournal, fill_of
+
+    venue = ScriptedVenue()
+    engine = ExecutionEngine(venue, MemoryJournal(), clock=ManualClock(START_NS),
+                             ids=ClientIdFactory("bx", 1), settings=FAST, symbols=["BTCUSDT"])
+    await engine.reconcile()
+    order = engine.submit(buy(10))
+    engine.on_fill(fill_of(order, "t1", 10, 600000))
+    report = await engine.flatten(timeout_s=0.05)
+    assert not report.flat
+    assert report.remaining == {"BTCUSDT": "0.0010"}
+    assert len(report.open_orders) == 2  # the entry and the close, never answered
+    assert order.client_id in report.open_orders
+    assert venue.cancel_all_calls == [["BTCUSDT"]]
+    await engine.close()
+
+
+async def test_flatten_survives_a_failing_cancel_all() -> None:
+    from bitunix.core.clock import ManualClock
+    from bitunix.execution import ClientIdFactory
+
+    from .conftest import FAST, MemoryJournal
+
+    venue = ScriptedVenue()
+
+    async def broken(symbols: object) -> None:
+        raise OSError("down")
+
+    venue.cancel_all = broken  # type: ignore[method-assign]
+    engine = ExecutionEngine(venue, MemoryJournal(), clock=ManualClock(START_NS),
+                             ids=ClientIdFactory("bx", 1), settings=FAST, symbols=["BTCUSDT"])
+    report = await engine.flatten(timeout_s=0.01)
+    assert report.flat
+    assert report.errors == ["cancel-all failed: down"]
+    await engine.close()
+
+
+def _many_symbol_venue() -> InProcessVenue:
+    contracts = {s: c for s, c in bundled_contracts().items() if s in SYMBOLS}
+    sim = InProcessVenue(lambda: iter(()), balance=Decimal("10000000"), start_ns=START_NS,
+                         contracts=contracts)
+    for symbol in SYMBOLS:
+        set_book(sim, symbol, "100", qty="1000000", levels=10)
+    return sim
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_many_symbols_bursts_and_dropped_pushes_lose_nothing(seed: int) -> None:
+    rng = random.Random(seed)
+    rig = SimRig(sim=_many_symbol_venue())
+    rig.engine.symbols = list(SYMBOLS)
+    await rig.engine.reconcile()
+    specs = rig.adapter.contracts
+    faults = rig.adapter.faults
+    for _ in range(40):  # bursts: several orders in one callback, no await between
+        for _ in range(rng.randint(1, 8)):
+            symbol = rng.choice(SYMBOLS)
+            spec = specs[symbol]
+            qty = spec.min_order_steps * rng.randint(1, 5)
+            side = rng.choice([Side.BUY, Side.SELL])
+            roll = rng.random()
+            if roll < 0.15:
+                faults.drop_fills += 1
+            elif roll < 0.25:
+                faults.drop_reports += 1
+            elif roll < 0.3:
+                faults.lose_submits += 1
+            if rng.random() < 0.3:
+                tick_off = rng.randint(1, 5) * (-1 if side is Side.BUY else 1)
+                price = spec.price_to_ticks(Decimal(100)) + tick_off
+                rig.engine.submit(OrderIntent(spec=spec, side=side, qty_steps=qty,
+                                              order_type=OrderType.LIMIT, price_ticks=price,
+                                              strategy="burst", reason="enter"))
+            else:
+                rig.engine.submit(OrderIntent(spec=spec, side=side, qty_steps=qty,
+                                              strategy="burst", reason="enter"))
+        for symbol in rng.sample(SYMBOLS, 3):  # trades through the resting orders
+            rig.trade(symbol, "100", qty="1000", is_buy=rng.random() < 0.5)
+        await asyncio.sleep(0)
+    await until(lambda: all(o.status.value != "INIT" for o in rig.engine.open_orders()))
+    await rig.engine.cancel_all()
+    await until(lambda: not rig.engine.open_orders())
+    await rig.engine.reconcile()
+    engine, acct = rig.engine, rig.sim.account
+    for symbol in SYMBOLS:
+        assert engine.portfolio.qty_steps(symbol) == rig.venue_qty(symbol), symbol
+    venue_trades = {f.trade_id for f in acct.fills}
+    assert set(rig.journal.fills) == venue_trades  # 0 lost fills, none twice
+    assert engine.counters.fills == len(venue_trades)
+    client_ids = [o.client_id for o in acct.orders.values()]
+    assert len(client_ids) == len(set(client_ids))  # 0 duplicate orders
+    assert engine.counters.drift_corrections == 0
+    report = await engine.flatten(timeout_s=2.0)
+    assert report.flat
+    assert engine.portfolio.net_realized() == acct.wallet - rig.start_wallet
+    assert engine.counters.task_errors == 0
+    await engine.close()
+
+
+def test_exposure_counts_positions_and_pending_entries() -> None:
+    from bitunix.execution import build_snapshot
+    from bitunix.model import Order, Position, apply_fill
+
+    from .conftest import fill_of
+
+    entry = Order.from_intent(buy(10), "a", 0)
+    pos = apply_fill(Position(spec=BTC), fill_of(entry, "t", 10, 600000, fee="0"))
+    pending = Order.from_intent(limit(Side.BUY, 4, 590000), "b", 0)
+    market = Order.from_intent(OrderIntent(spec=ETH, side=Side.SELL, qty_steps=3), "c", 0)
+    exit_order = Order.from_intent(buy(2, reduce_only=True), "d", 0)
+    snap = build_snapshot(7, {"BTCUSDT": pos, "XRPUSDT": Position(spec=BTC)},
+                          [pending, market, exit_order], {"BTCUSDT": 601000, "ETHUSDT": 300000},
+                          day_pnl=Decimal("-1.5"), day_start_equity=Decimal(100),
+                          equity=Decimal("98.5"))
+    btc = snap.of("BTCUSDT")
+    assert (btc.qty_steps, btc.notional, btc.open_orders) == (10, Decimal("60.1"), 2)
+    assert btc.open_order_notional == Decimal("23.6")  # the reduce-only one adds nothing
+    assert snap.of("ETHUSDT").open_order_notional == Decimal("9")
+    assert snap.total_notional == Decimal("60.1")
+    assert snap.open_orders == 3
+    assert snap.open_order_notional == Decimal("32.6")
+    assert snap.of("SOLUSDT").qty_steps == 0
+    no_mark = build_snapshot(0, {"BTCUSDT": pos}, [], {}, day_pnl=Decimal(0),
+                             day_start_equity=None, equity=None)
+    assert no_mark.of("BTCUSDT").notional == Decimal("60")  # at the entry price
+
+
+async def test_engine_snapshot_reads_the_live_books(rig: SimRig) -> None:
+    rig.engine.submit(buy(10))
+    rig.engine.submit(limit(Side.BUY, 5, 590000))
+    rig.book("BTCUSDT", "60100")
+    snap = rig.engine.snapshot()
+    assert snap.of("BTCUSDT").qty_steps == 10
+    assert snap.of("BTCUSDT").notional == Decimal("60.1")
+    assert snap.open_orders == 1
+    assert snap.equity is not None
+    assert snap.day_pnl == rig.engine.portfolio.day_pnl()
