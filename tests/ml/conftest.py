@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from bitunix.ml.dataset import FeatureParams, build_samples
 from bitunix.ml.labels import LabelConfig
 from bitunix.ml.manifest import ModelManifest
 from bitunix.ml.train import Dataset, TrainConfig, TrainedModel, export, fit
+from bitunix.model.records import RoundTrip
+from tests.strategy.crafted import NS
 
 TICKS = {"BTCUSDT": 0.1, "ETHUSDT": 0.01}
 SMALL = TrainConfig(trees=20, importance_repeats=2)
@@ -52,3 +55,11 @@ def manifest(model_dir: Path) -> ModelManifest:
     from bitunix.ml.manifest import load_manifest
 
     return load_manifest(model_dir / "manifest.json")
+
+
+def round_trip(reason: str, net: str, exit_s: int) -> RoundTrip:
+    """A short OVIR-X round trip on BTCUSDT as execution reports it (entry at 1 s)."""
+    return RoundTrip(symbol="BTCUSDT", strategy="ovirx", direction=-1, qty=Decimal("0.001"),
+                     entry_price=Decimal("60090"), exit_price=Decimal("60000"), entry_ns=NS,
+                     exit_ns=exit_s * NS, reason=reason, gross_pnl=Decimal(net),
+                     fees=Decimal(0), funding=Decimal(0))

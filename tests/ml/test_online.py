@@ -14,6 +14,7 @@ from bitunix.ml.manifest import LogisticParams
 from bitunix.ml.online import OnlineConfig, OnlineLogistic
 from bitunix.ml.runtime import LogisticScorer, Predictor
 from bitunix.strategy import OvirxConfig, OvirxStrategy
+from tests.ml.conftest import round_trip
 from tests.strategy.crafted import NS, frame
 
 N = len(FEATURE_NAMES)
@@ -107,8 +108,10 @@ def test_strategy_learner_hook_feeds_entry_features() -> None:
         gate=gate,
         learner=lambda v, hit: (seen.append((float(v[0]), hit)), m.update(v, hit)),
     )
-    s.on_tick(1 * NS, frame(z=3.0, tick=-0.2, depth=-0.3), True)
-    s.on_tick(2 * NS, frame(price=60_000.0), True)  # target: hit
+    enter = s.on_tick(1 * NS, frame(z=3.0, tick=-0.2, depth=-0.3), True)
+    assert enter is not None
+    s.on_entry_filled(1 * NS, enter.price)
+    s.on_position_closed(round_trip("target", "0.09", exit_s=2))  # execution: hit
     assert seen == [(3.0, True)]
     assert m.updates == 1
     assert m.max_shift() > 0.0

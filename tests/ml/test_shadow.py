@@ -12,6 +12,7 @@ from bitunix.ml.monitor import PerformanceMonitor
 from bitunix.ml.runtime import Predictor
 from bitunix.ml.shadow import ShadowPair
 from bitunix.strategy import OvirxStrategy
+from tests.ml.conftest import round_trip
 from tests.strategy.crafted import NS, frame
 
 REF = Metrics(
@@ -54,10 +55,11 @@ def test_champion_decides_and_agreement_is_counted() -> None:
 def test_outcomes_are_credited_to_both_models_through_the_strategy() -> None:
     sp = pair([0.9, 0.8], [0.3, 0.7])
     s = OvirxStrategy("BTCUSDT", NAMES, gate=sp, outcome_sink=sp.record_outcome)
-    s.on_tick(1 * NS, frame(z=3.0, tick=-0.2, depth=-0.3), True)
-    s.on_tick(2 * NS, frame(price=60_000.0), True)  # target: hit
-    s.on_tick(10 * NS, frame(z=3.0, tick=-0.2, depth=-0.3), True)
-    s.on_tick(11 * NS, frame(price=60_300.0), True)  # stop: miss
+    for t, (reason, net) in ((1, ("target", "0.09")), (10, ("stop", "-0.21"))):  # hit, miss
+        enter = s.on_tick(t * NS, frame(z=3.0, tick=-0.2, depth=-0.3), True)
+        assert enter is not None
+        s.on_entry_filled(t * NS, enter.price)
+        s.on_position_closed(round_trip(reason, net, exit_s=t + 1))
     r = sp.report()
     assert r["champion_outcomes"] == 2
     assert r["challenger_outcomes"] == 2
