@@ -11,8 +11,14 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed
 NATIVE_SOURCES := $(wildcard src/native/*.c src/native/*.h src/native/*.pyx src/native/*.pxd) CMakeLists.txt
 COV_MIN ?= 90
+# Exact versions with hashes (uv pip compile): the test/dev environment, the run
+# environment (the package's runtime dependencies only), the build tools. `make lock`.
+LOCK_TEST := requirements/lock-test.txt
+LOCK_RUN := requirements/lock-run.txt
+LOCK_BUILD := requirements/lock-build.txt
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 $(if $(UPGRADE),--upgrade)
 
-.PHONY: help run test bench lint debug sanitize clean venv
+.PHONY: help run test bench lint debug sanitize clean venv lock wheel
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,10 +27,14 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# Editable install: Python files are served from src/, the native module is rebuilt
-# whenever a native source or pyproject.toml changes.
-$(STAMP): $(VENV)/bin/python pyproject.toml $(NATIVE_SOURCES)
-	$(PIP) install --quiet -e ".[test]"
+# The locked dependencies first (hash-checked: pip takes hashes only in that mode, not in
+# a constraints file), then the package itself, editable: Python files are served from
+# src/, the native module is rebuilt whenever a native source, pyproject.toml or the lock
+# changes. `pip check`: the lock satisfies the package's own bounds.
+$(STAMP): $(VENV)/bin/python pyproject.toml $(LOCK_TEST) $(NATIVE_SOURCES)
+	$(PIP) install --quiet --require-hashes -r $(LOCK_TEST)
+	$(PIP) install --quiet --no-deps -e .
+	$(PIP) check
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install the package with test extras
@@ -46,7 +56,7 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(VENV)/bin/mypy
 
 debug: $(VENV)/bin/python ## rebuild the native core with ASan/UBSan and debug symbols
-	$(PIP) install -e ".[test]" -Cbuild-dir=build/debug -Ccmake.build-type=Debug -Ccmake.define.BITUNIX_SANITIZE=ON
+	$(PIP) install --no-deps -e . -Cbuild-dir=build/debug -Ccmake.build-type=Debug -Ccmake.define.BITUNIX_SANITIZE=ON
 	@rm -f $(STAMP)
 
 # ASan needs its runtime loaded before Python; the GIL and RSS tests are left out because
@@ -56,6 +66,23 @@ sanitize: debug ## run the native tests under ASan/UBSan (then `make venv` resto
 	LD_PRELOAD="$$(cc -print-file-name=libasan.so) $$(cc -print-file-name=libubsan.so)" \
 	$(PY) -m pytest tests/features -p no:cacheprovider -q \
 	  --deselect tests/features/test_gil.py --deselect tests/features/test_memory.py
+
+lock: $(VENV)/bin/python ## re-pin requirements/lock-*.txt from pyproject.toml (UPGRADE=1: newest allowed)
+	$(PIP) install --quiet --require-hashes -r $(LOCK_BUILD)
+	$(UV_COMPILE) pyproject.toml --extra test -o $(LOCK_TEST)
+	$(UV_COMPILE) pyproject.toml -c $(LOCK_TEST) -o $(LOCK_RUN)
+	$(UV_COMPILE) requirements/build.in -c $(LOCK_TEST) -o $(LOCK_BUILD)
+
+# A plain `pip wheel` is tagged linux_x86_64, which PyPI and pip on other distributions
+# refuse; auditwheel checks the symbols the module uses and retags it manylinux (it needs
+# no library beyond glibc and libm, so nothing is grafted in).
+wheel: $(VENV)/bin/python ## build a manylinux wheel into dist/
+	$(PIP) install --quiet --require-hashes -r $(LOCK_BUILD)
+	rm -rf build/wheel dist/raw
+	$(PIP) wheel --quiet --no-deps -Cbuild-dir=build/wheel -w dist/raw .
+	PATH="$(abspath $(VENV))/bin:$$PATH" auditwheel repair --wheel-dir dist dist/raw/bitunix_bot-*.whl
+	rm -rf dist/raw
+	@ls dist/*manylinux*.whl
 
 clean: ## remove build products and the virtualenv
 	rm -rf build dist $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks coverage.json .coverage
