@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bitunix.app.replay import replay_features
 from bitunix.data import BookEvent, TradeEvent, iter_capture
@@ -43,3 +44,22 @@ def test_limit_and_real_capture() -> None:
     assert set(summary.ranges) == set(FEATURE_NAMES)
     for r in summary.ranges.values():
         assert np.isfinite([r.low, r.high, r.total]).all()
+
+
+def test_ranges_over_several_blocks_match_every_vector() -> None:
+    vectors: list[list[float]] = []
+    summary = replay_features(iter_capture(), _engine, limit=9_000,
+                              on_vector=lambda _s, _ts, v: vectors.append(v.tolist()))
+    seen = np.array(vectors, dtype=np.float32)
+    assert summary.valid_vectors == len(seen) > 2 * 4096  # folded in blocks and a tail
+    for i, name in enumerate(FEATURE_NAMES):
+        r = summary.ranges[name]
+        assert (r.low, r.high) == (seen[:, i].min(), seen[:, i].max())
+        assert r.total == pytest.approx(seen[:, i].sum(dtype=np.float64), rel=1e-9, abs=1e-6)
+
+
+def test_limit_zero_or_negative_replays_nothing() -> None:
+    events = [TradeEvent(1, "AAA", "10.0", "1", True)]
+    assert replay_features(events, _engine, limit=0).events == 0
+    assert replay_features(events, _engine, limit=-3).events == 0
+    assert replay_features(events, _engine, limit=None).events == 1

@@ -13,20 +13,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from bitunix.data import MarketEvent, TradeEvent
-from bitunix.features import FEATURE_NAMES, FeatureEngine, feed_event
+from bitunix.features import BOOK_LEVELS, FEATURE_NAMES, BookArrays, FeatureEngine, feed_event
+
+_BLOCK_ROWS = 4096  # valid vectors folded into the ranges at a time
 
 
 @dataclass
 class FeatureRange:
-    """Running min / max / mean of one feature over the valid vectors."""
+    """Running min / max / sum of one feature over the valid vectors."""
 
     low: float = math.inf
     high: float = -math.inf
     total: float = 0.0
 
     def add(self, value: float) -> None:
+        """Fold in one value."""
         self.low = min(self.low, value)
         self.high = max(self.high, value)
         self.total += value
@@ -55,42 +59,71 @@ class ReplaySummary:
     def market_seconds(self) -> float:
         return (self.last_ts_ns - self.first_ts_ns) / 1e9
 
+    def fold(self, vectors: npt.NDArray[np.float32]) -> None:
+        """Fold a block of valid feature vectors (one row each) into the ranges."""
+        if not len(vectors):
+            return
+        lows, highs = vectors.min(axis=0).tolist(), vectors.max(axis=0).tolist()
+        totals = vectors.sum(axis=0, dtype=np.float64).tolist()
+        for name, low, high, total in zip(FEATURE_NAMES, lows, highs, totals, strict=True):
+            r = self.ranges[name]
+            r.low, r.high, r.total = min(r.low, low), max(r.high, high), r.total + total
+
 
 def replay_features(
     events: Iterable[MarketEvent],
     engine_for: Callable[[str], FeatureEngine],
     *,
     limit: int | None = None,
-    on_vector: Callable[[str, int, np.ndarray], None] | None = None,
+    on_vector: Callable[[str, int, npt.NDArray[np.float32]], None] | None = None,
+    book_levels: int = BOOK_LEVELS,
 ) -> ReplaySummary:
     """Feed ``events`` to one engine per symbol (made by ``engine_for``) and summarise.
 
     ``on_vector(symbol, ts_ns, vector)`` is called with each valid feature vector (after
     every trade and book); the vector is the engine's own buffer, valid only during the call.
+    Books are read ``book_levels`` deep into one reused :class:`BookArrays`; the valid
+    vectors are copied into a block that is folded into the ranges every 4096 rows, so the
+    loop does per event only what the live path does: feed, write, one row copy.
     """
     summary = ReplaySummary()
     engines: dict[str, FeatureEngine] = {}
+    book = BookArrays(book_levels)
+    block = np.empty((_BLOCK_ROWS, len(FEATURE_NAMES)), dtype=np.float32)
+    rows = trades = books = rejected = 0
+    first_ts_ns = last_ts_ns = 0
+    remaining = -1 if limit is None else max(limit, 0)
     started = time.perf_counter()
     for event in events:
-        if limit is not None and summary.events >= limit:
+        if remaining == 0:
             break
-        engine = engines.get(event.symbol)
+        remaining -= 1
+        symbol = event.symbol
+        engine = engines.get(symbol)
         if engine is None:
-            engine = engines[event.symbol] = engine_for(event.symbol)
-        if not summary.first_ts_ns:
-            summary.first_ts_ns = event.ts_ns
-        summary.last_ts_ns = event.ts_ns
+            engine = engines[symbol] = engine_for(symbol)
+        last_ts_ns = event.ts_ns
+        if not first_ts_ns:
+            first_ts_ns = last_ts_ns
         if isinstance(event, TradeEvent):
-            summary.trades += 1
+            trades += 1
         else:
-            summary.books += 1
-        summary.rejected += not feed_event(engine, event)
+            books += 1
+        if not feed_event(engine, event, book):
+            rejected += 1
         if engine.write():
-            summary.valid_vectors += 1
-            for name, value in zip(FEATURE_NAMES, engine.vector.tolist(), strict=True):
-                summary.ranges[name].add(value)
+            block[rows] = engine.vector
+            rows += 1
+            if rows == _BLOCK_ROWS:
+                summary.fold(block)
+                summary.valid_vectors += rows
+                rows = 0
             if on_vector is not None:
-                on_vector(event.symbol, event.ts_ns, engine.vector)
+                on_vector(symbol, last_ts_ns, engine.vector)
+    summary.fold(block[:rows])
+    summary.valid_vectors += rows
     summary.wall_s = time.perf_counter() - started
+    summary.trades, summary.books, summary.rejected = trades, books, rejected
+    summary.first_ts_ns, summary.last_ts_ns = first_ts_ns, last_ts_ns
     summary.last_vwap = {symbol: e.vwap for symbol, e in engines.items()}
     return summary
