@@ -243,3 +243,30 @@ def test_poll_async_loads_off_the_loop_and_swaps_on_it(
     assert swapped_on == ["MainThread"]
     assert predictor.name == "ovirx-test@a"
     assert asyncio.run(watcher.poll_async()) is False
+
+
+def test_a_model_failing_its_warm_up_on_the_loop_is_a_failed_swap(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    reg = ModelRegistry(tmp_path / "models")
+    add(reg, model_dir, tmp_path, "a")
+    add(reg, model_dir, tmp_path, "b")
+    reg.promote("ovirx-test", "a")
+    predictor, loaded = load_predictor(reg, FEATURE_NAMES)
+    watcher = ActiveModelWatcher(reg, predictor, FEATURE_NAMES, loaded)
+    reg.promote("ovirx-test", "b")
+    plan = watcher.check()
+    assert plan is not None
+    assert plan.loaded is not None
+
+    class Boom:
+        def score(self, vector: np.ndarray) -> float:
+            raise RuntimeError("kaput")
+
+    plan.loaded.scorer = Boom()
+    assert not watcher.apply(plan)
+    assert predictor.name == "ovirx-test@a"
+    assert watcher.swap_failures == 1
+    assert "ovirx-test@b" in watcher.last_error
+    assert "warm-up" in watcher.last_error
+    assert watcher.check() is None  # not retried until the registry changes

@@ -378,3 +378,36 @@ def test_onnxruntime_writes_no_telemetry_under_the_home_or_cache_dir(
     assert 0.0 <= float(done.stdout) <= 1.0
     written = [p for d in (home, cache) for p in d.rglob("*")]
     assert written == []
+
+
+class AnswersThenFails:
+    """Answers the first call, raises on the second (the warm re-check of a late call)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, vector: np.ndarray) -> float:
+        self.calls += 1
+        if self.calls % 2 == 0:
+            raise RuntimeError("kaput")
+        return 0.2
+
+
+def test_a_late_answer_stands_when_its_warm_recheck_fails() -> None:
+    pr = Predictor(AnswersThenFails(), FALLBACK, timer_ns=FakeTimer(600_000))
+    assert pr.predict(STRONG) == 0.2
+    assert pr.last_source == SOURCE_MODEL
+    assert (pr.stats.late, pr.stats.errors, pr.stats.refusals) == (1, 1, 0)
+    for _ in range(2):
+        assert pr.predict(STRONG) == 0.2
+    assert pr.stats.errors == 3
+    assert not pr.demoted  # every call answered: the failures are not in a row
+
+
+def test_warm_up_runs_the_served_model_without_counting() -> None:
+    model = Const(0.3)
+    pr = Predictor(model, FALLBACK)
+    pr.warm_up(np.tile(STRONG, (5, 1)))
+    assert model.calls == 5
+    assert pr.stats.calls == 0
+    Predictor(None, FALLBACK).warm_up(np.tile(STRONG, (5, 1)))  # no model: nothing to run
