@@ -64,6 +64,24 @@ STRATEGY_KINDS: dict[str, Builder] = {
 }
 
 
+#: The typed parameters of each kind (``[[signal.strategies]] params``).
+STRATEGY_CONFIGS: dict[str, type[msgspec.Struct]] = {
+    OvirxStrategy.kind: OvirxConfig,
+    MeanReversionStrategy.kind: MeanReversionConfig,
+}
+
+
+def check_spec(spec: StrategySpec) -> None:
+    """Raise ConfigError now for an unknown kind or bad parameters (at config load, not at
+    the first tick)."""
+    config_type = STRATEGY_CONFIGS.get(spec.kind)
+    if config_type is None:
+        raise ConfigError(
+            f"unknown strategy kind {spec.kind!r}; known: {sorted(STRATEGY_CONFIGS)}"
+        )
+    convert_params(spec, config_type)
+
+
 def convert_params(spec: StrategySpec, config_type: type[_C]) -> _C:
     """``spec.params`` as ``config_type``; a bad or unknown parameter is a ConfigError."""
     try:
