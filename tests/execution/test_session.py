@@ -189,21 +189,20 @@ def test_exposure_counts_positions_and_pending_entries() -> None:
     pending = Order.from_intent(limit(Side.BUY, 4, 590000), "b", 0)
     market = Order.from_intent(OrderIntent(spec=ETH, side=Side.SELL, qty_steps=3), "c", 0)
     exit_order = Order.from_intent(buy(2, reduce_only=True), "d", 0)
-    snap = build_snapshot(7, {"BTCUSDT": pos, "XRPUSDT": Position(spec=BTC)},
+    day = (Decimal(2), Decimal("0.5"), Decimal("0.1"), Decimal(-1), Decimal("0.5"))
+    snap = build_snapshot(START_NS, {"BTCUSDT": pos, "XRPUSDT": Position(spec=BTC)},
                           [pending, market, exit_order], {"BTCUSDT": 601000, "ETHUSDT": 300000},
-                          day_pnl=Decimal("-1.5"), day_start_equity=Decimal(100),
-                          equity=Decimal("98.5"))
-    btc = snap.of("BTCUSDT")
-    assert (btc.qty_steps, btc.notional, btc.open_orders) == (10, Decimal("60.1"), 2)
-    assert btc.open_order_notional == Decimal("23.6")  # the reduce-only one adds nothing
-    assert snap.of("ETHUSDT").open_order_notional == Decimal("9")
-    assert snap.total_notional == Decimal("60.1")
+                          day=day, equity=Decimal("98.5"), day_start_equity=Decimal(100))
+    assert snap.symbol_notional == {"BTCUSDT": pytest.approx(60.1)}
+    assert snap.symbol_pending == {"BTCUSDT": pytest.approx(23.6), "ETHUSDT": pytest.approx(9)}
+    assert snap.total_notional == pytest.approx(60.1)
+    assert snap.total_pending == pytest.approx(32.6)  # the reduce-only one adds nothing
     assert snap.open_orders == 3
-    assert snap.open_order_notional == Decimal("32.6")
-    assert snap.of("SOLUSDT").qty_steps == 0
-    no_mark = build_snapshot(0, {"BTCUSDT": pos}, [], {}, day_pnl=Decimal(0),
-                             day_start_equity=None, equity=None)
-    assert no_mark.of("BTCUSDT").notional == Decimal("60")  # at the entry price
+    assert snap.day_pnl == Decimal("-0.1")  # 2 - 0.5 - 0.1 + (-1 - 0.5)
+    assert snap.utc_day == START_NS // 86_400_000_000_000
+    no_mark = build_snapshot(START_NS, {"BTCUSDT": pos}, [], {}, day=day,
+                             equity=Decimal(0), day_start_equity=Decimal(0))
+    assert no_mark.symbol_notional["BTCUSDT"] == pytest.approx(60.0)  # at the entry price
 
 
 async def test_engine_snapshot_reads_the_live_books(rig: SimRig) -> None:
@@ -211,8 +210,22 @@ async def test_engine_snapshot_reads_the_live_books(rig: SimRig) -> None:
     rig.engine.submit(limit(Side.BUY, 5, 590000))
     rig.book("BTCUSDT", "60100")
     snap = rig.engine.snapshot()
-    assert snap.of("BTCUSDT").qty_steps == 10
-    assert snap.of("BTCUSDT").notional == Decimal("60.1")
+    assert snap.symbol_notional["BTCUSDT"] == pytest.approx(60.1)
+    assert snap.symbol_pending["BTCUSDT"] == pytest.approx(29.5)
     assert snap.open_orders == 1
-    assert snap.equity is not None
+    assert snap.equity == rig.engine.portfolio.equity()
     assert snap.day_pnl == rig.engine.portfolio.day_pnl()
+    assert snap.day_start_equity == rig.engine.portfolio.day_start_equity
+
+
+async def test_snapshot_before_any_balance_has_no_equity() -> None:
+    from bitunix.core.clock import ManualClock
+    from bitunix.execution import ClientIdFactory
+
+    from .conftest import FAST, MemoryJournal
+
+    engine = ExecutionEngine(ScriptedVenue(), MemoryJournal(), clock=ManualClock(START_NS),
+                             ids=ClientIdFactory("bx", 1), settings=FAST)
+    snap = engine.snapshot()
+    assert (snap.equity, snap.day_start_equity, snap.day_pnl) == (0, 0, 0)
+    await engine.close()

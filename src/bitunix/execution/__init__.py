@@ -13,7 +13,7 @@ from bitunix.execution.counters import ExecutionCounters
 from bitunix.execution.engine import ExecutionEngine
 from bitunix.execution.errors import RETRYABLE, NotReadyError
 from bitunix.execution.exits import ExitController, ExitPlan
-from bitunix.execution.exposure import ExposureSnapshot, SymbolExposure, build_snapshot
+from bitunix.execution.exposure import DayFigures, build_snapshot
 from bitunix.execution.flatten import FlattenReport
 from bitunix.execution.portfolio import Portfolio
 from bitunix.execution.ports import Journal, TradeFeedback
@@ -25,12 +25,12 @@ from bitunix.execution.venue import SubmitError, Venue, VenueListener, VenueOrde
 __all__ = [
     "RETRYABLE",
     "ClientIdFactory",
+    "DayFigures",
     "ExecutionCounters",
     "ExecutionEngine",
     "ExecutionSettings",
     "ExitController",
     "ExitPlan",
-    "ExposureSnapshot",
     "FlattenReport",
     "Journal",
     "NotReadyError",
@@ -38,7 +38,6 @@ __all__ = [
     "ReconcileReport",
     "Reconciler",
     "SubmitError",
-    "SymbolExposure",
     "TradeFeedback",
     "TripBook",
     "Venue",

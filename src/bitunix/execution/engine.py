@@ -41,7 +41,7 @@ from bitunix.execution.client_ids import ClientIdFactory
 from bitunix.execution.counters import ExecutionCounters
 from bitunix.execution.errors import RETRYABLE, NotReadyError
 from bitunix.execution.exits import ExitController
-from bitunix.execution.exposure import ExposureSnapshot, build_snapshot
+from bitunix.execution.exposure import build_snapshot
 from bitunix.execution.flatten import FlattenReport, cancel_all, flatten
 from bitunix.execution.portfolio import Portfolio
 from bitunix.execution.ports import Journal, TradeFeedback
@@ -64,10 +64,13 @@ from bitunix.model import (
 )
 from bitunix.model.order_fsm import classify
 from bitunix.model.records import AuditEntry
+from bitunix.risk import ExposureSnapshot
 
 __all__ = ["ExecutionEngine", "NotReadyError"]
 
 log = logging.getLogger("bitunix.execution")
+
+_ZERO = Decimal(0)
 
 
 class _Track:
@@ -171,11 +174,18 @@ class ExecutionEngine:
 
     def snapshot(self) -> ExposureSnapshot:
         """What risk reads: positions, open orders (pending entries are exposure), the
-        UTC-day PnL and equity."""
+        UTC-day PnL parts and equity. Before the venue's first balance, equity is 0 (risk
+        then refuses entries: no equity, no size)."""
         pf = self.portfolio
-        return build_snapshot(
-            self.clock.now_ns(), pf.positions, self.open_orders(), pf.marks,
-            day_pnl=pf.day_pnl(), day_start_equity=pf.day_start_equity, equity=pf.equity())
+        day = pf.day_figures()
+        equity = pf.equity()
+        if equity is None:
+            equity = _ZERO
+        start = pf.day_start_equity
+        if start is None:
+            start = equity - (day[0] - day[1] - day[2] + day[3] - day[4])
+        return build_snapshot(self.clock.now_ns(), pf.positions, self.open_orders(), pf.marks,
+                              day=day, equity=equity, day_start_equity=start)
 
     def summary(self) -> dict[str, object]:
         """Counters and PnL for the run summary (money as exact decimal strings)."""

@@ -1,8 +1,10 @@
-"""The figures risk needs before it approves an order: a snapshot of what is at stake.
+"""The figures risk needs before it approves an entry: :class:`bitunix.risk.ExposureSnapshot`
+built from the books and the open orders.
 
 Exposure counts what is held and what is pending: an entry order not yet filled (even one
 not acknowledged) is exposure at its limit price, or at the mark for a market order.
-Reduce-only orders count as open orders but add no exposure.
+Reduce-only orders count as open orders but add no exposure. Notional is float USDT (risk
+decides limits in floats with a safety margin); money summed and audited stays Decimal.
 """
 
 from __future__ import annotations
@@ -10,46 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-import msgspec
-
 from bitunix.model import ContractSpec, Order, Position
+from bitunix.risk import ExposureSnapshot, utc_day
 
-__all__ = ["ExposureSnapshot", "SymbolExposure", "build_snapshot"]
+__all__ = ["DayFigures", "build_snapshot"]
 
 _ZERO = Decimal(0)
 
-
-class SymbolExposure(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """One symbol: signed position size, its notional at ``mark_ticks``, and the open
-    orders (count, and the notional of the unfilled part of the entries)."""
-
-    symbol: str
-    qty_steps: int = 0
-    mark_ticks: int | None = None
-    notional: Decimal = _ZERO
-    open_orders: int = 0
-    open_order_notional: Decimal = _ZERO
+#: ``(gross realised, fees, funding, unrealised now, unrealised at the day's start)`` of the
+#: UTC day so far (see :meth:`bitunix.execution.portfolio.Portfolio.day_figures`).
+DayFigures = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
 
 
-class ExposureSnapshot(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Everything at once: per symbol, totals, the UTC-day PnL and equity."""
-
-    ts_ns: int
-    symbols: dict[str, SymbolExposure]
-    total_notional: Decimal
-    open_orders: int
-    open_order_notional: Decimal
-    day_pnl: Decimal
-    day_start_equity: Decimal | None
-    equity: Decimal | None
-
-    def of(self, symbol: str) -> SymbolExposure:
-        """The exposure of ``symbol`` (zero when nothing is held or pending)."""
-        return self.symbols.get(symbol) or SymbolExposure(symbol=symbol)
-
-
-def _units(units: int, spec: ContractSpec) -> Decimal:
-    return Decimal(units).scaleb(-(spec.price_decimals + spec.qty_decimals))
+def _float_units(units: int, spec: ContractSpec) -> float:
+    return float(units) / float(10 ** (spec.price_decimals + spec.qty_decimals))
 
 
 def build_snapshot(
@@ -58,43 +34,42 @@ def build_snapshot(
     open_orders: Iterable[Order],
     marks: Mapping[str, int],
     *,
-    day_pnl: Decimal,
-    day_start_equity: Decimal | None,
-    equity: Decimal | None,
+    day: DayFigures,
+    equity: Decimal,
+    day_start_equity: Decimal,
 ) -> ExposureSnapshot:
-    """The snapshot of ``positions`` and ``open_orders`` at ``marks`` (pure)."""
-    qty: dict[str, int] = {}
-    notional: dict[str, Decimal] = {}
+    """The snapshot of ``positions`` and ``open_orders`` at ``marks`` (pure): a position
+    without a mark counts at its entry prices, a market entry without one at zero."""
+    notional: dict[str, float] = {}
     for symbol, pos in positions.items():
         if not pos.lots:
             continue
-        qty[symbol] = pos.qty_steps
         mark = marks.get(symbol)
         units = abs(pos.entry_value) if mark is None else abs(pos.qty_steps) * mark
-        notional[symbol] = _units(units, pos.spec)
-    count: dict[str, int] = {}
-    pending: dict[str, Decimal] = {}
+        notional[symbol] = _float_units(units, pos.spec)
+    pending: dict[str, float] = {}
+    count = 0
     for order in open_orders:
-        symbol = order.symbol
-        count[symbol] = count.get(symbol, 0) + 1
+        count += 1
         if order.reduce_only:
             continue
+        symbol = order.symbol
         price = order.price_ticks if order.price_ticks is not None else marks.get(symbol, 0)
         left = order.qty_steps - order.filled_steps
-        pending[symbol] = pending.get(symbol, _ZERO) + _units(left * price, order.spec)
-    symbols = {
-        s: SymbolExposure(symbol=s, qty_steps=qty.get(s, 0), mark_ticks=marks.get(s),
-                          notional=notional.get(s, _ZERO), open_orders=count.get(s, 0),
-                          open_order_notional=pending.get(s, _ZERO))
-        for s in sorted(set(qty) | set(count))
-    }
+        pending[symbol] = pending.get(symbol, 0.0) + _float_units(left * price, order.spec)
+    realized, fees, funding, unrealized, start_unrealized = day
     return ExposureSnapshot(
-        ts_ns=ts_ns,
-        symbols=symbols,
-        total_notional=sum(notional.values(), _ZERO),
-        open_orders=sum(count.values()),
-        open_order_notional=sum(pending.values(), _ZERO),
-        day_pnl=day_pnl,
-        day_start_equity=day_start_equity,
         equity=equity,
+        day_start_equity=day_start_equity,
+        utc_day=utc_day(ts_ns),
+        day_realized_pnl=realized,
+        day_fees=fees,
+        day_funding=funding,
+        unrealized_pnl=unrealized,
+        day_start_unrealized_pnl=start_unrealized,
+        symbol_notional=notional,
+        symbol_pending=pending,
+        total_notional=sum(notional.values()),
+        total_pending=sum(pending.values()),
+        open_orders=count,
     )

@@ -42,7 +42,8 @@ class Portfolio:
         self.trips = TripBook()
         self._seen: set[str] = set()
         self._day = -1
-        self._day_start_book = _ZERO
+        #: (gross realised, fees, funding, unrealised) when the UTC day started.
+        self._day_start: tuple[Decimal, Decimal, Decimal, Decimal] = (_ZERO, _ZERO, _ZERO, _ZERO)
         self.day_start_equity: Decimal | None = None
 
     # ------------------------------------------------------------------ state
@@ -120,7 +121,8 @@ class Portfolio:
         """After a restart: ``pnl_so_far`` was already made on the UTC day of ``ts_ns``, so
         the daily loss limit does not forget it."""
         self._day = ts_ns // DAY_NS
-        self._day_start_book = self._book() - pnl_so_far
+        gross, fees, funding, unrealized = self._parts()
+        self._day_start = (gross - pnl_so_far, fees, funding, unrealized)
         equity = self.equity()
         self.day_start_equity = None if equity is None else equity - pnl_so_far
 
@@ -166,18 +168,30 @@ class Portfolio:
         wallet = self.wallet()
         return None if wallet is None else wallet + self.unrealized()
 
+    def gross_realized(self) -> Decimal:
+        """Realised price PnL of every symbol, before fees and funding."""
+        return sum((p.realized_pnl for p in self.positions.values()), _ZERO)
+
+    def day_figures(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """The current UTC day so far: ``(gross realised, fees, funding, unrealised now,
+        unrealised when the day started)``."""
+        self._roll(self._clock.now_ns())
+        gross, fees, funding, unrealized = self._parts()
+        g0, f0, u0, start_unrealized = self._day_start
+        return gross - g0, fees - f0, funding - u0, unrealized, start_unrealized
+
     def day_pnl(self) -> Decimal:
         """PnL of the current UTC day: realised + unrealised, fees and funding included."""
-        self._roll(self._clock.now_ns())
-        return self._book() - self._day_start_book
+        gross, fees, funding, unrealized, start_unrealized = self.day_figures()
+        return gross - fees - funding + unrealized - start_unrealized
 
-    def _book(self) -> Decimal:
-        return self.net_realized() + self.unrealized()
+    def _parts(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        return self.gross_realized(), self.fees(), self.funding(), self.unrealized()
 
     def _roll(self, ts_ns: int) -> None:
         day = ts_ns // DAY_NS
         if day <= self._day:
             return
         self._day = day
-        self._day_start_book = self._book()
+        self._day_start = self._parts()
         self.day_start_equity = self.equity()
