@@ -123,3 +123,67 @@ def test_malformed_line_names_file_and_line(tmp_path: Path, bad: str) -> None:
 def test_depth_levels_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="depth_levels"):
         list(iter_capture(_write(tmp_path, [_line(1, SNAPSHOT)]), depth_levels=0))
+
+
+@pytest.mark.parametrize(("lines", "where", "what"), [
+    # A trade price that is not a number (was accepted, then a ValueError in the features
+    # with no file or line).
+    ([_line(1, SNAPSHOT), _line(2, _trade("abc", "1", m=False))], 2, "price 'abc'"),
+    ([_line(1, SNAPSHOT), _line(2, _trade("1e308", "1", m=False))], 2, "price '1e308'"),
+    ([_line(1, SNAPSHOT), _line(2, _trade("NaN", "1", m=False))], 2, "price 'NaN'"),
+    ([_line(1, SNAPSHOT), _line(2, _trade("-10", "1", m=False))], 2, "price '-10'"),
+    ([_line(1, SNAPSHOT), _line(2, _trade("10", "inf", m=False))], 2, "quantity 'inf'"),
+    # A NaN in a book diff: decimal.InvalidOperation when the book was sorted.
+    ([_line(1, SNAPSHOT), _line(2, _diff(101, 102, 100, [["NaN", "1"]], []))], 2, "'NaN'"),
+    # ... also in a diff read before the snapshot and applied when it comes.
+    ([_line(1, _diff(90, 101, 89, [["10.0", "nan"]], [])), _line(2, SNAPSHOT)], 1,
+     "quantity 'nan'"),
+    ([_line(1, {**SNAPSHOT, "asks": [["sNaN", "1"]]})], 1, "price 'sNaN'"),
+    # Time that goes back, or is no int64.
+    ([_line(5, SNAPSHOT), _line(4, _trade("10", "1", m=False))], 2, "goes back in time"),
+    ([_line(-5, SNAPSHOT)], 1, "receive time -5"),
+    ([_line(2**64, SNAPSHOT)], 1, f"receive time {2**64}"),
+])
+def test_insane_values_name_file_and_line(
+    tmp_path: Path, lines: list[str], where: int, what: str
+) -> None:
+    with pytest.raises(CaptureError, match=rf"c\.txt:{where}: cannot read capture line: .*{what}"):
+        list(iter_capture(_write(tmp_path, lines)))
+
+
+def test_a_price_msgspec_refuses_but_float_reads_is_kept(tmp_path: Path) -> None:
+    lines = [_line(1, SNAPSHOT), _line(2, _diff(101, 102, 100, [["0010.00", "1"]], [])),
+             _line(3, _trade("1E1", "1", True))]
+    [book, trade] = iter_capture(_write(tmp_path, lines))
+    assert isinstance(book, BookEvent)
+    assert book.bids[0] == ("0010.00", "1")
+    assert trade == TradeEvent(3, "BTCUSDT", "1E1", "1", is_buy=False)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"\x1f\x8b" + bytes(range(200)), r"c\.txt\.gz:1: not valid gzip data"),
+    (b"plain text, not gzip\n", r"c\.txt\.gz:1: not valid gzip data"),
+])
+def test_a_bad_gzip_is_a_capture_error(tmp_path: Path, data: bytes, message: str) -> None:
+    path = tmp_path / "c.txt.gz"
+    path.write_bytes(data)
+    with pytest.raises(CaptureError, match=message):
+        list(iter_capture(path))
+
+
+def test_a_truncated_capture_is_a_capture_error(tmp_path: Path) -> None:
+    path = tmp_path / "cut.txt.gz"
+    path.write_bytes(bundled_capture().read_bytes()[:200_000])
+    with pytest.raises(CaptureError, match=r"cut\.txt\.gz:\d+: the compressed data end early"):
+        list(iter_capture(path))
+
+
+def test_a_missing_capture_is_a_capture_error(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match=r"nope\.gz: cannot read: No such file"):
+        list(iter_capture(tmp_path / "nope.gz"))
+
+
+def test_a_line_over_a_mebibyte_is_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, [_line(1, SNAPSHOT), "2 " + "x" * (1 << 20) + "\n"])
+    with pytest.raises(CaptureError, match=r"c\.txt:2: line longer than 1048576 bytes"):
+        list(iter_capture(path))

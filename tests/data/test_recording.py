@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,79 @@ def test_is_recording_tells_captures_apart(tmp_path: Path) -> None:
 def test_iso_to_ns() -> None:
     assert iso_to_ns("1970-01-01T00:00:01Z") == 1_000_000_000
     assert iso_to_ns("2025-04-26T17:06:13.155255000Z") % 1_000_000_000 == 155_255_000
+
+
+def _depth(bid: list[str], ask: list[str] | None = None) -> str:
+    data = {"b": [bid], "a": [ask or ["101", "1"]]}
+    return json.dumps({"ch": "depth_book1", "symbol": "BTCUSDT", "ts": 1, "data": data})
+
+
+def _trade(fields: str) -> str:
+    return '{"ch":"trade","symbol":"BTCUSDT","ts":1,"data":[{' + fields + "}]}"
+
+
+@pytest.mark.parametrize(("line", "what"), [
+    (_trade('"p":"abc","v":"1","s":"buy"'), "price 'abc' is not a number"),
+    (_trade('"p":"NaN","v":"1","s":"buy"'), "price 'NaN' is not a finite number"),
+    (_trade('"p":"1e308","v":"1","s":"buy"'), "price '1e308' is not a finite number"),
+    (_trade('"p":"100","v":"-1","s":"buy"'), "quantity '-1'"),
+    (_trade('"v":"1","s":"buy"'), "no field 'p'"),
+    ('{"ch":"trade","symbol":"BTCUSDT","data":[7]}', "bad 'trade' push"),
+    ('{"ch":"trade","data":[{"p":"1","v":"1","s":"buy"}]}', "no symbol"),
+    (_depth(["nan", "1"]), "price 'nan'"),
+    (_depth(["100", "1"], ["101", "inf"]), "quantity 'inf'"),
+    (_depth(["100"]), "bad 'depth_book1' push"),
+])
+def test_bad_pushes_are_reported_with_their_place(tmp_path: Path, line: str, what: str) -> None:
+    path = tmp_path / "rec.txt"
+    path.write_text(f"1 {_depth(['100', '1'])}\n2 {line}\n")
+    with pytest.raises(RecordingError, match=rf"rec\.txt:2: .*{re.escape(what)}"):
+        list(iter_recording_events(path))
+
+
+def test_values_only_float_reads_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "rec.txt"
+    path.write_text(f"1 {_depth(['0100.0', '1'])}\n")
+    [book] = iter_recording_events(path)
+    assert isinstance(book, BookEvent)
+    assert book.bids == [("0100.0", "1")]
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b"5 {}\n4 {}\n", r"rec\.txt:2: receive time 4 goes back in time \(previous 5\)"),
+    (b"1 {}\n2 {\"a\":\xff}\n", r"rec\.txt:2: "),
+    (b"1 {}\n2 {\"a\":NaN}\n", r"rec\.txt:2: "),
+])
+def test_bad_lines_of_any_channel_are_reported(tmp_path: Path, content: bytes, what: str) -> None:
+    path = tmp_path / "rec.txt"
+    path.write_bytes(content)
+    with pytest.raises(RecordingError, match=what):
+        list(iter_recording(path))
+
+
+def test_unreadable_recordings(tmp_path: Path) -> None:
+    gz = tmp_path / "rec.txt.gz"
+    with RecordingWriter(gz) as w:
+        for i in range(2000):
+            w.write(i, TRADE)
+    gz.write_bytes(gz.read_bytes()[:-200])
+    with pytest.raises(RecordingError, match=r"rec\.txt\.gz:\d+: the compressed data end early"):
+        list(iter_recording(gz))
+    with pytest.raises(RecordingError, match=r"none\.txt: cannot read: No such file"):
+        list(iter_recording(tmp_path / "none.txt"))
+
+
+def test_a_recording_without_newlines_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "blob.txt"
+    path.write_bytes(b"1 " + b"7" * (6 << 20))
+    tracemalloc.start()
+    try:
+        assert not is_recording(path)  # read the whole line before
+        with pytest.raises(RecordingError, match=r"blob\.txt:1: line longer than"):
+            list(iter_recording(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 << 20

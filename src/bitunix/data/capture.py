@@ -7,25 +7,37 @@ rules (drop diffs that end before the snapshot; each later diff's ``pu`` must eq
 previous ``u``; a quantity of zero removes the level) and emitted as a :class:`BookEvent`
 after every applied diff. Events carry the receive time, so they replay in the order the
 recorder saw them.
+
+Nothing insane leaves the reader: a price or quantity that is not a finite number in its
+bounds (``bitunix.data.events``), a time that goes back, an unreadable or truncated file
+or a line over 1 MiB is a :class:`CaptureError` naming the file and line.
 """
 
 from __future__ import annotations
 
 import bisect
-import gzip
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from bitunix.core.errors import BitunixError
-from bitunix.data.events import BookEvent, MarketEvent, TradeEvent
+from bitunix.data.events import (
+    BookEvent,
+    CheckedLevels,
+    MarketEvent,
+    TradeEvent,
+    check_event,
+    check_levels,
+    check_ts,
+)
+from bitunix.data.lines import DataFileError, read_lines
 
 
-class CaptureError(BitunixError, ValueError):
-    """A capture line that cannot be read (with its file and line number)."""
+class CaptureError(DataFileError):
+    """A capture that cannot be read (its file and, for a bad line, the line number)."""
 
 
 class _Trade(msgspec.Struct):
@@ -55,7 +67,19 @@ class _Message(msgspec.Struct):
     asks: list[tuple[str, str]] = []
 
 
+class _CheckedDiff(msgspec.Struct):
+    b: CheckedLevels
+    a: CheckedLevels
+
+
+class _CheckedSnapshot(msgspec.Struct):
+    bids: CheckedLevels = []
+    asks: CheckedLevels = []
+
+
 _MESSAGE = msgspec.json.Decoder(_Message)
+_CHECKED_DIFF = msgspec.json.Decoder(_CheckedDiff, strict=False)
+_CHECKED_SNAPSHOT = msgspec.json.Decoder(_CheckedSnapshot, strict=False)
 _TRADE = msgspec.json.Decoder(_Trade)
 _DIFF = msgspec.json.Decoder(_Diff)
 
@@ -125,12 +149,6 @@ def bundled_capture(symbol: str = "BTCUSDT") -> Path:
     return path
 
 
-def _lines(path: Path) -> Iterator[bytes]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        yield from fh
-
-
 def iter_capture(
     path: str | Path | None = None,
     *,
@@ -144,23 +162,32 @@ def iter_capture(
     events; ``stats`` (optional) is filled in as the capture is read.
     """
     src = bundled_capture() if path is None else Path(path)
-    yield from _events(_lines(src), str(src), symbol, depth_levels, stats or CaptureStats())
+    lines = read_lines(src, error=CaptureError)
+    yield from _events(lines, str(src), symbol, depth_levels, stats or CaptureStats())
 
 
 def _events(
-    lines: Iterable[bytes], name: str, symbol: str | None, depth_levels: int, stats: CaptureStats
+    lines: Iterable[tuple[int, bytes]],
+    name: str,
+    symbol: str | None,
+    depth_levels: int,
+    stats: CaptureStats,
 ) -> Iterator[MarketEvent]:
     if depth_levels <= 0:
         raise ValueError(f"depth_levels must be > 0, was {depth_levels}")
     book = _Book()
-    for lineno, line in enumerate(lines, 1):
+    last_ts_ns = 0
+    for lineno, line in lines:
         if not line.strip():
             continue
         try:
             ts_text, payload = line.split(b" ", 1)
             ts_ns = int(ts_text)
+            check_ts(ts_ns, last_ts_ns)
+            last_ts_ns = ts_ns
             msg = _MESSAGE.decode(payload)
             if msg.lastUpdateId is not None:
+                _check(_CHECKED_SNAPSHOT, payload, msg.bids, msg.asks)
                 book.load(msg)
                 early, book.early = book.early, []
                 for diff in early:
@@ -175,16 +202,37 @@ def _events(
                 if trade.X != "MARKET" or (symbol and trade.s != symbol):
                     stats.skipped_trades += 1
                     continue
-                stats.trades += 1
                 # Binance `m`: the buyer was the maker, so the aggressor sold.
-                yield TradeEvent(ts_ns, trade.s, trade.p, trade.q, not trade.m)
+                trade_event = TradeEvent(ts_ns, trade.s, trade.p, trade.q, not trade.m)
+                check_event(trade_event)
+                stats.trades += 1
+                yield trade_event
             elif kind == "depth":
-                event = _apply_diff(book, _DIFF.decode(msg.data), ts_ns, depth_levels, stats)
+                diff = _DIFF.decode(msg.data)
+                # Checked on the line that carries them: a diff read before the snapshot
+                # is applied lines later, and Decimal would take "NaN" and "1e308".
+                _check(_CHECKED_DIFF, msg.data, diff.b, diff.a)
+                event = _apply_diff(book, diff, ts_ns, depth_levels, stats)
                 if event is not None and (not symbol or event.symbol == symbol):
                     stats.books += 1
                     yield event
-        except (ValueError, msgspec.DecodeError) as exc:
+        except (ValueError, ArithmeticError, msgspec.DecodeError) as exc:
+            # ArithmeticError: decimal.InvalidOperation, should a value pass check_level.
             raise CaptureError(f"{name}:{lineno}: cannot read capture line: {exc}") from exc
+
+
+def _check(
+    checked: msgspec.json.Decoder[Any],
+    raw: bytes | msgspec.Raw,
+    bids: list[tuple[str, str]],
+    asks: list[tuple[str, str]],
+) -> None:
+    """Raise ``ValueError`` for a level that is not a sane price and quantity."""
+    try:
+        checked.decode(raw)
+    except msgspec.ValidationError:
+        check_levels(bids)  # the last word, and the message
+        check_levels(asks)
 
 
 def _apply_diff(

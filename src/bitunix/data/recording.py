@@ -17,8 +17,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bitunix.core.errors import BitunixError
-from bitunix.data.events import BookEvent, MarketEvent, TradeEvent
+import msgspec
+
+from bitunix.data.events import (
+    BookEvent,
+    CheckedLevels,
+    MarketEvent,
+    TradeEvent,
+    check_event,
+    check_ts,
+)
+from bitunix.data.lines import DataFileError, read_lines
 
 __all__ = [
     "RecordingError",
@@ -29,8 +38,8 @@ __all__ = [
 ]
 
 
-class RecordingError(BitunixError, ValueError):
-    """A recording line that cannot be read (with file and line number)."""
+class RecordingError(DataFileError):
+    """A recording that cannot be read (its file and, for a bad line, the line number)."""
 
 
 def _open(path: Path, mode: str) -> IO[str]:
@@ -72,32 +81,46 @@ class RecordingWriter:
 
 
 def is_recording(path: str | Path) -> bool:
-    """True if the first line of ``path`` holds a Bitunix push (``"ch"`` or ``"op"`` key)."""
+    """True if the first line of ``path`` holds a Bitunix push (``"ch"`` or ``"op"`` key).
+
+    A file that cannot be read is not a recording (the capture reader then says why).
+    """
     try:
-        with _open(Path(path), "r") as fh:
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError, EOFError):
+        first = next(read_lines(Path(path)), (0, b""))[1]
+    except DataFileError:
         return False
-    _, _, raw = first.partition(" ")
-    return raw.lstrip().startswith("{") and ('"ch"' in raw or '"op"' in raw)
+    _, _, raw = first.partition(b" ")
+    return raw.lstrip().startswith(b"{") and (b'"ch"' in raw or b'"op"' in raw)
+
+
+def _numbered(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
+    """``(line number, recv_ts_ns, raw JSON, message)`` of every non-blank line."""
+    last_ts_ns = 0
+    for lineno, line in read_lines(path, error=RecordingError):
+        if not line.strip():
+            continue
+        ts_text, _, raw = line.partition(b" ")
+        try:
+            ts_ns = int(ts_text)
+            check_ts(ts_ns, last_ts_ns)
+            # msgspec: half the time of json.loads, and NaN/Infinity literals are errors.
+            message = msgspec.json.decode(raw)
+        except ValueError as exc:
+            raise RecordingError(f"{path}:{lineno}: {exc}") from None
+        if not isinstance(message, dict):
+            raise RecordingError(f"{path}:{lineno}: not a JSON object")
+        last_ts_ns = ts_ns
+        yield lineno, ts_ns, raw, message
 
 
 def iter_recording(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(recv_ts_ns, message)`` for every line; blank lines are skipped."""
-    path = Path(path)
-    with _open(path, "r") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            ts_text, _, raw = line.partition(" ")
-            try:
-                message = json.loads(raw)
-                ts_ns = int(ts_text)
-            except ValueError as exc:
-                raise RecordingError(f"{path}:{lineno}: {exc}") from None
-            if not isinstance(message, dict):
-                raise RecordingError(f"{path}:{lineno}: not a JSON object")
-            yield ts_ns, message
+    """Yield ``(recv_ts_ns, message)`` for every line; blank lines are skipped.
+
+    Raises :class:`RecordingError` (file and line) for a line that is not ``<ns> <JSON
+    object>``, a time that goes backwards, or a file that cannot be read.
+    """
+    for _, ts_ns, _, message in _numbered(Path(path)):
+        yield ts_ns, message
 
 
 def _pairs(levels: Any) -> list[tuple[str, str]]:
@@ -110,22 +133,60 @@ def iter_recording_events(path: str | Path, *, symbol: str | None = None
     """Yield the trades and depth snapshots of a recording as venue-neutral events.
 
     ``trade`` pushes give one :class:`TradeEvent` per array item (``s`` is the aggressor
-    side), ``depth_book*`` pushes one :class:`BookEvent`; other messages are skipped.
+    side), ``depth_book*`` pushes one :class:`BookEvent`; other messages are skipped. A
+    trade or depth push without its fields, or with a price or quantity that is not a
+    sane finite number, is a :class:`RecordingError` naming the file and line.
     """
-    for ts_ns, msg in iter_recording(path):
+    path = Path(path)
+    wanted = symbol.upper() if symbol is not None else None
+    for lineno, ts_ns, raw, msg in _numbered(path):
         ch = msg.get("ch")
         sym = str(msg.get("symbol", "")).upper()
-        if not isinstance(ch, str) or (symbol is not None and sym != symbol.upper()):
+        if not isinstance(ch, str) or (wanted is not None and sym != wanted):
             continue
-        data = msg.get("data")
-        if ch == "trade" and isinstance(data, list):
-            for item in data:
-                yield TradeEvent(ts_ns=ts_ns, symbol=sym, price=str(item["p"]),
-                                 qty=str(item["v"]), is_buy=str(item["s"]).lower() == "buy")
-        elif ch.startswith("depth_book") and isinstance(data, dict):
-            bids, asks = _pairs(data.get("b", [])), _pairs(data.get("a", []))
-            if bids or asks:
-                yield BookEvent(ts_ns=ts_ns, symbol=sym, bids=bids, asks=asks)
+        try:
+            events = _events_of(ch, sym, ts_ns, msg.get("data"))
+            for event in events:
+                if isinstance(event, TradeEvent):
+                    check_event(event)
+                    continue
+                try:
+                    _CHECKED_DEPTH.decode(raw)
+                except msgspec.ValidationError:
+                    check_event(event)  # the last word, and the message
+        except (KeyError, TypeError, ValueError) as exc:
+            what = f"no field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise RecordingError(f"{path}:{lineno}: bad {ch!r} push: {what}") from None
+        yield from events
+
+
+class _CheckedDepthData(msgspec.Struct):
+    b: CheckedLevels = []
+    a: CheckedLevels = []
+
+
+class _CheckedDepthPush(msgspec.Struct):
+    data: _CheckedDepthData
+
+
+_CHECKED_DEPTH = msgspec.json.Decoder(_CheckedDepthPush, strict=False)
+
+
+def _events_of(ch: str, sym: str, ts_ns: int, data: Any) -> list[MarketEvent]:
+    """The events of one push (empty for channels that carry none)."""
+    if ch == "trade" and isinstance(data, list):
+        if not sym:
+            raise ValueError("no symbol")
+        return [TradeEvent(ts_ns=ts_ns, symbol=sym, price=str(item["p"]), qty=str(item["v"]),
+                           is_buy=str(item["s"]).lower() == "buy") for item in data]
+    if ch.startswith("depth_book") and isinstance(data, dict):
+        bids, asks = _pairs(data.get("b", [])), _pairs(data.get("a", []))
+        if not (bids or asks):
+            return []
+        if not sym:
+            raise ValueError("no symbol")
+        return [BookEvent(ts_ns=ts_ns, symbol=sym, bids=bids, asks=asks)]
+    return []
 
 
 def iso_to_ns(text: str) -> int:
