@@ -12,11 +12,13 @@ from bitunix.risk import (
     APPROVED,
     Denial,
     Reason,
+    RiskConfig,
+    SymbolRisk,
     check_daily_loss,
     check_exposure,
     check_open_orders,
 )
-from tests.risk.conftest import snapshot
+from tests.risk.conftest import BTC, snapshot
 
 FIVE = Decimal(5)
 
@@ -79,7 +81,14 @@ RATIOS = {"symbol_exposure_ratio": 0.10, "total_exposure_ratio": 0.20, "symbol_l
 
 
 def _room(snap_kw: dict[str, object], **ratios: float) -> tuple[float, Reason] | Denial:
-    return check_exposure(snapshot(**snap_kw), "BTCUSDT", 10_000.0, **{**RATIOS, **ratios})
+    """``check_exposure`` on 10,000 USDT of equity with these ratios (unshrunk here, so the
+    figures are round)."""
+    r = {**RATIOS, **ratios}
+    p = SymbolRisk(BTC, RiskConfig())
+    p.symbol_exposure_ratio = r["symbol_exposure_ratio"]
+    p.max_leverage = r["symbol_leverage"]
+    return check_exposure(snapshot(**snap_kw), p, 10_000.0, r["total_exposure_ratio"],
+                          r["total_leverage"])
 
 
 def test_exposure_headroom_counts_positions_and_pending_entries() -> None:

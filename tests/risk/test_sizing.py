@@ -25,8 +25,8 @@ from bitunix.risk import (
     RiskGate,
     Sized,
     SizingConfig,
+    SymbolRisk,
     SymbolRiskConfig,
-    SymbolSizing,
     check_signal,
     conviction,
     entry_ticks,
@@ -89,7 +89,7 @@ def test_malformed_signals_are_refused(  # noqa: PLR0917 - parametrized
                         110 if side is Side.BUY else 90, 0.6) is APPROVED
 
 
-def _size(p: SymbolSizing, side: Side, prices: tuple[int, int, int], prob: float,
+def _size(p: SymbolRisk, side: Side, prices: tuple[int, int, int], prob: float,
           equity: float = 10_000.0) -> Sized | Denial:
     price, stop, target = prices
     return size_entry(p, side, price_ticks=price, stop_ticks=stop, target_ticks=target,
@@ -97,7 +97,7 @@ def _size(p: SymbolSizing, side: Side, prices: tuple[int, int, int], prob: float
 
 
 def test_kelly_nonpositive_is_skipped_with_the_numbers() -> None:
-    p = SymbolSizing(BTC, RiskConfig())
+    p = SymbolRisk(BTC, RiskConfig())
     verdict = _size(p, Side.BUY, (618000, 617000, 619000), 0.5)    # b = 1, p = 0.5: kelly 0
     assert isinstance(verdict, Denial)
     assert verdict.reason is Reason.KELLY_NONPOSITIVE
@@ -126,12 +126,12 @@ def test_realistic_defaults_size_a_few_hundred_usdt_on_the_bundled_data() -> Non
 
 def test_each_cap_binds_and_is_named() -> None:
     cfg = RiskConfig(symbols={"BTCUSDT": SymbolRiskConfig(max_order_qty=Decimal("0.0050"))})
-    p = SymbolSizing(BTC, cfg)
+    p = SymbolRisk(BTC, cfg)
     sized = _size(p, Side.BUY, (600000, 599000, 602000), 0.9)
     assert isinstance(sized, Sized)
     assert (sized.qty_steps, sized.bound) == (50, "max_order_qty")
     # A wide stop: the loss at the stop (0.5% of 10,000 = 50 USDT) binds.
-    p = SymbolSizing(BTC, RiskConfig())
+    p = SymbolRisk(BTC, RiskConfig())
     assert isinstance(_size(p, Side.BUY, (600000, 599000, 602000), 0.9), Sized)   # 83 steps
     sized = _size(p, Side.BUY, (600000, 400000, 1000000), 0.9)    # 20,000 USDT below
     assert isinstance(sized, Sized)
@@ -144,7 +144,7 @@ def test_each_cap_binds_and_is_named() -> None:
 
 
 def test_below_min_is_skipped_never_forced_up() -> None:
-    p = SymbolSizing(ETH, RiskConfig())
+    p = SymbolRisk(ETH, RiskConfig())
     # 5% of 100 USDT = 5 USDT, less than 0.003 ETH at 2,600 (7.8 USDT).
     verdict = _size(p, Side.BUY, (260000, 259000, 262000), 0.9, equity=100.0)
     assert isinstance(verdict, Denial)
@@ -153,13 +153,13 @@ def test_below_min_is_skipped_never_forced_up() -> None:
     assert verdict.values["min_steps"] == 3
     # A cap that cuts a size below the minimum is named, not "below_min_qty".
     cfg = RiskConfig(symbols={"ETHUSDT": SymbolRiskConfig(max_order_qty=Decimal("0.002"))})
-    verdict = _size(SymbolSizing(ETH, cfg), Side.BUY, (260000, 259000, 262000), 0.9)
+    verdict = _size(SymbolRisk(ETH, cfg), Side.BUY, (260000, 259000, 262000), 0.9)
     assert isinstance(verdict, Denial)
     assert verdict.reason is Reason.MAX_ORDER_QTY
 
 
 def test_headroom_cuts_the_size_and_names_the_limit() -> None:
-    p = SymbolSizing(BTC, RiskConfig())
+    p = SymbolRisk(BTC, RiskConfig())
     sized = size_entry(p, Side.BUY, price_ticks=600000, stop_ticks=599000, target_ticks=602000,
                        probability=0.9, equity=10_000.0, headroom=125.0,
                        headroom_reason=Reason.EXPOSURE_TOTAL)

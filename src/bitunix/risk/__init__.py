@@ -23,8 +23,8 @@ from bitunix.risk.config import (
 )
 from bitunix.risk.gate import DenialSink, RiskGate, RiskState
 from bitunix.risk.limits import Headroom, check_daily_loss, check_exposure, check_open_orders
+from bitunix.risk.params import SAFETY, SymbolRisk
 from bitunix.risk.sizing import (
-    SymbolSizing,
     check_signal,
     conviction,
     entry_ticks,
@@ -46,6 +46,7 @@ from bitunix.risk.verdict import (
 
 __all__ = [
     "APPROVED",
+    "SAFETY",
     "Approved",
     "BreakerConfig",
     "CircuitBreaker",
@@ -66,8 +67,8 @@ __all__ = [
     "SizingConfig",
     "StalenessBreakerConfig",
     "SymbolBreaker",
+    "SymbolRisk",
     "SymbolRiskConfig",
-    "SymbolSizing",
     "TransitionSink",
     "Trip",
     "Values",

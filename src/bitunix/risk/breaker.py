@@ -36,15 +36,26 @@ def _ignore(_transition: RiskTransition) -> None:
     return None
 
 
+class _Count:
+    """How many breakers are tripped (shared by every :class:`Trip` of a breaker set), so
+    a check with none tripped costs one comparison."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
 class Trip:
     """One breaker's state: tripped or not, and when its condition last held."""
 
-    __slots__ = ("denial", "emit", "kind", "last_abnormal_ns", "limit_key", "normal",
+    __slots__ = ("count", "denial", "emit", "kind", "last_abnormal_ns", "limit_key", "normal",
                  "reading_key", "recovery_ns", "symbol", "tripped", "tripped_ns")
 
     def __init__(self, kind: Reason, symbol: str, *, recovery_s: float, reading_key: str,
-                 limit_key: str, emit: TransitionSink) -> None:
+                 limit_key: str, emit: TransitionSink, count: _Count | None = None) -> None:
         self.kind = kind
+        self.count = count or _Count()
         self.symbol = symbol
         self.recovery_ns = _ns(recovery_s)
         self.reading_key = reading_key
@@ -63,6 +74,7 @@ class Trip:
         self.last_abnormal_ns = max(self.last_abnormal_ns, ts_ns)
         if not self.tripped:
             self.tripped = True
+            self.count.n += 1
             self.tripped_ns = ts_ns
             values: dict[str, str | int | float] = {
                 self.reading_key: reading, self.limit_key: limit,
@@ -76,6 +88,7 @@ class Trip:
         True while it holds."""
         if self.normal and now_ns - self.last_abnormal_ns >= self.recovery_ns:
             self.tripped = False
+            self.count.n -= 1
             self.emit(RiskTransition(
                 ts_ns=now_ns, kind=self.kind, active=False, symbol=self.symbol,
                 values={"tripped_s": (now_ns - self.tripped_ns) / _NS,
@@ -123,16 +136,19 @@ class SymbolBreaker:
     )
 
     def __init__(self, symbol: str, config: BreakerConfig, feed: _Feed,
-                 emit: TransitionSink) -> None:
+                 emit: TransitionSink, count: _Count | None = None) -> None:
         self.symbol = symbol
         self._feed = feed
         v, i, q = config.volatility, config.imbalance, config.volume
         self.volatility = Trip(Reason.BREAKER_VOLATILITY, symbol, recovery_s=v.recovery_s,
-                               reading_key="vol_bps", limit_key="max_bps", emit=emit)
+                               reading_key="vol_bps", limit_key="max_bps", emit=emit,
+                               count=count)
         self.imbalance = Trip(Reason.BREAKER_IMBALANCE, symbol, recovery_s=i.recovery_s,
-                              reading_key="imbalance", limit_key="max_abs", emit=emit)
+                              reading_key="imbalance", limit_key="max_abs", emit=emit,
+                              count=count)
         self.volume = Trip(Reason.BREAKER_VOLUME, symbol, recovery_s=q.recovery_s,
-                           reading_key="volume", limit_key="max_volume", emit=emit)
+                           reading_key="volume", limit_key="max_volume", emit=emit,
+                           count=count)
         self._vol_on, self._vol_max = v.enabled, v.max_bps
         self._imb_on, self._imb_max = i.enabled, i.max_abs
         self._imb_min_ns = _ns(i.min_duration_s)
@@ -294,13 +310,15 @@ class CircuitBreaker:
         self.config = config
         self._emit = on_transition or _ignore
         self._feed = _Feed()
+        self._count = _Count()
         self._symbols: dict[str, SymbolBreaker] = {}
         e, s = config.error_rate, config.staleness
         self.error_rate = Trip(Reason.BREAKER_ERROR_RATE, "", recovery_s=e.recovery_s,
-                               reading_key="error_rate", limit_key="max_rate", emit=self._emit)
+                               reading_key="error_rate", limit_key="max_rate", emit=self._emit,
+                               count=self._count)
         self.staleness = Trip(Reason.BREAKER_STALENESS, "", recovery_s=s.recovery_s,
                               reading_key="silence_s", limit_key="max_silence_s",
-                              emit=self._emit)
+                              emit=self._emit, count=self._count)
         self._errors = _ErrorWindow(e.window_s)
         self._err_on, self._err_max, self._err_min = e.enabled, e.max_rate, e.min_requests
         self._stale_on = s.enabled
@@ -311,7 +329,7 @@ class CircuitBreaker:
         sb = self._symbols.get(symbol)
         if sb is None:
             sb = self._symbols[symbol] = SymbolBreaker(symbol, self.config, self._feed,
-                                                       self._emit)
+                                                       self._emit, self._count)
         return sb
 
     @property
@@ -347,13 +365,18 @@ class CircuitBreaker:
     def check(self, symbol: str, now_ns: int) -> Approved | Denial:
         """The first breaker denying entries in ``symbol`` at ``now_ns``, or APPROVED."""
         if self._stale_on:
-            self._judge_staleness(now_ns)
-            if self.staleness.tripped and self.staleness.still_tripped(now_ns):
-                return self.staleness.denial
-        if self._err_on:
-            self._judge_errors(now_ns)
-            if self.error_rate.tripped and self.error_rate.still_tripped(now_ns):
-                return self.error_rate.denial
+            last = self._feed.last_ns
+            if (last >= 0 and now_ns - last > self._silence_ns) or not self.staleness.normal:
+                self._judge_staleness(now_ns)
+        errors = self._errors
+        if self._err_on and now_ns // errors.bucket_ns != errors.head:
+            self._judge_errors(now_ns)   # the window moved since it was last judged
+        if not self._count.n:
+            return APPROVED
+        if self.staleness.tripped and self.staleness.still_tripped(now_ns):
+            return self.staleness.denial
+        if self.error_rate.tripped and self.error_rate.still_tripped(now_ns):
+            return self.error_rate.denial
         sb = self._symbols.get(symbol)
         return APPROVED if sb is None else sb.check(now_ns)
 

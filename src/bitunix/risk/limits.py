@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bitunix.risk.params import SymbolRisk
 from bitunix.risk.snapshot import ExposureSnapshot
 from bitunix.risk.verdict import APPROVED, Approved, Denial, Reason
 
@@ -19,6 +20,11 @@ __all__ = ["Headroom", "check_daily_loss", "check_exposure", "check_open_orders"
 Headroom = tuple[float, Reason]
 
 _HUNDRED = Decimal(100)
+# Enum member lookups cost ~0.1 us each on Python 3.11: bind the hot ones once.
+_EXPOSURE_SYMBOL = Reason.EXPOSURE_SYMBOL
+_EXPOSURE_TOTAL = Reason.EXPOSURE_TOTAL
+_LEVERAGE_SYMBOL = Reason.LEVERAGE_SYMBOL
+_LEVERAGE_TOTAL = Reason.LEVERAGE_TOTAL
 
 
 def check_daily_loss(exposure: ExposureSnapshot, max_loss_pct: Decimal) -> Approved | Denial:
@@ -44,39 +50,40 @@ def check_open_orders(open_orders: int, max_open_orders: int) -> Approved | Deni
     return APPROVED
 
 
-def check_exposure(exposure: ExposureSnapshot, symbol: str, equity: float, *,
-                   symbol_exposure_ratio: float, total_exposure_ratio: float,
-                   symbol_leverage: float, total_leverage: float) -> Headroom | Denial:
-    """The notional one more entry in ``symbol`` may add, or the denial of the first limit
-    already reached.
+def check_exposure(exposure: ExposureSnapshot, p: SymbolRisk, equity: float,
+                   total_exposure_ratio: float, total_leverage: float) -> Headroom | Denial:
+    """The notional one more entry in ``p``'s symbol may add, or the denial of the first
+    limit already reached.
 
     Used notional counts open positions and open entry orders (``symbol_notional`` +
     ``symbol_pending``, ``total_notional`` + ``total_pending``). Each limit is ``equity``
-    times its ratio: exposure per symbol and in total, and leverage (the symbol's cap,
-    e.g. the contract's maximum, and the account's). The ratios are expected shrunk by
-    the safety margin. A NaN anywhere refuses (every test is written to fail closed).
+    times its ratio: exposure of the symbol (``p.symbol_exposure_ratio``) and in total,
+    leverage of the symbol (``p.max_leverage``: the contract's or the override) and of the
+    account. The ratios are expected shrunk by the safety margin. A NaN anywhere refuses:
+    every test is written to fail closed.
     """
+    symbol = p.spec.symbol
     used = exposure.symbol_notional.get(symbol, 0.0) + exposure.symbol_pending.get(symbol, 0.0)
     total = exposure.total_notional + exposure.total_pending
-    room = equity * symbol_exposure_ratio - used
+    room = equity * p.symbol_exposure_ratio - used
     if not room > 0.0:
-        return _full(Reason.EXPOSURE_SYMBOL, used, equity * symbol_exposure_ratio)
-    reason = Reason.EXPOSURE_SYMBOL
+        return _full(Reason.EXPOSURE_SYMBOL, used, equity * p.symbol_exposure_ratio)
+    reason = _EXPOSURE_SYMBOL
     other = equity * total_exposure_ratio - total
     if not other > 0.0:
         return _full(Reason.EXPOSURE_TOTAL, total, equity * total_exposure_ratio)
     if other < room:
-        room, reason = other, Reason.EXPOSURE_TOTAL
-    other = equity * symbol_leverage - used
+        room, reason = other, _EXPOSURE_TOTAL
+    other = equity * p.max_leverage - used
     if not other > 0.0:
-        return _full(Reason.LEVERAGE_SYMBOL, used, equity * symbol_leverage)
+        return _full(Reason.LEVERAGE_SYMBOL, used, equity * p.max_leverage)
     if other < room:
-        room, reason = other, Reason.LEVERAGE_SYMBOL
+        room, reason = other, _LEVERAGE_SYMBOL
     other = equity * total_leverage - total
     if not other > 0.0:
         return _full(Reason.LEVERAGE_TOTAL, total, equity * total_leverage)
     if other < room:
-        room, reason = other, Reason.LEVERAGE_TOTAL
+        room, reason = other, _LEVERAGE_TOTAL
     return room, reason
 
 

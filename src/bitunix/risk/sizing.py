@@ -14,9 +14,9 @@ headroom the limits left. Below the contract's minimum the entry is refused (nev
 up): ``below_min_qty`` when the Kelly-scaled size itself is too small, else the reason of
 the cap that cut it. ``kelly <= 0`` is refused as ``kelly_nonpositive``.
 
-Decisions are floats (a few nanoseconds each); every cap is shrunk by a relative
-:data:`SAFETY` margin so that float rounding can never put a quantity above a limit
-computed exactly. The result is integer steps; its notional is exact (``Sized.notional``).
+Decisions are floats (a few nanoseconds each); every cap is shrunk by a relative margin
+(:data:`~bitunix.risk.params.SAFETY`) so that float rounding can never put a quantity above
+a limit computed exactly. The result is integer steps; its notional is exact (``Sized.notional``).
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ import decimal
 import math
 
 from bitunix.model.contract import ContractSpec
-from bitunix.model.enums import OrderType, Side
-from bitunix.risk.config import RiskConfig, SymbolRiskConfig
+from bitunix.model.enums import Side
+from bitunix.risk.params import SymbolRisk
 from bitunix.risk.verdict import APPROVED, Approved, Denial, Reason, Sized
 
 __all__ = [
-    "SAFETY",
-    "SymbolSizing",
     "check_signal",
     "conviction",
     "entry_ticks",
@@ -40,12 +38,10 @@ __all__ = [
     "size_entry",
 ]
 
-#: Relative margin by which every float cap is shrunk (float arithmetic errs by ~1e-16
-#: relative; a quantity step is far coarser than 1e-9 of any real limit).
-SAFETY = 1e-9
-_SHRINK = 1.0 - SAFETY
-#: "No maximum" for a step count (larger than any real order).
-_UNBOUNDED = 1 << 62
+_BUY = Side.BUY      # enum member lookups cost ~0.1 us each on Python 3.11: bind once
+_MAX_RISK = Reason.MAX_RISK
+_MAX_ORDER_QTY = Reason.MAX_ORDER_QTY
+_EXPOSURE_SYMBOL = Reason.EXPOSURE_SYMBOL
 
 
 def entry_ticks(spec: ContractSpec, side: Side, price: float, stop: float,
@@ -82,7 +78,7 @@ def payoff_ratio(side: Side, price_ticks: int, stop_ticks: int, target_ticks: in
     >>> payoff_ratio(Side.BUY, 1000, 990, 1020)
     2.0
     """
-    sign = 1 if side is Side.BUY else -1
+    sign = 1 if side is _BUY else -1
     return sign * (target_ticks - price_ticks) / (sign * (price_ticks - stop_ticks))
 
 
@@ -113,7 +109,7 @@ def check_signal(side: Side, price_ticks: int, stop_ticks: int, target_ticks: in
     is not in [0, 1] (NaN included)."""
     if price_ticks <= 0:
         return Denial(Reason.INVALID_PRICE, {"price_ticks": price_ticks})
-    sign = 1 if side is Side.BUY else -1
+    sign = 1 if side is _BUY else -1
     if stop_ticks <= 0 or sign * (price_ticks - stop_ticks) <= 0:
         return Denial(Reason.INVALID_STOP, {"side": side.value, "price_ticks": price_ticks,
                                             "stop_ticks": stop_ticks})
@@ -125,74 +121,34 @@ def check_signal(side: Side, price_ticks: int, stop_ticks: int, target_ticks: in
     return APPROVED
 
 
-class SymbolSizing:
-    """The sizing and limit parameters of one contract, resolved once from the config,
-    the symbol's overrides and the contract (so a check reads plain floats and ints)."""
-
-    __slots__ = (
-        "base_ratio",
-        "kelly_multiplier",
-        "max_kelly_fraction",
-        "max_leverage",
-        "max_steps",
-        "min_steps",
-        "risk_ratio",
-        "spec",
-        "symbol_exposure_ratio",
-        "tradable",
-        "value_scale",
-    )
-
-    def __init__(self, spec: ContractSpec, config: RiskConfig) -> None:
-        o: SymbolRiskConfig = config.for_symbol(spec.symbol)
-        sizing, limits = config.sizing, config.limits
-        self.spec = spec
-        self.tradable = spec.is_tradable
-        base_pct = sizing.base_size_pct if o.base_size_pct is None else o.base_size_pct
-        self.base_ratio = base_pct / 100.0
-        self.kelly_multiplier = sizing.kelly_multiplier
-        self.max_kelly_fraction = sizing.max_kelly_fraction
-        self.risk_ratio = sizing.max_risk_pct / 100.0 * _SHRINK
-        self.min_steps = spec.min_order_steps
-        maxima = [spec.max_order_steps(t) for t in (OrderType.MARKET, OrderType.LIMIT)]
-        if o.max_order_qty is not None:
-            maxima.append(spec.qty_to_steps(o.max_order_qty, decimal.ROUND_DOWN))
-        self.max_steps = min((m for m in maxima if m is not None), default=_UNBOUNDED)
-        #: Quote coin per (price tick x quantity step): notional = steps x ticks x scale.
-        self.value_scale = 10.0 ** -(spec.price_decimals + spec.qty_decimals)
-        exposure_pct = (limits.max_symbol_exposure_pct if o.max_exposure_pct is None
-                        else o.max_exposure_pct)
-        self.symbol_exposure_ratio = exposure_pct / 100.0 * _SHRINK
-        leverage = float(spec.max_leverage)
-        if o.max_leverage is not None:
-            leverage = min(leverage, o.max_leverage)
-        self.max_leverage = leverage * _SHRINK
-
-
-def size_entry(p: SymbolSizing, side: Side, *, price_ticks: int, stop_ticks: int,
+def size_entry(p: SymbolRisk, side: Side, *, price_ticks: int, stop_ticks: int,
                target_ticks: int, probability: float, equity: float,
-               headroom: float = float("inf"),
-               headroom_reason: Reason = Reason.EXPOSURE_SYMBOL) -> Sized | Denial:
+               headroom: float = math.inf,
+               headroom_reason: Reason = _EXPOSURE_SYMBOL) -> Sized | Denial:
     """Size an entry (see the module docs): :class:`Sized` or the :class:`Denial` that
     says why not.
 
     ``equity`` (> 0) and ``headroom`` (the notional the exposure limits still allow,
     already shrunk by the safety margin; ``headroom_reason`` names the limit it comes
-    from) are in the quote coin. Inputs are checked with :func:`check_signal` first.
+    from) are in the quote coin. Malformed inputs are refused as :func:`check_signal`
+    says.
     """
-    verdict = check_signal(side, price_ticks, stop_ticks, target_ticks, probability)
-    if not verdict:
+    sign = 1 if side is _BUY else -1
+    risk_ticks = sign * (price_ticks - stop_ticks)
+    reward_ticks = sign * (target_ticks - price_ticks)
+    if not (price_ticks > 0 and stop_ticks > 0 and target_ticks > 0 and risk_ticks > 0
+            and reward_ticks > 0 and 0.0 <= probability <= 1.0):
+        verdict = check_signal(side, price_ticks, stop_ticks, target_ticks, probability)
         assert isinstance(verdict, Denial)
         return verdict
-    sign = 1 if side is Side.BUY else -1
-    risk_ticks = sign * (price_ticks - stop_ticks)
-    b = sign * (target_ticks - price_ticks) / risk_ticks
+    b = reward_ticks / risk_ticks
     kelly = probability - (1.0 - probability) / b
     if kelly <= 0.0:
         return Denial(Reason.KELLY_NONPOSITIVE, {"probability": probability, "payoff": b,
                                                  "kelly": kelly})
+    fraction = p.kelly_multiplier * kelly
     maxf = p.max_kelly_fraction
-    conv = min(p.kelly_multiplier * kelly, maxf) / maxf
+    conv = 1.0 if fraction >= maxf else fraction / maxf
     step_notional = price_ticks * p.value_scale
     steps = int(equity * p.base_ratio * conv / step_notional)
     if steps < p.min_steps:
@@ -202,16 +158,15 @@ def size_entry(p: SymbolSizing, side: Side, *, price_ticks: int, stop_ticks: int
     bound: Reason | str = "kelly"
     cap = int(equity * p.risk_ratio / (risk_ticks * p.value_scale))
     if cap < steps:
-        steps, bound = cap, Reason.MAX_RISK
+        steps, bound = cap, _MAX_RISK
     if p.max_steps < steps:
-        steps, bound = p.max_steps, Reason.MAX_ORDER_QTY
-    cap = int(headroom / step_notional) if headroom < steps * step_notional else steps
-    if cap < steps:
-        steps, bound = cap, headroom_reason
+        steps, bound = p.max_steps, _MAX_ORDER_QTY
+    if headroom < steps * step_notional:
+        steps, bound = int(headroom / step_notional), headroom_reason
     if steps < p.min_steps:
         assert isinstance(bound, Reason)
         return Denial(bound, {"qty_steps": steps, "min_steps": p.min_steps,
                               "max_steps": p.max_steps, "headroom": headroom,
                               "step_notional": step_notional, "stop_ticks": stop_ticks})
     return Sized(spec=p.spec, side=side, qty_steps=steps, price_ticks=price_ticks, kelly=kelly,
-                 payoff=b, conviction=conv, bound=str(bound))
+                 payoff=b, conviction=conv, bound=bound)
