@@ -28,7 +28,18 @@ Outcomes of a submit, as the listener sees them:
   the venue's cumulative state (private pushes, or REST reads made by the adapter).
 
 Fills arrive through ``on_fill`` with the venue's trade id; an adapter may report the same
-fill twice (push and REST), the order manager counts it once.
+fill twice (push and REST), the order manager counts it once. Fills of orders the bot did not
+send (an exchange TP/SL that triggered, a liquidation, a manual trade) are reported too,
+with the client id they have (often empty): they move the position all the same.
+
+Two rules every adapter keeps:
+
+* a resend carries the same client id; when the venue refuses it as a duplicate (30042)
+  the order exists: answer with its state (``OrderAccepted`` + a report), never with
+  ``OrderRejected``;
+* a cancel without a verdict is ``on_submit_error(client_id, SubmitError(...))`` with
+  ``executed=None`` unless the cancel is proven not sent; a cancel of an order that already
+  ended is answered with the order's report.
 """
 
 from __future__ import annotations
