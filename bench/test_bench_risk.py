@@ -22,7 +22,7 @@ import pytest
 from bench.conftest import RATIOS
 from bitunix.features import FeatureEngine
 from bitunix.model import ContractSpec, OrderIntent, Side
-from bitunix.risk import ExposureSnapshot, RiskConfig, RiskGate, Sized, entry_ticks
+from bitunix.risk import ExposureSnapshot, RiskConfig, RiskGate, Sized
 
 RATIOS.extend([
     ("check_entry (cached snapshot) vs OrderIntent", "risk/check_entry_same_snapshot",
@@ -38,7 +38,8 @@ BTC = ContractSpec(symbol="BTCUSDT", base="BTC", quote="USDT", price_decimals=1,
                    qty_decimals=4, min_qty=Decimal("0.0001"), max_limit_qty=Decimal("1000"),
                    max_market_qty=Decimal("500"))
 NOW = 20_000 * 86_400 * 10**9
-PRICE, STOP, TARGET = entry_ticks(BTC, Side.SELL, 61839.10, 61852.25, 61813.77)
+# The first mean-reversion entry of the bundled capture: 61839.1, stop 61852.3, target 61813.7.
+PRICE, STOP, TARGET = 618391, 618522, 618138
 
 
 def _snapshot(equity: str = "10000.00") -> ExposureSnapshot:

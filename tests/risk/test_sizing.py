@@ -29,7 +29,6 @@ from bitunix.risk import (
     SymbolRiskConfig,
     check_signal,
     conviction,
-    entry_ticks,
     kelly_fraction,
     payoff_ratio,
     size_entry,
@@ -53,17 +52,6 @@ def test_payoff_and_conviction() -> None:
     assert conviction(0.5, 0.5, 0.25) == 1.0
     assert conviction(0.9, 0.5, 0.25) == 1.0          # capped
     assert conviction(0.3, 0.5, 0.25) == pytest.approx(0.6)
-
-
-def test_signal_prices_round_the_safe_way() -> None:
-    # Long: stop up (closer, loses less), target down (closer, reached sooner).
-    assert entry_ticks(BTC, Side.BUY, 61839.14, 61800.01, 61900.09) == (618391, 618001, 619000)
-    # Short: stop down, target up.
-    assert entry_ticks(BTC, Side.SELL, 61839.16, 61852.29, 61813.71) == (618392, 618522, 618138)
-    # A price already on the grid stays there whatever the float noise.
-    assert entry_ticks(BTC, Side.BUY, 61839.1, 61800.0, 61900.0) == (618391, 618000, 619000)
-    assert entry_ticks(BTC, Side.BUY, 61839.1, math.nan, 61900.0)[1] == 0
-    assert entry_ticks(BTC, Side.BUY, 61839.1, 61800.0, -1.0)[2] == 0
 
 
 @pytest.mark.parametrize(("side", "price", "stop", "target", "probability", "reason"), [
@@ -109,7 +97,8 @@ def test_realistic_defaults_size_a_few_hundred_usdt_on_the_bundled_data() -> Non
     """The first mean-reversion entry of ``make run`` on the bundled BTCUSDT capture, with
     10,000 USDT: a real but small order (the earlier bot's formula gave 0)."""
     gate = RiskGate(RiskConfig())
-    price, stop, target = entry_ticks(BTC, Side.SELL, 61839.10, 61852.25, 61813.77)
+    # 61839.10, stop 61852.25 and target 61813.77 rounded the safe way (app.trader).
+    price, stop, target = 618391, 618522, 618138
     sized = {}
     for prob in (1.0, 0.65):     # the rule confidence, the model threshold
         verdict = gate.check_entry(BTC, Side.SELL, price_ticks=price, stop_ticks=stop,

@@ -27,7 +27,6 @@ from bitunix.risk.params import SAFETY, SymbolRisk
 from bitunix.risk.sizing import (
     check_signal,
     conviction,
-    entry_ticks,
     kelly_fraction,
     payoff_ratio,
     size_entry,
@@ -79,7 +78,6 @@ __all__ = [
     "check_open_orders",
     "check_signal",
     "conviction",
-    "entry_ticks",
     "kelly_fraction",
     "payoff_ratio",
     "size_entry",

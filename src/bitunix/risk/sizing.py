@@ -21,10 +21,8 @@ a limit computed exactly. The result is integer steps; its notional is exact (``
 
 from __future__ import annotations
 
-import decimal
 import math
 
-from bitunix.model.contract import ContractSpec
 from bitunix.model.enums import Side
 from bitunix.risk.params import SymbolRisk
 from bitunix.risk.verdict import APPROVED, Approved, Denial, Reason, Sized
@@ -32,7 +30,6 @@ from bitunix.risk.verdict import APPROVED, Approved, Denial, Reason, Sized
 __all__ = [
     "check_signal",
     "conviction",
-    "entry_ticks",
     "kelly_fraction",
     "payoff_ratio",
     "size_entry",
@@ -42,33 +39,6 @@ _BUY = Side.BUY      # enum member lookups cost ~0.1 us each on Python 3.11: bin
 _MAX_RISK = Reason.MAX_RISK
 _MAX_ORDER_QTY = Reason.MAX_ORDER_QTY
 _EXPOSURE_SYMBOL = Reason.EXPOSURE_SYMBOL
-
-
-def entry_ticks(spec: ContractSpec, side: Side, price: float, stop: float,
-                target: float) -> tuple[int, int, int]:
-    """A signal's float price, stop and target as ticks of ``spec``, rounded the safe way:
-    the price to the nearest tick, the stop towards the price (it loses less) and the
-    target towards the price (it is reached sooner). A value that is not finite and
-    positive becomes 0 ticks, which :func:`check_signal` refuses.
-
-    >>> from decimal import Decimal
-    >>> spec = ContractSpec(symbol="BTCUSDT", base="BTC", quote="USDT", price_decimals=1,
-    ...                     qty_decimals=4, min_qty=Decimal("0.0001"))
-    >>> entry_ticks(spec, Side.SELL, 61839.1, 61852.25, 61813.77)
-    (618391, 618522, 618138)
-    """
-    if side is Side.BUY:
-        stop_mode, target_mode = decimal.ROUND_CEILING, decimal.ROUND_FLOOR
-    else:
-        stop_mode, target_mode = decimal.ROUND_FLOOR, decimal.ROUND_CEILING
-    return (_ticks(spec, price, decimal.ROUND_HALF_EVEN), _ticks(spec, stop, stop_mode),
-            _ticks(spec, target, target_mode))
-
-
-def _ticks(spec: ContractSpec, value: float, rounding: str) -> int:
-    if not (math.isfinite(value) and value > 0.0):
-        return 0
-    return spec.price_ticks_from_float(value, rounding)
 
 
 def payoff_ratio(side: Side, price_ticks: int, stop_ticks: int, target_ticks: int) -> float:
