@@ -204,3 +204,19 @@ def test_breaker_readings_and_poll_through_the_gate() -> None:
     assert ("breaker_staleness", "", True) in rec.kinds()
     assert _reason(_enter(gate, snapshot(), spec=ETH, now_ns=NOW + 3 * S)) in {
         "breaker_staleness", "breaker_error_rate"}
+
+
+def test_cached_conversions_follow_the_snapshot() -> None:
+    """The gate caches the float of the equity and the daily-loss verdict per snapshot;
+    a new snapshot with other figures must be seen."""
+    gate = _gate(Recorder())
+    sizes = []
+    for equity in ("10000", "20000", "10000", "5000"):
+        verdict = _enter(gate, snapshot(equity), probability=0.9)
+        assert isinstance(verdict, Sized)
+        sizes.append(verdict.qty_steps)
+    assert sizes[0] == sizes[2] < sizes[1]
+    assert sizes[3] < sizes[0]
+    same = snapshot()
+    assert isinstance(_enter(gate, same), Sized)
+    assert _reason(_enter(gate, replace(same, day_fees=Decimal("500")))) == "daily_loss"

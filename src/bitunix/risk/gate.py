@@ -173,9 +173,10 @@ class RiskGate:
             return self._deny(symbol, side, Denial(Reason.NOT_TRADABLE, {
                 "status": spec.status.value, "api_supported": str(spec.api_supported)}),
                 now_ns)
-        if exposure.equity is not self._equity_dec:   # Decimal -> float costs ~0.4 us
-            self._equity_dec = exposure.equity
-            self._equity = float(exposure.equity)
+        eq_dec = exposure.equity
+        if eq_dec is not self._equity_dec and eq_dec != self._equity_dec:
+            self._equity_dec = eq_dec             # Decimal -> float costs ~0.4 us: once
+            self._equity = float(eq_dec)
         equity = self._equity
         if not equity > 0.0:
             return self._deny(symbol, side, Denial(Reason.NO_EQUITY, {
