@@ -8,6 +8,7 @@ import pytest
 from bitunix.core.errors import ConfigError
 from bitunix.data import BookEvent, TradeEvent
 from bitunix.ml.dataset import FeatureParams, build_samples
+from bitunix.ml.errors import TrainingError
 
 NS = 1_000_000_000
 
@@ -48,3 +49,25 @@ def test_engine_overrides_are_validated() -> None:
         build_samples([], FeatureParams(overrides={"no_such": 1}))
     s = build_samples(events(), FeatureParams(tick_size=0.1, overrides={"tick_n": 10}))
     assert len(s) == 1
+
+
+@pytest.mark.parametrize(("index", "bad", "what"), [
+    (3, TradeEvent(3 * NS // 10, "X", "nan", "1", True), "price 'nan'"),
+    (3, TradeEvent(3 * NS // 10, "X", "-100", "1", True), "price '-100'"),
+    (3, TradeEvent(3 * NS // 10, "X", "100", "-1", True), "quantity '-1'"),
+    (3, TradeEvent(0, "X", "100", "1", True), "goes back in time"),
+    (3, BookEvent(3 * NS // 10, "X", [("NaN", "1")], [("101", "1")]), "price 'NaN'"),
+])
+def test_insane_training_rows_are_refused_by_event(index: int, bad: TradeEvent | BookEvent,
+                                                   what: str) -> None:
+    rows = events()
+    rows[index] = bad
+    where = rf"training event {index} \(X at ts_ns \d+\): .*{what}"
+    with pytest.raises(TrainingError, match=where):
+        build_samples(rows, FeatureParams(tick_size=0.1))
+
+
+@pytest.mark.parametrize("tick", [0.0, -0.1, float("nan")])
+def test_a_bad_tick_size_is_a_config_error(tick: float) -> None:
+    with pytest.raises(ConfigError, match="tick_size"):
+        build_samples(events(), FeatureParams(tick_size=tick))

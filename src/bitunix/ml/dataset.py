@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bitunix.core.errors import ConfigError
-from bitunix.data.events import MarketEvent, TradeEvent
+from bitunix.data.events import MarketEvent, TradeEvent, check_event, check_ts
+from bitunix.ml.errors import TrainingError
 
 
 class FeatureParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -35,8 +36,9 @@ class FeatureParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         kwargs: dict[str, Any] = dict(self.overrides)
         try:
             return FeatureEngine(tick_size=self.tick_size, **kwargs)
-        except TypeError as exc:
-            raise ConfigError(f"feature params {self.overrides}: {exc}") from exc
+        except (TypeError, ValueError) as exc:  # unknown keyword; tick_size <= 0, ...
+            raise ConfigError(f"feature params tick_size={self.tick_size} "
+                              f"{self.overrides}: {exc}") from exc
 
 
 class SampleSet(msgspec.Struct, kw_only=True):
@@ -61,7 +63,12 @@ def build_samples(
     *,
     min_abs_z: float = 1.0,
 ) -> SampleSet:
-    """Replay ``events`` (time order) through a FeatureEngine; see the module doc."""
+    """Replay ``events`` (time order) through a FeatureEngine; see the module doc.
+
+    Raises :class:`~bitunix.ml.errors.TrainingError` naming the event for a time that goes
+    back or a price or quantity that is not a sane finite number (the file readers refuse
+    those already, with file and line; events may come from elsewhere).
+    """
     from bitunix.features import feed_event
 
     fe = (params or FeatureParams()).build()
@@ -73,8 +80,15 @@ def build_samples(
     t_ts: list[int] = []
     t_px: list[float] = []
     end_ns = 0
-    for ev in events:
-        end_ns = max(end_ns, ev.ts_ns)
+    last_ns = 0
+    for i, ev in enumerate(events):
+        try:
+            check_ts(ev.ts_ns, last_ns)
+            check_event(ev)
+        except ValueError as exc:
+            raise TrainingError(f"training event {i} ({ev.symbol} at ts_ns {ev.ts_ns}): "
+                                f"{exc}") from None
+        last_ns = end_ns = ev.ts_ns
         if isinstance(ev, TradeEvent):
             feed_event(fe, ev)
             t_ts.append(ev.ts_ns)
