@@ -12,7 +12,9 @@ then capped, each cap rounding down: the loss at the stop at most ``max_risk_rat
 equity``, the per-symbol and the contract's maximum order quantity, and the exposure
 headroom the limits left. Below the contract's minimum the entry is refused (never forced
 up): ``below_min_qty`` when the Kelly-scaled size itself is too small, else the reason of
-the cap that cut it. ``kelly <= 0`` is refused as ``kelly_nonpositive``.
+the cap that cut it. ``kelly <= 0`` is refused as ``kelly_nonpositive``. Leverage never
+scales the size: it is a cap (``bitunix.risk.limits``); the exchange's leverage setting
+only decides the margin an order locks.
 
 Decisions are floats (a few nanoseconds each); every cap is shrunk by a relative margin
 (:data:`~bitunix.risk.params.SAFETY`) so that float rounding can never put a quantity above
