@@ -42,6 +42,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -188,8 +189,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # A request is one small write: Nagle would hold it for the previous ACK.
@@ -413,7 +414,8 @@ class FastHttpChannel:
         self._target = 0
         self._closing = False
         self._refill_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Slow-path requests waiting for their connection, by task.
+        self._waiting: dict[asyncio.Task[None], tuple[OnDone, str]] = {}
         self._sweep: asyncio.TimerHandle | None = None
 
     # -- state --------------------------------------------------------------------------
@@ -502,31 +504,33 @@ class FastHttpChannel:
                                     f"({self.max_connections} busy)", endpoint)
         else:
             self.stats.slow_path += 1
-            task = loop.create_task(self._connect_and_send(request, on_done, endpoint,
-                                                           timeout))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task = loop.create_task(self._connect_and_send(request, endpoint, timeout))
+            self._waiting[task] = (on_done, endpoint)
 
     def _not_sent(self, on_done: OnDone, reason: str, endpoint: str) -> None:
         self.stats.not_sent += 1
         self.loop.call_soon(self._deliver, on_done, NotSentError(reason, endpoint=endpoint))
 
-    async def _connect_and_send(self, request: bytes, on_done: OnDone, endpoint: str,
-                                timeout: float) -> None:
+    def _claim(self) -> OnDone:
+        """The callback of the slow-path task running now (close() answers the others)."""
+        task = asyncio.current_task()
+        assert task is not None
+        return self._waiting.pop(task)[0]
+
+    async def _connect_and_send(self, request: bytes, endpoint: str, timeout: float) -> None:
+        # A cancellation (only close() cancels) is answered by close(): a task cancelled
+        # before it ever ran would not get to answer it here.
         try:
             conn = await self._connect()
-        except asyncio.CancelledError:
-            self.stats.not_sent += 1
-            self._deliver(on_done, NotSentError("the channel closed while connecting",
-                                                endpoint=endpoint))
-            raise
         except Exception as exc:
             if not isinstance(exc, OSError | TimeoutError):
                 log.exception("%s: unexpected error while connecting", self.origin)
+            on_done = self._claim()
             self.stats.not_sent += 1
             self._deliver(on_done, NotSentError(
                 f"could not connect to {self.origin}: {_describe(exc)}", endpoint=endpoint))
             return
+        on_done = self._claim()
         if self._closing or not conn.usable:
             conn.abort()
             self.stats.not_sent += 1
@@ -550,7 +554,7 @@ class FastHttpChannel:
             raise
         finally:
             self._connecting -= 1
-        if conn.lost:
+        if conn.lost or conn.transport is None:
             self.stats.connect_failures += 1
             raise ConnectionResetError("closed as soon as it was opened")
         # Counted from here, not from connection_made: until create_connection returns
@@ -636,12 +640,17 @@ class FastHttpChannel:
         self._closing = True
         if self._sweep is not None:
             self._sweep.cancel()
-        tasks = [t for t in (self._refill_task, *self._tasks) if t is not None]
+        tasks = [t for t in (self._refill_task, *self._waiting) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for on_done, endpoint in self._waiting.values():
+            self.stats.not_sent += 1
+            self._deliver(on_done, NotSentError("the channel closed before a connection "
+                                                "was ready", endpoint=endpoint))
+        self._waiting.clear()
         conns = list(self._conns)
         self._idle.clear()
         for conn in conns:
