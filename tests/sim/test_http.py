@@ -147,3 +147,21 @@ async def test_a_plain_get_on_a_socket_path_gets_an_envelope(
             assert r.status == 200
             answer = await r.json()
         assert (answer["code"], answer["data"]) == (10002, None)
+
+
+async def test_a_simulator_bug_is_an_http_500_envelope_and_a_logged_traceback(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one case that is HTTP 500: the simulator itself failed. It must be loud in the
+    log (a bug) and still answer the envelope (a client parses it like the fault's 500)."""
+    async with stepped_server() as server, aiohttp.ClientSession() as session:
+        async def broken(_request: object) -> None:
+            raise RuntimeError("a bug in an endpoint")
+
+        monkeypatch.setattr(server.api, "handle", broken)
+        async with session.get(server.rest_url + f"{P}/market/tickers") as r:
+            assert r.status == 500
+            answer = await r.json()
+    assert answer == {"code": 500, "msg": "Internal Server Error", "data": None}
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.exc_info is not None
+    assert "a bug in an endpoint" in str(record.exc_info[1])
