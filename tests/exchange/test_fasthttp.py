@@ -676,6 +676,24 @@ async def test_on_done_may_send_again_at_once(
     assert isinstance(await outcome(second[0]), HttpResponse)
 
 
+async def test_a_connection_that_refuses_the_write_is_skipped(
+        scripted: Scripted, channel_factory: Callable[..., FastHttpChannel]) -> None:
+    channel = channel_factory(scripted.url)
+    await channel.open(2)
+    first = channel._idle[0]
+    assert first.transport is not None
+
+    def refuse(_data: bytes) -> None:
+        raise RuntimeError("transport broke without telling")
+
+    first.transport.write = refuse  # type: ignore[method-assign]
+    response = await answer(channel, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert response.status == 200
+    assert len(scripted.requests) == 1
+    await until(lambda: channel.idle == 2 and scripted.accepts == 3, "the replacement")
+    assert first not in channel._conns
+
+
 # ---------------------------------------------------------------------------- misc
 
 def test_constructor_refuses_bad_settings() -> None:
@@ -798,11 +816,9 @@ async def test_https_with_a_verified_certificate(
 def test_on_uvloop() -> None:
     """The bot runs on uvloop: the same order round trip and timeout there."""
 
-    async def scenario() -> None:
-        fake = FakeBitunixRest()
-        runner = await start_fake(fake)
-        channel = FastHttpChannel(fake.url, request_timeout_s=0.2, reconnect_base_s=0.01)
-        try:
+    async def scenario(fake: FakeBitunixRest) -> None:
+        async with FastHttpChannel(fake.url, request_timeout_s=0.2,
+                                   reconnect_base_s=0.01) as channel:
             await channel.open(1)
             build = builder_for(channel)
             for i in range(5):
@@ -815,10 +831,16 @@ def test_on_uvloop() -> None:
             await until(lambda: channel.idle == 1, "the replacement")
             assert envelope(await answer(channel, build.request(
                 "POST", PLACE, order_body("uv-5"))))["code"] == 0
-            assert len({s.peer for s in fake.seen}) == 2
+        assert channel.connections == 0
+        assert len({s.peer for s in fake.seen}) == 2
+
+    async def main() -> None:
+        fake = FakeBitunixRest()
+        runner = await start_fake(fake)
+        try:
+            await scenario(fake)
         finally:
-            await channel.close()
             fake.release.set()
             await runner.cleanup()
 
-    uvloop.run(scenario())
+    uvloop.run(main())

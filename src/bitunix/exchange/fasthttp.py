@@ -175,6 +175,7 @@ class _Connection(asyncio.Protocol):
         # The request in flight (on_done is None when there is none).
         self._on_done: OnDone | None = None
         self._endpoint = ""
+        self._timeout_s = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._written_ns = 0
         self._status = 0
@@ -209,8 +210,7 @@ class _Connection(asyncio.Protocol):
             self._channel.stats.parse_errors += 1
             self._fail(BadResponseError(
                 f"unreadable HTTP answer ({exc}): {data[:_EXCERPT]!r}", written=True,
-                endpoint=self._endpoint))
-            self.abort()
+                endpoint=self._endpoint), abort=True)
             return
         if self._complete:
             self._finish()
@@ -281,10 +281,11 @@ class _Connection(asyncio.Protocol):
         """Write ``request`` now and wait for its answer (the connection must be usable)."""
         transport = self.transport
         assert transport is not None
-        self._on_done = on_done
-        self._endpoint = endpoint
         transport.write(request)
         self._written_ns = _perf_ns()
+        self._on_done = on_done
+        self._endpoint = endpoint
+        self._timeout_s = timeout_s
         self._timer = self._loop.call_later(timeout_s, self._on_timeout)
 
     def _reset_answer(self) -> None:
@@ -305,8 +306,7 @@ class _Connection(asyncio.Protocol):
 
     def _finish(self) -> None:
         on_done = self._take()
-        if on_done is None:
-            return
+        assert on_done is not None  # data_received and connection_lost checked
         body = self._body
         response = HttpResponse(self._status, self._headers,
                                 body[0] if len(body) == 1 else b"".join(body),
@@ -323,10 +323,14 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
         self._channel._deliver(on_done, response)
 
-    def _fail(self, error: FastHttpError) -> None:
+    def _fail(self, error: FastHttpError, *, abort: bool = False) -> None:
+        """End the request in flight with ``error`` (dropping the connection first if
+        ``abort``, so that ``on_done`` cannot pick it again)."""
         on_done = self._take()
         self._reset_answer()
         self._complete = False
+        if abort:
+            self.abort()
         if on_done is not None:
             self._channel._deliver(on_done, error)
 
@@ -334,10 +338,14 @@ class _Connection(asyncio.Protocol):
         self._timer = None
         self._channel.stats.timeouts += 1
         # A late answer must never be read as the next request's: the connection goes.
-        error = ResponseTimeoutError(
-            f"no answer within {self._channel.request_timeout_s} s; connection closed",
-            written=True, endpoint=self._endpoint)
-        self._fail(error)
+        self._fail(ResponseTimeoutError(f"no answer within {self._timeout_s} s; connection "
+                                        f"closed", written=True, endpoint=self._endpoint),
+                   abort=True)
+
+    def broken(self) -> None:
+        """The transport refused a write it said it could take: forget the request (it was
+        not written) and drop the connection."""
+        self._take()
         self.abort()
 
     def abort(self) -> None:
@@ -460,7 +468,13 @@ class FastHttpChannel:
         while idle:
             conn = idle.popleft()
             if conn.usable:
-                conn.start(request, on_done, endpoint, timeout)
+                try:
+                    conn.start(request, on_done, endpoint, timeout)
+                except Exception:
+                    log.exception("%s: a pooled connection refused a write; dropped",
+                                  self.origin)
+                    conn.broken()
+                    continue
                 self.stats.fast_path += 1
                 return True
         self._send_slow(request, on_done, endpoint, timeout)
