@@ -1,5 +1,5 @@
-"""The capture reader's book: float-keyed levels give the books a Decimal rebuild gives,
-and the bookTicker lines it never replays are dropped unread."""
+"""The capture reader's book: float-keyed levels, only the best kept sorted, give the books a
+Decimal rebuild gives, and the bookTicker lines it never replays are dropped unread."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bitunix.data import BookEvent, CaptureStats, TradeEvent, bundled_capture, iter_capture
+from bitunix.data.capture import _BookSide
 
 
 def _reference_books(lines: list[bytes], depth: int) -> list[BookEvent]:
@@ -76,3 +80,25 @@ def test_book_ticker_lines_are_dropped_unread(tmp_path: Path) -> None:
     stats = CaptureStats()
     assert list(iter_capture(path, stats=stats)) == [TradeEvent(2, "BTCUSDT", "10.5", "2", True)]
     assert stats.trades == 1
+
+
+updates = st.lists(st.tuples(st.integers(1, 40), st.integers(0, 3)), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(updates, min_size=1, max_size=12), st.booleans(), st.integers(1, 5),
+       st.integers(1, 6))
+def test_book_side_top_is_the_best_levels_whatever_the_window(
+        diffs: list[list[tuple[int, int]]], descending: bool, window: int, depth: int) -> None:
+    side = _BookSide(descending=descending, window=window)
+    reference: dict[int, tuple[str, str]] = {}
+    for diff in diffs:
+        texts = [(f"{p}.0", str(q)) for p, q in diff]
+        side.apply(texts, [(float(p), float(q)) for p, q in diff])
+        for (p, q), text in zip(diff, texts, strict=True):
+            if q:
+                reference[p] = text
+            else:
+                reference.pop(p, None)
+        best = sorted(reference, reverse=descending)[:depth]
+        assert side.top(depth) == [reference[p] for p in best]

@@ -16,6 +16,7 @@ or a line over 1 MiB is a :class:`CaptureError` naming the file and line.
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,33 +90,46 @@ _DIFF = msgspec.json.Decoder(_Diff)
 
 @dataclass
 class _BookSide:
-    """One side of the book: the exact strings of each level by sort key, plus the sorted
-    keys for the top. The key is the checked float price (negated for bids): a float tells
-    apart any two prices a venue quotes, at a fraction of a Decimal's cost (the Decimal
-    book took 78% of a replay)."""
+    """One side of the book: the exact strings of each level by sort key, plus the best keys
+    in order. The key is the checked float price (negated for bids): a float tells apart
+    any two prices a venue quotes, at a fraction of a Decimal's cost (the Decimal book took
+    78% of a replay).
+
+    Only the best ``window`` keys are kept sorted: a capture's book grows to thousands of
+    levels, and a sorted list of them all cost a memmove of kilobytes per new or removed
+    level (half the reader's time). ``best`` always holds the ``len(best)`` smallest keys of
+    ``levels``; when removals drain it below what :meth:`top` asks, it is refilled."""
 
     descending: bool
+    window: int = 64
     levels: dict[float, tuple[str, str]] = field(default_factory=dict)
-    keys: list[float] = field(default_factory=list)  # ascending
+    best: list[float] = field(default_factory=list)  # ascending
 
     def apply(self, texts: list[tuple[str, str]], values: _Values) -> None:
         """Set each level (``texts`` as sent, ``values`` the same levels checked as floats);
         a quantity of zero removes the level."""
-        levels, keys = self.levels, self.keys
+        levels, best, window = self.levels, self.best, self.window
         insort, bisect_left = bisect.insort, bisect.bisect_left
         sign = -1.0 if self.descending else 1.0
         for text, (price, qty) in zip(texts, values, strict=True):
             key = sign * price
             if qty:
                 if key not in levels:
-                    insort(keys, key)
+                    if best and key < best[-1]:
+                        insort(best, key)
+                        if len(best) > window:
+                            best.pop()
+                    elif len(best) == len(levels) and len(best) < window:
+                        best.append(key)  # every level is in `best`, and this is the last
                 levels[key] = text
-            elif levels.pop(key, None) is not None:
-                del keys[bisect_left(keys, key)]
+            elif levels.pop(key, None) is not None and best and key <= best[-1]:
+                del best[bisect_left(best, key)]
 
     def top(self, n: int) -> list[tuple[str, str]]:
-        levels = self.levels
-        return [levels[k] for k in self.keys[:n]]
+        levels, best = self.levels, self.best
+        if len(best) < n and len(levels) > len(best):
+            best[:] = heapq.nsmallest(max(n, self.window), levels)
+        return [levels[k] for k in best[:n]]
 
 
 @dataclass
@@ -130,17 +144,18 @@ class CaptureStats:
 
 
 class _Book:
-    def __init__(self) -> None:
-        self.bids = _BookSide(descending=True)
-        self.asks = _BookSide(descending=False)
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.bids = _BookSide(descending=True, window=window)
+        self.asks = _BookSide(descending=False, window=window)
         self.last_u: int | None = None
         self.synced = False  # the first diff after the snapshot has been applied
         # Diffs that arrive before the snapshot may still be newer than it: keep them.
         self.early: list[tuple[_Diff, tuple[_Values, _Values]]] = []
 
     def load(self, snap: _Message, values: tuple[_Values, _Values]) -> None:
-        self.bids = _BookSide(descending=True)
-        self.asks = _BookSide(descending=False)
+        self.bids = _BookSide(descending=True, window=self.window)
+        self.asks = _BookSide(descending=False, window=self.window)
         self.bids.apply(snap.bids, values[0])
         self.asks.apply(snap.asks, values[1])
         self.last_u = snap.lastUpdateId
@@ -181,7 +196,7 @@ def _events(
 ) -> Iterator[MarketEvent]:
     if depth_levels <= 0:
         raise ValueError(f"depth_levels must be > 0, was {depth_levels}")
-    book = _Book()
+    book = _Book(window=max(64, 4 * depth_levels))
     last_ts_ns = 0
     for lineno, line in lines:
         if not line.strip():
