@@ -78,10 +78,10 @@ class _CheckedSnapshot(msgspec.Struct):
 
 _Values = list[tuple[float, float]]
 _MESSAGE = msgspec.json.Decoder(_Message)
-# The recorder writes `{"stream":"<symbol>@bookTicker",...`: 70% of a capture's lines,
-# never replayed, so they are dropped before any decoding (another spelling is decoded).
-_STREAM = b'{"stream":"'
-_BOOK_TICKER = b"@bookTicker"
+# The recorder writes `<ts> {"stream":"<symbol>@bookTicker",...`: 70% of a capture's lines,
+# never replayed, so they are dropped on sight, before any splitting or decoding.
+_BOOK_TICKER = b'@bookTicker"'
+_HEAD_BYTES = 80  # time, `{"stream":"` and any symbol
 _CHECKED_DIFF = msgspec.json.Decoder(_CheckedDiff, strict=False)
 _CHECKED_SNAPSHOT = msgspec.json.Decoder(_CheckedSnapshot, strict=False)
 _TRADE = msgspec.json.Decoder(_Trade)
@@ -119,7 +119,7 @@ class _BookSide:
                         insort(best, key)
                         if len(best) > window:
                             best.pop()
-                    elif len(best) == len(levels) and len(best) < window:
+                    elif len(best) < window and len(best) == len(levels):
                         best.append(key)  # every level is in `best`, and this is the last
                 levels[key] = text
             elif levels.pop(key, None) is not None and best and key <= best[-1]:
@@ -199,13 +199,10 @@ def _events(
     book = _Book(window=max(64, 4 * depth_levels))
     last_ts_ns = 0
     for lineno, line in lines:
-        if not line.strip():
+        if line.find(_BOOK_TICKER, 0, _HEAD_BYTES) >= 0 or not line.strip():
             continue
         try:
             ts_text, payload = line.split(b" ", 1)
-            if payload.startswith(_STREAM) and payload.endswith(
-                    _BOOK_TICKER, len(_STREAM), payload.find(b'"', len(_STREAM))):
-                continue
             ts_ns = int(ts_text)
             check_ts(ts_ns, last_ts_ns)
             last_ts_ns = ts_ns
