@@ -3,6 +3,7 @@ retry safety, rate limiting, clock skew and redaction."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
@@ -18,7 +19,14 @@ from bitunix.exchange.config import RestConfig
 from bitunix.exchange.requests import InvalidRequestError, OrderRequest, TpslRequest
 from bitunix.exchange.rest import BitunixREST
 from bitunix.exchange.signing import Credentials
-from bitunix.model.enums import MarginMode, PositionMode, PositionSide, Side, TradeSide
+from bitunix.model.enums import (
+    MarginMode,
+    OrderType,
+    PositionMode,
+    PositionSide,
+    Side,
+    TradeSide,
+)
 from tests.exchange.fake_rest import API_KEY, SECRET, FakeBitunixRest, Fault
 
 P = "/api/v1/futures"
@@ -356,8 +364,28 @@ async def test_the_same_client_id_on_a_different_order_is_refused(
     assert [f.error_code for f in res.failure_list] == [30042]
     assert len(fake.orders) == 1
     assert fake.orders["dup-1"]["orderId"] == old.order_id
+    with pytest.raises(e.DuplicateClientIdError, match="type LIMIT"):
+        await rest.place_order(limit_buy("dup-1", order_type=OrderType.MARKET, price=None))
     # The same request, on the other hand, resolves to its order.
     assert (await rest.place_order(limit_buy("dup-1"))).order_id == old.order_id
+
+
+async def test_an_existing_order_that_cannot_be_read_back_is_unknown(
+        fake: FakeBitunixRest, rest: BitunixREST) -> None:
+    req = limit_buy("seen-1")
+    await rest.place_order(req)
+    fake.fail("/trade/get_order_detail", *[Fault(status=503)] * 4)
+    with pytest.raises(e.OrderOutcomeUnknownError, match="exists") as info:
+        await rest.place_order(req)
+    assert info.value.client_ids == ("seen-1",)
+    # In a batch, a duplicate row that cannot be found is unknown too, never "not placed".
+    fake.fail("/trade/get_order_detail", *[Fault(code=20007)] * 5)
+    with pytest.raises(e.OrderOutcomeUnknownError) as batch:
+        await rest.batch_orders("BTCUSDT", [req, limit_buy("new-1")])
+    assert batch.value.client_ids == ("seen-1",)
+    assert batch.value.partial is not None
+    assert [a.client_id for a in batch.value.partial.success_list] == ["new-1"]
+    assert len(fake.orders) == 2
 
 
 async def test_a_rate_limited_write_says_it_was_not_executed(fake: FakeBitunixRest,
@@ -771,6 +799,9 @@ async def test_limit_above_the_documented_maximum_is_refused(
         await call(**kwargs, limit=maximum + 1)
     with pytest.raises(InvalidRequestError, match="was 0"):
         await call(**kwargs, limit=0)
+    if "skip" in inspect.signature(call).parameters:
+        with pytest.raises(InvalidRequestError, match="skip must be >= 0, was -1"):
+            await call(**kwargs, skip=-1)
     assert fake.seen == []
 
 
