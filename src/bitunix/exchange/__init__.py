@@ -7,7 +7,7 @@ so both clients can point at the local simulator or a test server.
 """
 
 from bitunix.exchange.config import RestConfig, WsConfig
-from bitunix.exchange.errors import ExchangeError
+from bitunix.exchange.errors import ExchangeError, OrderNotPlacedError, OrderOutcomeUnknownError
 from bitunix.exchange.requests import OrderRequest, TpslRequest
 from bitunix.exchange.rest import BitunixREST
 from bitunix.exchange.signing import Credentials, sign
@@ -19,6 +19,8 @@ __all__ = [
     "ConnState",
     "Credentials",
     "ExchangeError",
+    "OrderNotPlacedError",
+    "OrderOutcomeUnknownError",
     "OrderRequest",
     "RestConfig",
     "TpslRequest",
