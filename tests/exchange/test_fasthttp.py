@@ -138,6 +138,7 @@ class Scripted:
     def __init__(self) -> None:
         self.script: list[Action] = []
         self.accepts = 0
+        self.events: list[str] = []  # "open 1", "closed 1", ... in the order they happen
         self.requests: list[bytes] = []
         self.port = 0
         self.release = asyncio.Event()
@@ -167,6 +168,8 @@ class Scripted:
         assert task is not None
         self._tasks.add(task)
         self.accepts += 1
+        number = self.accepts
+        self.events.append(f"open {number}")
         self._writers.add(writer)
         try:
             while True:
@@ -182,6 +185,7 @@ class Scripted:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.events.append(f"closed {number}")
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
@@ -539,6 +543,22 @@ async def test_no_idle_connection_opens_one_for_the_request(
     assert all(isinstance(r, HttpResponse) for r in results)
     assert (channel.stats.fast_path, channel.stats.slow_path) == (1, 1)
     assert scripted.accepts == 2
+    # The extra connection is closed once its answer is in: the pool stays at 1.
+    await until(lambda: scripted.events[-1] == "closed 2", "the extra connection closed")
+    assert (channel.connections, channel.idle) == (1, 1)
+
+
+async def test_open_again_resizes_the_pool(
+        scripted: Scripted, channel_factory: Callable[..., FastHttpChannel]) -> None:
+    channel = channel_factory(scripted.url)
+    await channel.open(3)
+    assert (channel.connections, scripted.accepts) == (3, 3)
+    await channel.open(1)
+    assert channel.connections == 1
+    await until(lambda: scripted.events.count("closed 1") + scripted.events.count("closed 2")
+                + scripted.events.count("closed 3") == 2, "two closed")
+    await channel.open(2)
+    assert (channel.connections, channel.idle, scripted.accepts) == (2, 2, 4)
 
 
 async def test_no_idle_connection_at_the_limit_fails_fast_not_sent(
@@ -610,9 +630,55 @@ async def test_idle_connections_are_replaced_before_the_server_drops_them(
         scripted: Scripted, channel_factory: Callable[..., FastHttpChannel]) -> None:
     channel = channel_factory(scripted.url, max_idle_s=0.2)
     await channel.open(1)
-    await until(lambda: channel.stats.idle_recycled >= 1, "a recycle")
-    await until(lambda: channel.idle == 1 and scripted.accepts >= 2, "the replacement")
+    await until(lambda: "closed 1" in scripted.events, "a recycle")
+    # Make before break: the replacement was open before the stale one was closed.
+    assert scripted.events[:3] == ["open 1", "open 2", "closed 1"]
+    assert channel.stats.idle_recycled == 1
+    assert (channel.connections, channel.idle) == (1, 1)
     await answer(channel, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+async def test_a_stale_connection_taken_during_its_replacement(
+        scripted: Scripted, channel_factory: Callable[..., FastHttpChannel],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    channel = channel_factory(scripted.url, max_idle_s=0.2)
+    await channel.open(1)
+    connect = channel._connect
+    in_flight: list[asyncio.Future[HttpResult]] = []
+
+    async def connect_while_busy() -> Any:
+        # The stale connection takes a request while its replacement is being opened.
+        scripted.script.append(reply(ok(b"late"), close=False))
+        in_flight.append(send(channel, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")[1])
+        return await connect()
+
+    monkeypatch.setattr(channel, "_connect", connect_while_busy)
+    await until(lambda: bool(in_flight), "the replacement attempt")
+    monkeypatch.undo()
+    assert (await outcome(in_flight[0])).body == b"late"  # type: ignore[union-attr]
+    # Whichever of the two is idle last goes; the pool never has two, nor none.
+    await until(lambda: any(e.startswith("closed") for e in scripted.events), "one closed")
+    await asyncio.sleep(0.05)
+    assert [e for e in scripted.events if e.startswith("closed")] in (["closed 1"],
+                                                                      ["closed 2"])
+    assert (channel.connections, channel.idle) == (1, 1)
+
+
+async def test_a_failed_replacement_keeps_the_idle_connection(
+        scripted: Scripted, channel_factory: Callable[..., FastHttpChannel],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    channel = channel_factory(scripted.url, max_idle_s=0.2)
+    await channel.open(1)
+    attempts: list[int] = []
+
+    async def refused() -> Any:
+        attempts.append(1)
+        raise ConnectionRefusedError("refused")
+
+    monkeypatch.setattr(channel, "_connect", refused)
+    await until(lambda: len(attempts) >= 1, "a replacement attempt")
+    assert (channel.connections, channel.idle) == (1, 1)
+    assert "no replacement for an idle connection" in caplog.text
 
 
 async def test_close_ends_every_request(

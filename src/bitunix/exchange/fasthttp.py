@@ -422,6 +422,7 @@ class FastHttpChannel:
         self._target = 0
         self._closing = False
         self._refill_task: asyncio.Task[None] | None = None
+        self._replace_task: asyncio.Task[None] | None = None
         # Slow-path requests waiting for their connection, by task.
         self._waiting: dict[asyncio.Task[None], tuple[OnDone, str]] = {}
         self._sweep: asyncio.TimerHandle | None = None
@@ -486,8 +487,18 @@ class FastHttpChannel:
         conn.idle_since = self.loop.time()
         if self._closing:
             conn.abort()
+        elif len(self._conns) > self._target:
+            self._retire(conn)  # a slow-path or replaced connection beyond the pool size
         else:
             self._idle.append(conn)
+
+    def _retire(self, conn: _Connection) -> None:
+        """Close an idle connection on purpose; it stops counting at once."""
+        self._conns.discard(conn)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(conn)
+        if conn.transport is not None:
+            conn.transport.close()
 
     def _lost(self, conn: _Connection) -> None:
         self._conns.discard(conn)
@@ -578,7 +589,8 @@ class FastHttpChannel:
         return conn
 
     async def open(self, n: int) -> None:
-        """Keep ``n`` connections open from now on and open the missing ones.
+        """Keep ``n`` connections open from now on: open the missing ones (or close idle
+        ones beyond ``n``).
 
         Raises :class:`~bitunix.exchange.errors.TransportError` when some could not be
         opened (those are then retried in the background).
@@ -591,6 +603,8 @@ class FastHttpChannel:
             self._loop = asyncio.get_running_loop()
             self._arm_sweep()
         self._target = n
+        while len(self._conns) > n and self._idle:
+            self._retire(self._idle.pop())
         missing = n - len(self._conns) - self._connecting
         results = await asyncio.gather(*(self._connect() for _ in range(missing)),
                                        return_exceptions=True)
@@ -639,12 +653,25 @@ class FastHttpChannel:
         """Replace idle connections before the server's keep-alive timeout closes them
         (a request written just as the server closes would end with an unknown outcome)."""
         horizon = self.loop.time() - self.max_idle_s
-        for conn in [c for c in self._idle if c.idle_since < horizon]:
-            self._idle.remove(conn)
-            self.stats.idle_recycled += 1
-            if conn.transport is not None:
-                conn.transport.close()
+        stale = [c for c in self._idle if c.idle_since < horizon]
+        busy = self._replace_task is not None and not self._replace_task.done()
+        if stale and not busy:
+            self._replace_task = self.loop.create_task(self._replace(stale))
         self._arm_sweep()
+
+    async def _replace(self, stale: list[_Connection]) -> None:
+        # Make before break: the pool never has fewer idle connections than before.
+        for conn in stale:
+            try:
+                fresh = await self._connect()
+            except (OSError, TimeoutError) as exc:
+                log.warning("%s: no replacement for an idle connection (%s); keeping it",
+                            self.origin, _describe(exc))
+                return
+            if conn in self._idle:
+                self.stats.idle_recycled += 1
+                self._retire(conn)
+            self._ready(fresh)  # retired at once if the stale one got busy meanwhile
 
     async def close(self) -> None:
         """Close every connection; a request in flight ends in :class:`ConnectionLostError`,
@@ -654,7 +681,8 @@ class FastHttpChannel:
         self._closing = True
         if self._sweep is not None:
             self._sweep.cancel()
-        tasks = [t for t in (self._refill_task, *self._waiting) if t is not None]
+        tasks = [t for t in (self._refill_task, self._replace_task, *self._waiting)
+                 if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
