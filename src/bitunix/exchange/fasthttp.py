@@ -17,8 +17,10 @@ Rules the channel keeps:
   connection with it (a late answer would otherwise be read as the next request's), as does
   any answer the parser refuses, ``Connection: close``, or bytes nobody asked for;
 * connections that drop are replaced in the background (one reconnect task with backoff,
-  never on the sending path), and an idle connection is replaced before ``max_idle_s`` so
-  the server's own keep-alive timeout never closes one under a request;
+  never on the sending path); a connection idle for ``max_idle_s`` is replaced, the new one
+  opened before the old one is closed, so the server's own keep-alive timeout never closes
+  one under a request and the pool never dips; connections opened beyond the pool size
+  are closed once idle;
 * with no idle connection, ``send`` does not wait silently: below ``max_connections`` it
   opens one for this request and writes when it is up (the *slow path*, counted in
   :attr:`ChannelStats.slow_path`; a connect that fails or takes longer than
@@ -462,7 +464,8 @@ class FastHttpChannel:
         when they were not (a connection is being opened for them, or they will not be
         sent: ``on_done`` then gets :class:`NotSentError`). ``on_done`` gets the outcome
         later, exactly once. ``endpoint`` names the request in errors; ``timeout_s``
-        overrides the channel's request timeout.
+        overrides the channel's request timeout. Call it on the loop's thread, after
+        :meth:`open` (before, it raises ``RuntimeError``).
         """
         timeout = timeout_s or self.request_timeout_s
         idle = self._idle
