@@ -23,6 +23,20 @@ _NS_PER_MS = 1_000_000
 Decide = Callable[[str, int, FeatureSource, bool], list[Signal]]
 
 
+class MarketHooks:
+    """What the trading side wants from the market path besides the decisions (all no-ops
+    here; the run overrides them). Called synchronously from the frame callback."""
+
+    def on_push(self) -> None:
+        """A depth push is about to be evaluated (the start of "tick -> order bytes")."""
+
+    def on_trades(self, symbol: str, last_price: float, volume: float, ts_ns: int) -> None:
+        """A trade push was fed: its last price and total volume."""
+
+    def on_book(self, symbol: str, engine: FeatureEngine, ts_ns: int) -> None:
+        """A book was fed and its features written (before the strategies run)."""
+
+
 @dataclass
 class PipelineStats:
     """Counters of one pipeline, for the run summary and metrics."""
@@ -57,10 +71,12 @@ class MarketPipeline(WsHandler):
         *,
         monotonic: Callable[[], float] = time.monotonic,
         book_levels: int = 15,
+        hooks: MarketHooks | None = None,
     ) -> None:
         self.engines = dict(engines)
         self.decide = decide
         self.on_signal = on_signal
+        self.hooks = hooks or MarketHooks()
         self.stats = PipelineStats()
         self._monotonic = monotonic
         self._book = BookArrays(book_levels)
@@ -75,10 +91,17 @@ class MarketPipeline(WsHandler):
             return
         self.stats.last_trade_monotonic = self.stats.last_push_monotonic
         ts_ns = msg.ts * _NS_PER_MS
+        volume = 0.0
+        last = 0.0
         for trade in msg.data:
             self.stats.trades += 1
-            if not engine.on_trade(trade.p, trade.v, ts_ns, trade.is_buy):
+            if engine.on_trade(trade.p, trade.v, ts_ns, trade.is_buy):
+                volume += trade.v
+                last = trade.p
+            else:
                 self.stats.trades_rejected += 1
+        if volume:
+            self.hooks.on_trades(msg.symbol, last, volume, ts_ns)
 
     def on_depth(self, msg: DepthPush) -> None:
         """Replace the symbol's book, write its features and run its strategies."""
@@ -88,11 +111,13 @@ class MarketPipeline(WsHandler):
         if engine is None:
             self.stats.unknown_symbol += 1
             return
+        self.hooks.on_push()
         ts_ns = msg.ts * _NS_PER_MS
         if not self._book.feed(engine, msg.data, ts_ns):
             self.stats.books_rejected += 1
             return
         valid = engine.write()
+        self.hooks.on_book(msg.symbol, engine, ts_ns)
         self.stats.evaluations += 1
         self.stats.valid_evaluations += valid
         for signal in self.decide(msg.symbol, ts_ns, engine, valid):
