@@ -1,6 +1,6 @@
 """Type stubs for the native feature core (src/native/_native.pyx)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Protocol
 
 import numpy as np
@@ -204,3 +204,47 @@ class BookArrays:
         """engine.on_book(*self.load(book), ts_ns) with no object created per book."""
     def feed_levels(self, engine: FeatureEngine, bids: _Pairs, asks: _Pairs, ts_ns: int) -> bool:
         """engine.on_book(*self.load_levels(bids, asks), ts_ns) with no object created."""
+
+class _TradeLike(Protocol):
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def price(self) -> _Number: ...
+    @property
+    def qty(self) -> _Number: ...
+    @property
+    def is_buy(self) -> bool: ...
+
+class _BookLike(Protocol):
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def bids(self) -> _Pairs: ...
+    @property
+    def asks(self) -> _Pairs: ...
+
+_Event = _TradeLike | _BookLike
+
+@disjoint_base
+class EventFeeder:
+    """Feeds venue-neutral market events to FeatureEngines in C (see docs/features.md)."""
+
+    @property
+    def book(self) -> BookArrays: ...
+    def __init__(self, book_levels: int = 15) -> None: ...
+    def feed(self, engine: FeatureEngine, event: _Event) -> bool:
+        """Feed one trade or book to engine; return whether the engine accepted it."""
+    def replay(
+        self,
+        events: Iterable[_Event],
+        engine_for: Callable[[str], FeatureEngine],
+        engines: dict[str, FeatureEngine],
+        limit: int,
+        ranges: _F64,
+        on_vector: Callable[[str, int, npt.NDArray[np.float32]], object] | None = None,
+    ) -> tuple[int, int, int, int, int, int]:
+        """Feed events in order, one engine per symbol; fold valid vectors into ranges."""

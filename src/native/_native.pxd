@@ -55,3 +55,22 @@ cdef class BookArrays:
     cdef tuple _views(self)
     cdef int fill_book(self, object book) except -1
     cdef int fill_levels(self, object bids, object asks) except -1
+
+
+cdef class EventFeeder:
+    cdef readonly BookArrays book
+    # The trade and book types seen last, and their fields' member slots (None: read by
+    # getattr). See EventFeeder._learn.
+    cdef object _trade_type
+    cdef object _t_ts
+    cdef object _t_symbol
+    cdef object _t_price
+    cdef object _t_qty
+    cdef object _t_is_buy
+    cdef object _book_type
+    cdef object _b_ts
+    cdef object _b_symbol
+    cdef object _b_bids
+    cdef object _b_asks
+    cdef int _kind(self, object event) except -1
+    cdef int feed_one(self, FeatureEngine engine, object event, int kind) except -1

@@ -6,6 +6,7 @@ functions run the same C code over whole numpy arrays with the GIL released, so 
 or backtest gets bit-for-bit the values the live path computes.
 """
 
+from cpython.dict cimport PyDict_GetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_CheckExact
 from cpython.list cimport PyList_CheckExact, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
@@ -743,3 +744,142 @@ cdef class BookArrays:
     def __repr__(self):
         return (f"BookArrays(capacity={self.capacity}, n_bids={self.n_bids}, "
                 f"n_asks={self.n_asks})")
+
+
+cdef inline object _member(object obj, object descr, str name):
+    """``getattr(obj, name)``, through the member slot when ``descr`` is one."""
+    if descr is None:
+        return getattr(obj, name)
+    return PyMember_GetOne(<const char *><PyObject *>obj, (<PyMemberDescrObject *>descr).d_member)
+
+
+cdef object _slot_of(object owner, str name):
+    """The member descriptor ``name`` of type ``owner``, or None (then read by getattr)."""
+    descr = getattr(owner, name, None)
+    if (type(descr) is types.MemberDescriptorType
+            and (<PyMemberDescrObject *>descr).d_member.type in (T_OBJECT, T_OBJECT_EX)):
+        return descr
+    return None
+
+
+cdef enum:
+    _TRADE = 1
+    _BOOK = 2
+
+
+cdef class EventFeeder:
+    """Feeds venue-neutral market events (``bitunix.data``) to FeatureEngines in C.
+
+    A trade is anything with ``ts_ns``, ``symbol``, ``price``, ``qty`` and ``is_buy``; a
+    book anything with ``ts_ns``, ``symbol``, ``bids`` and ``asks`` (``(price, qty)``
+    pairs). Prices and quantities are the venue's decimal strings or floats, parsed in C
+    (the same double ``float()`` gives); books go through one reused :class:`BookArrays`
+    (``book_levels`` deep), so feeding creates no object. ``feed`` is one event;
+    ``replay`` is the whole loop of a replay, with the valid vectors folded into ranges.
+    """
+
+    def __init__(self, Py_ssize_t book_levels=15):
+        """See the class docstring."""
+
+    def __cinit__(self, Py_ssize_t book_levels=15):
+        self.book = BookArrays(book_levels)
+
+    cdef int _kind(self, object event) except -1:
+        event_type = type(event)
+        if event_type is self._trade_type:
+            return _TRADE
+        if event_type is self._book_type:
+            return _BOOK
+        # A new type: learn its shape and fields once (struct fields are member slots).
+        if hasattr(event, "bids") and hasattr(event, "asks"):
+            self._b_ts = _slot_of(event_type, "ts_ns")
+            self._b_symbol = _slot_of(event_type, "symbol")
+            self._b_bids = _slot_of(event_type, "bids")
+            self._b_asks = _slot_of(event_type, "asks")
+            self._book_type = event_type
+            return _BOOK
+        if all(hasattr(event, name) for name in ("price", "qty", "is_buy")):
+            self._t_ts = _slot_of(event_type, "ts_ns")
+            self._t_symbol = _slot_of(event_type, "symbol")
+            self._t_price = _slot_of(event_type, "price")
+            self._t_qty = _slot_of(event_type, "qty")
+            self._t_is_buy = _slot_of(event_type, "is_buy")
+            self._trade_type = event_type
+            return _TRADE
+        raise TypeError(f"not a market event: {event_type.__name__}")
+
+    cdef int feed_one(self, FeatureEngine engine, object event, int kind) except -1:
+        # 1 when the engine accepted the event, 0 when it rejected it.
+        cdef int64_t ts_ns
+        cdef BookArrays book = self.book
+        if kind == _TRADE:
+            ts_ns = _member(event, self._t_ts, "ts_ns")
+            return bx_features_on_trade(
+                &engine._s, _number(_member(event, self._t_price, "price")),
+                _number(_member(event, self._t_qty, "qty")), ts_ns,
+                1 if _member(event, self._t_is_buy, "is_buy") else 0) == 1
+        ts_ns = _member(event, self._b_ts, "ts_ns")
+        book.fill_levels(_member(event, self._b_bids, "bids"), _member(event, self._b_asks, "asks"))
+        return bx_features_on_book(&engine._s, book._bp, book._bq, <size_t>book.n_bids,
+                                   book._ap, book._aq, <size_t>book.n_asks, ts_ns) == 1
+
+    def feed(self, FeatureEngine engine not None, event):
+        """Feed one trade or book to ``engine``; return whether the engine accepted it."""
+        return self.feed_one(engine, event, self._kind(event)) == 1
+
+    def replay(self, events, engine_for, dict engines not None, Py_ssize_t limit,
+               double[:, ::1] ranges not None, on_vector=None):
+        """Feed ``events`` in order, one engine per symbol, and fold every valid vector in.
+
+        ``engines`` maps a symbol to its engine; a new symbol gets ``engine_for(symbol)``,
+        added to it. ``limit`` < 0: no limit. ``ranges`` (3 x len(FEATURE_NAMES)) holds the
+        running min, max and sum of each feature over the valid vectors: start it at
+        (inf, -inf, 0). ``on_vector(symbol, ts_ns, vector)``, when given, is called with
+        each valid vector (the engine's own buffer). Returns ``(trades, books,
+        valid_vectors, rejected, first_ts_ns, last_ts_ns)``.
+        """
+        if ranges.shape[0] != 3 or ranges.shape[1] != BX_N_FEATURES:
+            raise ValueError(f"ranges must be 3 x {BX_N_FEATURES}")
+        cdef Py_ssize_t trades = 0, books = 0, valid = 0, rejected = 0, n = 0, i
+        cdef int64_t first_ts_ns = 0, last_ts_ns = 0
+        cdef FeatureEngine engine
+        cdef PyObject *found
+        cdef double value
+        cdef float *vector
+        cdef int kind
+        for event in events:
+            if 0 <= limit <= n:
+                break
+            n += 1
+            kind = self._kind(event)
+            if kind == _TRADE:
+                trades += 1
+                symbol = _member(event, self._t_symbol, "symbol")
+                last_ts_ns = _member(event, self._t_ts, "ts_ns")
+            else:
+                books += 1
+                symbol = _member(event, self._b_symbol, "symbol")
+                last_ts_ns = _member(event, self._b_ts, "ts_ns")
+            if first_ts_ns == 0:
+                first_ts_ns = last_ts_ns
+            found = PyDict_GetItem(engines, symbol)
+            if found == NULL:
+                engine = engine_for(symbol)
+                engines[symbol] = engine
+            else:
+                engine = <FeatureEngine?><object>found
+            rejected += 1 - self.feed_one(engine, event, kind)
+            vector = &engine._view[0]
+            if bx_features_write(&engine._s, vector) != 1:
+                continue
+            valid += 1
+            for i in range(BX_N_FEATURES):
+                value = vector[i]
+                if value < ranges[0, i]:
+                    ranges[0, i] = value
+                if value > ranges[1, i]:
+                    ranges[1, i] = value
+                ranges[2, i] += value
+            if on_vector is not None:
+                on_vector(symbol, last_ts_ns, engine.vector)
+        return trades, books, valid, rejected, first_ts_ns, last_ts_ns

@@ -15,25 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from bitunix.data import MarketEvent, TradeEvent
-from bitunix.features import BOOK_LEVELS, FEATURE_NAMES, BookArrays, FeatureEngine, feed_event
-
-_BLOCK_ROWS = 4096  # valid vectors folded into the ranges at a time
+from bitunix.data import MarketEvent
+from bitunix.features import BOOK_LEVELS, FEATURE_NAMES, EventFeeder, FeatureEngine
 
 
 @dataclass
 class FeatureRange:
-    """Running min / max / sum of one feature over the valid vectors."""
+    """Min / max / sum of one feature over the valid vectors."""
 
     low: float = math.inf
     high: float = -math.inf
     total: float = 0.0
-
-    def add(self, value: float) -> None:
-        """Fold in one value."""
-        self.low = min(self.low, value)
-        self.high = max(self.high, value)
-        self.total += value
 
 
 @dataclass
@@ -59,16 +51,6 @@ class ReplaySummary:
     def market_seconds(self) -> float:
         return (self.last_ts_ns - self.first_ts_ns) / 1e9
 
-    def fold(self, vectors: npt.NDArray[np.float32]) -> None:
-        """Fold a block of valid feature vectors (one row each) into the ranges."""
-        if not len(vectors):
-            return
-        lows, highs = vectors.min(axis=0).tolist(), vectors.max(axis=0).tolist()
-        totals = vectors.sum(axis=0, dtype=np.float64).tolist()
-        for name, low, high, total in zip(FEATURE_NAMES, lows, highs, totals, strict=True):
-            r = self.ranges[name]
-            r.low, r.high, r.total = min(r.low, low), max(r.high, high), r.total + total
-
 
 def replay_features(
     events: Iterable[MarketEvent],
@@ -82,48 +64,21 @@ def replay_features(
 
     ``on_vector(symbol, ts_ns, vector)`` is called with each valid feature vector (after
     every trade and book); the vector is the engine's own buffer, valid only during the call.
-    Books are read ``book_levels`` deep into one reused :class:`BookArrays`; the valid
-    vectors are copied into a block that is folded into the ranges every 4096 rows, so the
-    loop does per event only what the live path does: feed, write, one row copy.
+    The loop runs in C (:meth:`EventFeeder.replay`): per event it does what the live path
+    does (parse, feed, write) and folds the vector into the ranges, creating no object;
+    books are read ``book_levels`` deep.
     """
-    summary = ReplaySummary()
     engines: dict[str, FeatureEngine] = {}
-    book = BookArrays(book_levels)
-    block = np.empty((_BLOCK_ROWS, len(FEATURE_NAMES)), dtype=np.float32)
-    rows = trades = books = rejected = 0
-    first_ts_ns = last_ts_ns = 0
-    remaining = -1 if limit is None else max(limit, 0)
+    ranges = np.zeros((3, len(FEATURE_NAMES)), dtype=np.float64)
+    ranges[0], ranges[1] = math.inf, -math.inf
     started = time.perf_counter()
-    for event in events:
-        if remaining == 0:
-            break
-        remaining -= 1
-        symbol = event.symbol
-        engine = engines.get(symbol)
-        if engine is None:
-            engine = engines[symbol] = engine_for(symbol)
-        last_ts_ns = event.ts_ns
-        if not first_ts_ns:
-            first_ts_ns = last_ts_ns
-        if isinstance(event, TradeEvent):
-            trades += 1
-        else:
-            books += 1
-        if not feed_event(engine, event, book):
-            rejected += 1
-        if engine.write():
-            block[rows] = engine.vector
-            rows += 1
-            if rows == _BLOCK_ROWS:
-                summary.fold(block)
-                summary.valid_vectors += rows
-                rows = 0
-            if on_vector is not None:
-                on_vector(symbol, last_ts_ns, engine.vector)
-    summary.fold(block[:rows])
-    summary.valid_vectors += rows
-    summary.wall_s = time.perf_counter() - started
-    summary.trades, summary.books, summary.rejected = trades, books, rejected
-    summary.first_ts_ns, summary.last_ts_ns = first_ts_ns, last_ts_ns
-    summary.last_vwap = {symbol: e.vwap for symbol, e in engines.items()}
-    return summary
+    trades, books, valid, rejected, first_ts_ns, last_ts_ns = EventFeeder(book_levels).replay(
+        events, engine_for, engines, -1 if limit is None else max(limit, 0), ranges, on_vector)
+    wall_s = time.perf_counter() - started
+    return ReplaySummary(
+        trades=trades, books=books, valid_vectors=valid, rejected=rejected,
+        first_ts_ns=first_ts_ns, last_ts_ns=last_ts_ns, wall_s=wall_s,
+        ranges={name: FeatureRange(low, high, total) for name, low, high, total
+                in zip(FEATURE_NAMES, *ranges.tolist(), strict=True)},
+        last_vwap={symbol: e.vwap for symbol, e in engines.items()},
+    )

@@ -14,6 +14,7 @@ try:
     from bitunix._native import (
         FEATURE_NAMES,
         BookArrays,
+        EventFeeder,
         FeatureEngine,
         RealizedVolatility,
         RollingVWAP,
@@ -43,6 +44,7 @@ __all__ = [
     "BOOK_LEVELS",
     "FEATURE_NAMES",
     "BookArrays",
+    "EventFeeder",
     "FeatureEngine",
     "RealizedVolatility",
     "RollingVWAP",
