@@ -19,6 +19,9 @@ class Faults:
       ``reject_code``: 10006 or 10005 (rate limit), 10001 (network error, an envelope) or
       500 (HTTP 500, the layer below the envelope);
     * ``delay_s`` delays every REST answer and every WS push;
+    * ``delay_after_s`` delays every REST answer *after* the request was handled: the
+      order is placed (and its pushes sent) at once, the answer comes late. A client whose
+      timeout is shorter sees the "timed out but executed" case;
     * ``silent``: WS sockets stay open but nothing is pushed (a stalled feed);
     * ``rest_hang``: REST requests never answer (until cleared), to test client timeouts;
     * ``partial_fill_fraction``: each fill takes at most this fraction of the order's
@@ -28,6 +31,7 @@ class Faults:
     reject_fraction: float = 0.0
     reject_code: int = 10006
     delay_s: float = 0.0
+    delay_after_s: float = 0.0
     silent: bool = False
     rest_hang: bool = False
     partial_fill_fraction: Decimal | None = None
@@ -45,6 +49,7 @@ class Faults:
         """Turn every fault off."""
         self.reject_fraction = 0.0
         self.delay_s = 0.0
+        self.delay_after_s = 0.0
         self.silent = False
         self.rest_hang = False
         self.partial_fill_fraction = None

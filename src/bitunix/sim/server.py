@@ -259,7 +259,11 @@ class SimServer:
                                       "data": None}, status=500)
             return rest.envelope_error(SimError(faults.reject_code))
         self.engine.max_fill_fraction = faults.partial_fill_fraction
-        return await self.api.handle(request)
+        response = await self.api.handle(request)
+        if faults.delay_after_s:
+            # Executed already (the pushes are queued): only the answer is late.
+            await asyncio.sleep(faults.delay_after_s)
+        return response
 
     # ------------------------------------------------------------------ WebSocket edge
     async def _serve_ws(self, request: web.BaseRequest, *, private: bool
