@@ -142,3 +142,28 @@ def test_environment_is_a_copy() -> None:
     env = environment()
     env["BITUNIX_TEST_X"] = "1"
     assert "BITUNIX_TEST_X" not in os.environ
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bitunix-bot.toml"
+
+
+def _keys(data: object, prefix: str = "") -> set[str]:
+    if not isinstance(data, dict):
+        return {prefix}
+    out: set[str] = set()
+    for k, v in data.items():
+        path = f"{prefix}.{k}" if prefix else k
+        out |= _keys(v, path) if v or not isinstance(v, dict) else {path}
+    return out
+
+
+def test_the_shipped_example_lists_every_key_with_its_default() -> None:
+    import tomllib
+
+    import msgspec
+
+    example = tomllib.loads(EXAMPLE.read_text())
+    defaults = msgspec.to_builtins(BotConfig())
+    assert load_config(EXAMPLE, {}) == BotConfig()
+    # strategies compare by what a user writes (kind), the rest key by key
+    assert _keys(example) - {"signal.strategies"} == _keys(defaults) - {"signal.strategies"}
