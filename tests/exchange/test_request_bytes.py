@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import string
+import time
 from typing import Any
 
 import httptools
@@ -183,3 +184,12 @@ def test_extra_headers_are_sent() -> None:
 
 def test_module_example() -> None:
     assert doctest.testmod(request_bytes, extraglobs={"Credentials": Credentials}).failed == 0
+
+
+def test_server_timestamp_defaults_to_the_wall_clock() -> None:
+    class Rest:
+        clock_offset_ms = -3_600_000
+
+    stamp = server_timestamp_ms(Rest())
+    expected = time.time_ns() // 1_000_000 - 3_600_000
+    assert abs(stamp() - expected) < 5_000
