@@ -19,7 +19,8 @@ runs on uvloop, as the bot does.
   same body and signing; ``aiohttp/rest_place_order``: ``BitunixREST.place_order``;
 * single-request p50/p99 (10,000 requests, one at a time) of call -> ``send`` returned
   (wall and thread CPU time), and of call -> complete request at the server for both
-  paths.
+  paths. ``BENCH_NO_PIN=1`` leaves client and server unpinned (on this 2-vCPU machine the
+  woken server then often runs inside the client's write: wall time >> CPU time).
 
     PYTHONPATH=src python -m pytest bench/test_bench_fastpath.py --benchmark-only \\
         --benchmark-columns=min,median,mean,rounds
@@ -153,7 +154,7 @@ def _serve(port_out: Connection, cmds: Connection) -> None:  # pragma: no cover 
 # another machine); otherwise the scheduler may run the server inside the client's write
 # (a woken process preempting the writer) and charge its work to the client.
 _CPUS = sorted(os.sched_getaffinity(0))
-_SERVER_CPU = _CPUS[-1] if len(_CPUS) > 1 and not os.environ.get("NOPIN") else None
+_SERVER_CPU = _CPUS[-1] if len(_CPUS) > 1 and not os.environ.get("BENCH_NO_PIN") else None
 
 
 @pytest.fixture(scope="module")
@@ -314,17 +315,19 @@ def test_os_write_floor(benchmark: Any, raw_client: _RawClient, fast: Any,
 def test_send_percentiles(benchmark: Any, fast: tuple[FastHttpChannel, SignedRequestBuilder],
                           raw_client: _RawClient, loop: asyncio.AbstractEventLoop) -> None:
     """p50/p99 over 10,000 requests sent one at a time (each after the previous answer):
-    call -> ``send()`` returned (bytes written), wall time and this thread's CPU time (the
-    latter leaves out time the thread was preempted), for build+sign+send and for
-    ``send`` of prebuilt bytes, and the floor (one ``os.write`` of the same bytes); and
-    call -> complete request at the server."""
+    call -> ``send()`` returned, wall time and this thread's CPU time (the latter leaves
+    out time the thread was preempted), for build+sign+send and for ``send`` of prebuilt
+    bytes, and the floor (one ``os.write`` of the same bytes); call -> ``transport.write``
+    returned (``HttpResponse.written_ns``: before the timeout timer is armed); and call ->
+    complete request at the server."""
     channel, build = fast
     wall_ns, cpu_ns = time.perf_counter_ns, time.thread_time_ns
     raw = build.request("POST", PLACE, _body("prebuilt"))
 
     async def run() -> dict[str, list[int]]:
         out: dict[str, list[int]] = {k: [] for k in (
-            "build+sign+send wall", "build+sign+send cpu", "send prebuilt wall",
+            "build+sign+send wall", "build+sign+send cpu", "build+sign+send->written",
+            "send prebuilt wall",
             "send prebuilt cpu", "os.write floor wall", "os.write floor cpu",
             "build+sign+send->at server")}
         for i in range(SAMPLES):
@@ -337,6 +340,7 @@ def test_send_percentiles(benchmark: Any, fast: tuple[FastHttpChannel, SignedReq
             out["build+sign+send cpu"].append(c1 - c0)
             result = await fut
             assert isinstance(result, HttpResponse)
+            out["build+sign+send->written"].append(result.written_ns - t0)
             out["build+sign+send->at server"].append(int(result.headers["x-recv-ns"]) - t0)
             fut = loop.create_future()
             c0, t0 = cpu_ns(), wall_ns()
