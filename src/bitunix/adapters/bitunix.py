@@ -58,6 +58,21 @@ from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
+from bitunix.adapters.bitunix_convert import (
+    Answer,
+    CancelBody,
+    CancelEntry,
+    PlaceLimitBody,
+    PlaceMarketBody,
+    fill_from_trade,
+    position_from_push,
+    position_from_rest,
+    read_answer,
+    report_from_push,
+    report_from_rest,
+    steps_str,
+    venue_order_from_rest,
+)
 from bitunix.core.clock import Clock, LiveClock
 from bitunix.core.errors import BitunixError, ConfigError
 from bitunix.core.latency import LatencyProbe
@@ -74,7 +89,7 @@ from bitunix.exchange.errors import (
     TransportError,
     error_for_code,
 )
-from bitunix.exchange.fasthttp import FastHttpChannel, FastHttpError, HttpResponse, HttpResult
+from bitunix.exchange.fasthttp import FastHttpChannel, HttpResult
 from bitunix.exchange.request_bytes import SignedRequestBuilder, server_timestamp_ms
 from bitunix.exchange.rest import BitunixREST
 from bitunix.exchange.signing import Credentials
@@ -95,24 +110,10 @@ from bitunix.model import (
     TimeInForce,
     ticks_to_decimal,
 )
-from bitunix.wire.decoding import ResponseDecoder, WireError
+from bitunix.wire.decoding import ResponseDecoder
 from bitunix.wire.private import BalancePush, OrderData, OrderPush, PositionData, PositionPush
-from bitunix.wire.rest import BatchResult, Envelope, OrderAck, TradeFill
+from bitunix.wire.rest import BatchResult, OrderAck, TradeFill
 from bitunix.wire.rest import Order as RestOrder
-
-from .bitunix_convert import (
-    CancelBody,
-    CancelEntry,
-    PlaceLimitBody,
-    PlaceMarketBody,
-    fill_from_trade,
-    position_from_push,
-    position_from_rest,
-    report_from_push,
-    report_from_rest,
-    steps_str,
-    venue_order_from_rest,
-)
 
 __all__ = ["BitunixVenue", "BitunixVenueSettings", "BitunixVenueStats", "VenueNotConnectedError"]
 
@@ -122,8 +123,6 @@ T = TypeVar("T")
 
 PLACE_PATH = api.PLACE_ORDER.path
 CANCEL_PATH = api.CANCEL_ORDERS.path
-_RATE_LIMITED = frozenset({10005, 10006})
-_NETWORK_ERROR = 10001
 _DUPLICATE = 30042
 _TRADES_PAGE = 100
 _ZERO = Decimal(0)
@@ -240,14 +239,6 @@ class _FillWatch:
         self.terminal = False
         self.busy = False
         self.again = False
-
-
-class _Answer(msgspec.Struct, frozen=True, gc=False):
-    """A decoded envelope: the venue's verdict."""
-
-    code: int
-    msg: str
-    data: Any
 
 
 class _PrivateStream(WsHandler):
@@ -452,36 +443,10 @@ class BitunixVenue:
 
     # ------------------------------------------------------------------ answers
     def _answer(self, result: HttpResult, decoder: ResponseDecoder[Any],
-                what: str) -> _Answer | SubmitError:
-        """The venue's verdict in ``result``, or the SubmitError of no verdict."""
-        if isinstance(result, FastHttpError):
-            self._request_done(False)
-            return SubmitError(reason=f"{what}: {result}", executed=result.executed)
-        status = result.status
-        if status == 429:
-            self._request_done(False)
-            return SubmitError(reason=f"{what}: HTTP 429", executed=False,
-                               retry_after_s=_retry_after(result))
-        if status >= 500:
-            self._request_done(False)
-            return SubmitError(reason=f"{what}: HTTP {status}", executed=None)
-        try:
-            env: Envelope[Any] = decoder.decode(result.body)
-        except WireError as exc:
-            self._request_done(False)
-            return SubmitError(reason=f"{what}: HTTP {status}, unreadable answer: {exc}",
-                               executed=None)
-        code = env.code
-        if code in _RATE_LIMITED:
-            self._request_done(False)
-            return SubmitError(reason=f"{what}: [{code}] {env.msg or 'rate limited'}",
-                               executed=False, retry_after_s=_retry_after(result))
-        if code == _NETWORK_ERROR or (status != 200 and code == 0):
-            self._request_done(False)
-            return SubmitError(reason=f"{what}: HTTP {status} [{code}] {env.msg or ''}",
-                               executed=None)
-        self._request_done(True)
-        return _Answer(code, env.msg or "", env.data)
+                what: str) -> Answer | SubmitError:
+        verdict, ok = read_answer(result, decoder, what)
+        self._request_done(ok)
+        return verdict
 
     def _placed(self, order: Order, result: HttpResult) -> None:
         listener = self._listener
@@ -881,14 +846,6 @@ class BitunixVenue:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background read failed", exc_info=task.exception())
-
-
-def _retry_after(response: HttpResponse) -> float:
-    """The ``Retry-After`` header in seconds (0 when absent or not a number)."""
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "0")))
-    except ValueError:
-        return 0.0
 
 
 def _mismatch(order: Order, row: RestOrder) -> str | None:
