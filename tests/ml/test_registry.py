@@ -15,7 +15,7 @@ from bitunix.features import FEATURE_NAMES
 from bitunix.ml.errors import FeatureMismatchError, ModelLoadError, RegistryError
 from bitunix.ml.manifest import ModelManifest, load_manifest, save_manifest
 from bitunix.ml.registry import ModelRegistry, load_predictor
-from bitunix.ml.runtime import SOURCE_FALLBACK, SOURCE_MODEL, OnnxScorer
+from bitunix.ml.runtime import SOURCE_FALLBACK, SOURCE_MODEL, SOURCE_REFUSED, OnnxScorer
 
 
 def versioned(model_dir: Path, tmp_path: Path, version: str) -> Path:
@@ -122,7 +122,9 @@ def test_load_active_serves_the_model(registry: ModelRegistry) -> None:
     assert predictor.last_source == SOURCE_MODEL
 
 
-def test_corrupt_file_is_refused_and_falls_back(registry: ModelRegistry) -> None:
+def test_a_corrupt_active_model_means_no_entry_not_the_rules(registry: ModelRegistry) -> None:
+    import numpy as np
+
     e = registry.promote("ovirx-test", "v1")
     path = registry.model_dir(e) / "model.onnx"
     data = bytearray(path.read_bytes())
@@ -134,6 +136,22 @@ def test_corrupt_file_is_refused_and_falls_back(registry: ModelRegistry) -> None
     assert loaded is None
     assert "corrupt" in predictor.load_error
     assert predictor.model is None
+    # The rules would be looser than the model they stand in for: every decision refuses.
+    assert predictor.refusing
+    assert predictor.source == SOURCE_REFUSED
+    strong = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+    strong[FEATURE_NAMES.index("vwap_z")] = 4.0
+    strong[FEATURE_NAMES.index("depth_imbalance")] = -0.9
+    assert predictor.predict(strong) == 0.0
+    assert predictor.last_source == SOURCE_REFUSED
+    assert predictor.stats.refusals == 1
+    assert predictor.stats.fallback_calls == 0
+    # a good model swapped in (hot swap after the registry is fixed) serves again
+    good = registry.load(registry.get("ovirx-test", "v2"), FEATURE_NAMES)
+    predictor.swap(good.scorer, name="ovirx-test@v2")
+    assert not predictor.refusing
+    predictor.predict(strong)
+    assert predictor.last_source == SOURCE_MODEL
 
 
 def test_missing_file_and_manifest_sha_mismatch(registry: ModelRegistry) -> None:

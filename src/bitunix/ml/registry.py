@@ -352,13 +352,17 @@ def load_predictor(
 ) -> tuple[Predictor, LoadedModel | None]:
     """A Predictor serving the registry's active (or shadow) model, else the rule fallback.
 
-    Never raises for a model problem: a missing registry, no active model, a corrupt
-    file, a feature mismatch or a missing runtime all give a fallback-only Predictor whose
-    ``load_error`` says why (the caller logs it).
+    Never raises for a model problem; ``load_error`` says why no model serves (the caller
+    logs it). With no registry, or no model of that status in it, the rule fallback
+    decides: that is what was configured. When the registry names a model that cannot be
+    served (a corrupt file, a feature mismatch, a missing runtime), the Predictor refuses
+    every decision instead (``refusing``): the rules would be looser than the model they
+    stand in for.
     """
     rule = RuleFallback(feature_names, fallback)
     loaded: LoadedModel | None = None
     error = "no model registry configured" if registry is None else ""
+    broken = False
     if registry is not None:
         try:
             loaded = registry.load_status(status, feature_names)
@@ -366,7 +370,9 @@ def load_predictor(
                 error = f"no {status} model in {registry.root}"
         except ModelError as exc:
             error = str(exc)
+            broken = True
     name = "" if loaded is None else model_id(loaded.entry.name, loaded.entry.version)
     predictor = Predictor(None if loaded is None else loaded.scorer, rule, runtime, name=name)
     predictor.load_error = error
+    predictor.refusing = broken
     return predictor, loaded

@@ -308,6 +308,10 @@ class Predictor:
         self.name = name
         #: Why no model serves (set by ``registry.load_predictor``); empty when one does.
         self.load_error = ""
+        #: True when a model should serve but could not be loaded: every decision is then a
+        #: refusal (no entry), never the rule fallback, which would be looser than the
+        #: model it replaces. A model swapped in later clears it.
+        self.refusing = False
         self.stats = PredictorStats()
         self.last_source: str = SOURCE_FALLBACK
         # A list, not an ndarray: storing a Python int in a list is ~3x cheaper per call.
@@ -323,8 +327,12 @@ class Predictor:
 
     @property
     def source(self) -> str:
-        """What decides now: ``model`` (a model is loaded) or ``fallback`` (none is)."""
-        return SOURCE_FALLBACK if self._model is None else SOURCE_MODEL
+        """What decides now: ``model`` (a model is loaded), ``fallback`` (none is
+        configured: the rules decide) or ``refused`` (one is configured and could not be
+        loaded: no entry)."""
+        if self._model is not None:
+            return SOURCE_MODEL
+        return SOURCE_REFUSED if self.refusing else SOURCE_FALLBACK
 
     @property
     def demoted(self) -> bool:
@@ -347,6 +355,8 @@ class Predictor:
         previous = self._model
         self._model = model
         self.name = name
+        if model is not None:
+            self.refusing = False
         self._demoted = False
         self._slow_streak = 0
         self._error_streak = 0
@@ -363,6 +373,8 @@ class Predictor:
             return 0.0
         model = self._model
         if model is None:
+            if self.refusing:
+                return self._refuse()
             stats.fallback_calls += 1
             self.last_source = SOURCE_FALLBACK
             return self._fallback.score(vector)
