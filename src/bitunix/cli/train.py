@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
+from bitunix.cli._args import (
+    non_negative_float,
+    open_fraction,
+    positive_float,
+    positive_int,
+    seed,
+)
+from bitunix.cli._data import no_events_error
 from bitunix.core.errors import ConfigError
 
 DEFAULT_TICKS = {"BTCUSDT": 0.1, "ETHUSDT": 0.01}
@@ -42,19 +53,23 @@ def register(subparsers: Any) -> None:
         default="gbm",
         help="gbm: gradient boosting served by ONNX (default); logistic: served in Python",
     )
-    parser.add_argument("--trees", type=int, default=100, help="boosting rounds (100)")
-    parser.add_argument("--depth", type=int, default=3, help="tree depth (3)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    parser.add_argument("--trees", type=positive_int, default=100,
+                        help="boosting rounds (100)")
+    parser.add_argument("--depth", type=positive_int, default=3, help="tree depth (3)")
+    parser.add_argument("--seed", type=seed, default=42, help="random seed (42)")
     parser.add_argument(
         "--horizon-s",
-        type=float,
+        type=positive_float,
         default=30.0,
         help="label horizon in seconds (30: the bundled captures last 344 s and each "
         "part of the time split loses one horizon to purging)",
     )
-    parser.add_argument("--fee-bps", type=float, default=2.0, help="fee per side, bp (2)")
-    parser.add_argument("--min-abs-z", type=float, default=1.0, help="sample when |z| >= (1)")
-    parser.add_argument("--threshold", type=float, default=0.65, help="decision threshold")
+    parser.add_argument("--fee-bps", type=non_negative_float, default=2.0,
+                        help="fee per side, bp (2)")
+    parser.add_argument("--min-abs-z", type=non_negative_float, default=1.0,
+                        help="sample when |z| >= (1)")
+    parser.add_argument("--threshold", type=open_fraction, default=0.65,
+                        help="decision threshold, in (0, 1) (0.65)")
     parser.add_argument("--promote", action="store_true", help="make the new model active")
     parser.add_argument(
         "--bundle",
@@ -74,33 +89,74 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
+def _tick_sizes(items: list[str] | None) -> dict[str, float]:
+    ticks = {**DEFAULT_TICKS}
+    for symbol, text in _pairs(items, "tick").items():
+        try:
+            ticks[symbol] = positive_float(text)
+        except argparse.ArgumentTypeError as exc:
+            raise ConfigError(f"--tick {symbol}={text}: {exc}") from None
+    return ticks
+
+
+def _sources(items: list[str] | None, ticks: dict[str, float]) -> dict[str, Path]:
+    """Every ``--data`` checked (tick known, file there) before anything is read."""
+    from bitunix.data import bundled_capture
+
+    sources: dict[str, Path] = {}
+    for symbol, path_text in (_pairs(items, "data") or dict.fromkeys(DEFAULT_TICKS, "")).items():
+        if symbol not in ticks:
+            raise ConfigError(f"no tick size for {symbol}; pass --tick {symbol}=TICK")
+        path = Path(path_text) if path_text else bundled_capture(symbol)
+        if not path.is_file():
+            raise ConfigError(f"--data {symbol}={path_text}: no such market-data file")
+        sources[symbol] = path
+    return sources
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse now what would fail after minutes of training."""
+    from bitunix.ml.registry import check_name
+
+    check_name(args.name)
+    if args.version is not None:
+        check_name(args.version, "version")
+    for flag, value in (("--registry", args.registry), ("--bundle", args.bundle)):
+        if value is None:
+            continue
+        existing = Path(value).absolute()
+        while not existing.exists():  # the directory is made when the model is written
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ConfigError(f"{flag} {value}: {existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(f"{flag} {value}: cannot write in {existing}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, export, register; print a summary."""
     import shutil
     import tempfile
-    from pathlib import Path
 
-    from bitunix.data import bundled_capture, iter_capture
+    from bitunix.data.files import iter_market_file
     from bitunix.features import FEATURE_NAMES
     from bitunix.ml.dataset import FeatureParams, build_samples
     from bitunix.ml.labels import LabelConfig
     from bitunix.ml.registry import ModelRegistry
     from bitunix.ml.train import Dataset, TrainConfig, export, fit
 
-    sources = _pairs(args.data, "data") or dict.fromkeys(DEFAULT_TICKS, "")
-    ticks = {**DEFAULT_TICKS}
-    for symbol, text in _pairs(args.tick, "tick").items():
-        try:
-            ticks[symbol] = float(text)
-        except ValueError:
-            raise ConfigError(f"--tick {symbol}={text}: not a number") from None
+    ticks = _tick_sizes(args.tick)
+    sources = _sources(args.data, ticks)
+    _check_outputs(args)
+    registry = ModelRegistry(args.registry)
+    registry.entries()  # a broken index is refused before training, not after
     datasets = []
-    for symbol, path_text in sources.items():
-        if symbol not in ticks:
-            raise ConfigError(f"no tick size for {symbol}; pass --tick {symbol}=TICK")
-        path = Path(path_text) if path_text else bundled_capture(symbol)
+    for symbol, path in sources.items():
         params = FeatureParams(tick_size=ticks[symbol])
-        samples = build_samples(iter_capture(path, symbol=symbol), params, min_abs_z=args.min_abs_z)
+        counted = _Counted(iter_market_file(path, symbol=symbol))
+        samples = build_samples(counted, params, min_abs_z=args.min_abs_z)
+        if not counted.n:
+            raise no_events_error(path, symbol, flag="--data")
         print(f"{symbol}: {len(samples)} samples from {path.name}")
         datasets.append(Dataset(source=path.name, symbol=symbol, samples=samples, params=params))
     cfg = TrainConfig(
@@ -112,16 +168,23 @@ def run(args: argparse.Namespace) -> int:
     )
     labels = LabelConfig(horizon_s=args.horizon_s, fee_bps=args.fee_bps)
     trained = fit(datasets, FEATURE_NAMES, cfg, labels)
-    registry = ModelRegistry(args.registry)
     with tempfile.TemporaryDirectory() as tmp:
         manifest = export(trained, FEATURE_NAMES, tmp, name=args.name, version=args.version)
-        entry = registry.register(tmp)
+        try:
+            entry = registry.register(tmp)
+        except OSError as exc:
+            raise ConfigError(f"--registry {args.registry}: cannot write the model: "
+                              f"{exc.strerror or exc}") from None
         if args.bundle:
             dest = Path(args.bundle)
-            dest.mkdir(parents=True, exist_ok=True)
-            for name in ("model.onnx", "manifest.json"):
-                if (Path(tmp) / name).exists():
-                    shutil.copyfile(Path(tmp) / name, dest / name)
+            try:
+                dest.mkdir(parents=True, exist_ok=True)
+                for name in ("model.onnx", "manifest.json"):
+                    if (Path(tmp) / name).exists():
+                        shutil.copyfile(Path(tmp) / name, dest / name)
+            except OSError as exc:
+                raise ConfigError(f"--bundle {args.bundle}: cannot write the model: "
+                                  f"{exc.strerror or exc}") from None
     if args.promote:
         registry.promote(entry.name, entry.version)
     m = manifest.metrics
@@ -145,3 +208,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"registered in {registry.root}" + (" and promoted" if args.promote else ""))
     sys.stdout.flush()
     return 0
+
+
+_T = TypeVar("_T")
+
+
+class _Counted(Generic[_T]):
+    """An iterable that counts what went through it."""
+
+    def __init__(self, items: Iterable[_T]) -> None:
+        self._items = items
+        self.n = 0
+
+    def __iter__(self) -> Iterator[_T]:
+        for item in self._items:
+            self.n += 1
+            yield item
