@@ -36,3 +36,9 @@ def test_probe_measures_both_spans_from_their_starts() -> None:
     probe.written()  # a write without a start (e.g. a timer's exit order): no sample
     assert probe.event_to_order.count == 1
     assert probe.signal_to_order.count == 1
+    probe.start_event()
+    probe.start_signal()
+    probe.end_event()  # no order came of that event
+    probe.written()
+    assert probe.event_to_order.count == 1
+    assert probe.signal_to_order.count == 1

@@ -36,6 +36,9 @@ class MarketHooks:
     def on_book(self, symbol: str, engine: FeatureEngine, ts_ns: int) -> None:
         """A book was fed and its features written (before the strategies run)."""
 
+    def on_push_done(self) -> None:
+        """The depth push and everything it caused have been handled."""
+
 
 @dataclass
 class PipelineStats:
@@ -111,18 +114,21 @@ class MarketPipeline(WsHandler):
         if engine is None:
             self.stats.unknown_symbol += 1
             return
-        self.hooks.on_push()
+        hooks = self.hooks
+        hooks.on_push()
         ts_ns = msg.ts * _NS_PER_MS
         if not self._book.feed(engine, msg.data, ts_ns):
             self.stats.books_rejected += 1
+            hooks.on_push_done()
             return
         valid = engine.write()
-        self.hooks.on_book(msg.symbol, engine, ts_ns)
+        hooks.on_book(msg.symbol, engine, ts_ns)
         self.stats.evaluations += 1
         self.stats.valid_evaluations += valid
         for signal in self.decide(msg.symbol, ts_ns, engine, valid):
             self.stats.signals += 1
             self.on_signal(signal)
+        hooks.on_push_done()
 
     def on_error(self, error: str) -> None:
         """Keep the client's error reports for the summary (the client also logs them)."""

@@ -1,84 +1,166 @@
-"""``bitunix-bot run``: the bot against the built-in simulator (paper; no orders yet)."""
+"""``bitunix-bot run``: the trading bot, on the built-in simulator (paper) by default."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+_EPILOG = """\
+modes: paper (the default: orders go to the built-in simulator on 127.0.0.1), dry-run
+(decisions recorded, nothing sent; --dry-run, or any other venue without the live
+switch), live (only with dry_run = false in the config AND FORCE_LIVE_TRADING=true in the
+environment). Secrets come only from BITUNIX_API_KEY / BITUNIX_API_SECRET or an owner-only
+file (venue.secrets_file). Exit status: 0 clean, 1 failed (the summary says why), 130
+interrupted."""
+
 
 def register(subparsers: Any) -> None:
     """Add the ``run`` command."""
     parser = subparsers.add_parser(
         "run",
-        help="run the bot against the built-in simulator with bundled data (paper)",
+        help="run the trading bot (paper on the built-in simulator by default)",
         description=(
-            "Start the local Bitunix-compatible simulator on 127.0.0.1 replaying market data "
-            "(default: the bundled real BTCUSDT capture), connect the bot's own REST and "
-            "WebSocket clients to it, and run every push through the native features and "
-            "the configured strategies. Signals are printed; no order is sent (risk and "
-            "execution are not built yet). Nothing reaches the real exchange."
+            "Run the bot: market data through the native features and the strategies, "
+            "signals through risk into orders, positions and PnL reconciled with the venue "
+            "and kept in the state store. By default the venue is the built-in simulator "
+            "on 127.0.0.1 replaying the bundled real BTCUSDT capture (paper trading); "
+            "nothing reaches the real exchange unless live trading is switched on."
         ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--data", help="capture to replay (default: the bundled BTCUSDT capture)")
-    parser.add_argument("--symbols", default="BTCUSDT",
-                        help="comma-separated symbols (default BTCUSDT)")
-    parser.add_argument("--speed", type=float, default=20.0,
-                        help="replay speed relative to real time (default 20)")
-    parser.add_argument("--duration", type=float, default=120.0,
-                        help="stop after this many seconds at most (default 120)")
+    parser.add_argument("--config", help="TOML configuration file (every key is optional)")
+    parser.add_argument("--venue", choices=("sim", "bitunix"),
+                        help="sim: the built-in simulator (default); bitunix: the real "
+                             "exchange or any Bitunix-compatible server at the URLs")
+    parser.add_argument("--rest-url", help="REST base URL of a Bitunix-compatible server")
+    parser.add_argument("--ws-public-url", help="its public WebSocket URL")
+    parser.add_argument("--ws-private-url", help="its private WebSocket URL")
+    parser.add_argument("--symbols", help="comma-separated symbols, upper case (default BTCUSDT)")
+    parser.add_argument("--duration", metavar="SECONDS",
+                        help="stop after this many seconds (0: until interrupted; default 120)")
+    parser.add_argument("--store", metavar="PATH",
+                        help="the state store (default bitunix-state.sqlite)")
+    parser.add_argument("--summary-json", metavar="FILE", help="also write the summary here")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="record decisions, send nothing (any venue)")
+    parser.add_argument("--data", help="market data of the built-in simulator (a capture, a "
+                                       "recording, or synthetic[:SEED]; default: bundled)")
+    parser.add_argument("--speed", help="the simulator's replay speed (default 20)")
     parser.add_argument("--models-dir",
                         help="model registry directory (default: ./models when it exists, "
                              "else the model shipped with the package)")
     parser.set_defaults(func=run)
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, tuple[str, object]]:
+    """Command-line values as ``dotted key -> (flag, value)``."""
+    from bitunix.core.errors import ConfigError
+
+    out: dict[str, tuple[str, object]] = {}
+
+    def number(flag: str, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"{flag} {text!r}: not a number") from None
+        return value
+
+    if args.venue is not None:
+        out["venue.kind"] = ("--venue", args.venue)
+    for flag, key in (("rest_url", "rest_url"), ("ws_public_url", "ws_public_url"),
+                      ("ws_private_url", "ws_private_url")):
+        value = getattr(args, flag)
+        if value is not None:
+            out[f"venue.{key}"] = ("--" + flag.replace("_", "-"), value)
+    if args.symbols is not None:
+        symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+        out["symbols"] = ("--symbols", symbols)
+    if args.duration is not None:
+        out["run.duration_s"] = ("--duration", number("--duration", args.duration))
+    if args.data is not None:
+        out["sim.data"] = ("--data", args.data)
+    if args.speed is not None:
+        out["sim.speed"] = ("--speed", number("--speed", args.speed))
+    if args.store is not None:
+        out["store.path"] = ("--store", args.store)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the paper bot and print its summary; return the exit code."""
+    """Run the bot and print its summary; return the exit code."""
     import asyncio
+    import signal
     import tempfile
     from pathlib import Path
 
     import msgspec
 
-    from bitunix.app.paper import PaperConfig, run_paper
+    from bitunix.app.bot import BotRun
+    from bitunix.app.summary import write_summary
+    from bitunix.config import environment, load_config, load_secrets, resolve_mode
+    from bitunix.core.errors import ConfigError
     from bitunix.features import simd_impl
     from bitunix.ml.bundled import install_bundled_model
     from bitunix.ml.registry import ModelRegistry
 
-    print(f"bitunix-bot run: paper mode against the built-in simulator "
-          f"(native core: {simd_impl()}); no orders are sent")
+    environ = environment()
+    overrides = _overrides(args)
+    config_path = Path(args.config) if args.config else None
+    try:
+        config = load_config(config_path, environ,
+                             overrides={k: v for k, (_, v) in overrides.items()})
+    except ConfigError as exc:
+        message = str(exc)
+        for key, (flag, value) in overrides.items():
+            if f"key {key}" in message or f"key {key.split('.')[0]}:" in message:
+                raise ConfigError(f"{flag} {value!r}: {message.split(': ', 2)[-1]}") from None
+        raise
+    summary_path = Path(args.summary_json) if args.summary_json else None
+    if summary_path is not None and not summary_path.parent.is_dir():
+        raise ConfigError(f"--summary-json {summary_path}: directory {summary_path.parent} "
+                          "does not exist")
+    mode, why = resolve_mode(config, environ, force_dry_run=args.dry_run)
+    secrets = load_secrets(environ, config.venue.secrets_file)
+    store_path = config.store.resolved_path()
+    if not store_path.parent.is_dir():
+        raise ConfigError(f"store {store_path}: directory {store_path.parent} does not exist")
+    print(f"bitunix-bot run: mode {mode.value} ({why}); venue {config.venue.kind}; "
+          f"store {store_path}; symbols {','.join(config.symbols)}; native core: "
+          f"{simd_impl()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bitunix-models-") as scratch:
-        models_dir = args.models_dir
-        if models_dir is None and Path("models").is_dir():
-            models_dir = "models"
-        elif models_dir is None:
+        models_dir = args.models_dir or config.signal.models_dir
+        if args.models_dir is None and not Path(models_dir or "models").is_dir():
             # Installed from a wheel, away from a checkout: serve the shipped model from a
             # registry that lives only as long as this run.
             entry = install_bundled_model(ModelRegistry(Path(scratch)))
             print(f"no ./models registry: serving {entry.name}@{entry.version}, "
-                  "the model shipped with the package")
+                  "the model shipped with the package", flush=True)
             models_dir = scratch
-        defaults = PaperConfig()
-        config = PaperConfig(
-            symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()],
-            data=args.data,
-            speed=args.speed,
-            duration_s=args.duration,
-            signal=msgspec.structs.replace(defaults.signal, models_dir=models_dir),
-        )
+        config = msgspec.structs.replace(
+            config, signal=msgspec.structs.replace(config.signal, models_dir=models_dir))
+        bot = BotRun(config, mode, store_path=store_path, secrets=secrets,
+                     emit=lambda line: print(line, flush=True))
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, bot.interrupt)
+            try:
+                await bot.run()
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
         try:
             import uvloop
         except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
-            summary = asyncio.run(run_paper(config))
+            asyncio.run(main())
         else:
-            summary = uvloop.run(run_paper(config))
-    stats = summary.pipeline
-    print(f"ran {summary.wall_s:.1f} s: {summary.ws_frames} WebSocket frames, "
-          f"{stats.trades} trades in {stats.trade_pushes} pushes, {stats.book_pushes} books, "
-          f"{stats.evaluations} evaluations ({stats.valid_evaluations} with warm features), "
-          f"{stats.signals} signals, {summary.ws_reconnects} reconnects")
-    rejected = stats.trades_rejected + stats.books_rejected
-    if rejected or stats.errors:
-        print(f"rejected {stats.trades_rejected} trades and {stats.books_rejected} books; "
-              f"errors: {stats.errors or 'none'}")
-    return 0
+            uvloop.run(main())
+    summary = bot.summary
+    for line in summary.lines():
+        print(line)
+    if summary_path is not None:
+        write_summary(summary, summary_path)
+    return summary.exit_code()

@@ -200,10 +200,18 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                 raise ConfigError(f"key signal.strategies[{i}]: {exc}") from None
 
 
-def load_config(path: Path | None, environ: Mapping[str, str]) -> BotConfig:
-    """The configuration in ``path`` (None: defaults) with the environment's overrides."""
+def load_config(path: Path | None, environ: Mapping[str, str], *,
+                overrides: Mapping[str, object] | None = None) -> BotConfig:
+    """The configuration in ``path`` (None: defaults) with the environment's overrides, then
+    ``overrides`` (dotted key -> value, from the command line) on top."""
     data = read_toml(path) if path is not None else {}
     data = apply_env(data, environ)
+    for dotted, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
     source = f"config file {path}" if path is not None else "configuration"
     if any(k.startswith("BITUNIX_CFG_") for k in environ):
         source += " (with BITUNIX_CFG_* overrides)"

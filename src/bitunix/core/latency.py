@@ -73,6 +73,12 @@ class LatencyProbe:
         """The trader took a signal (before risk, sizing, serialisation and signing)."""
         self._signal_ns = self._clock()
 
+    def end_event(self) -> None:
+        """The market event's callback is over: an order written later (a timer's exit, a
+        retry) is not part of its span."""
+        self._event_ns = 0
+        self._signal_ns = 0
+
     def written(self) -> None:
         """The request bytes were written: close both spans that are open."""
         now = self._clock()

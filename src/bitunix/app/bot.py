@@ -1,0 +1,545 @@
+"""One run of the trading bot: wiring, start-up order, timers, shutdown, the summary.
+
+Start-up, in this order (nothing trades before the last step):
+
+1. the store and its lease (a second bot on the same store waits as a standby);
+2. the venue: the built-in simulator on 127.0.0.1 (``paper``), or the URLs of any
+   Bitunix-compatible server (``live`` / ``dry-run``); contracts by REST;
+3. features, strategies and the model (``SignalStack``), risk (``RiskGate``, its state
+   restored), execution (``ExecutionEngine`` on the live adapter; none in ``dry-run``);
+4. restore orders and positions from the store, reconcile with the venue;
+5. subscribe to market data: from here each push may become an order, in its callback.
+
+The run ends after ``run.duration_s``, when the market data stops (``run.idle_stop_s``),
+on Ctrl-C, or on a failure (lost lease, failed store, feed that never delivered). Then it
+flattens (``run.flatten_on_exit``), reconciles once more, flushes the store, releases the
+lease and reports. Every wait is an event-loop timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from bitunix.adapters.bitunix import BitunixVenue, BitunixVenueSettings
+from bitunix.app.pipeline import MarketHooks, MarketPipeline
+from bitunix.app.summary import RunSummary
+from bitunix.app.trader import StrategyFeedback, Trader
+from bitunix.config import BotConfig, Mode, Secrets
+from bitunix.core.clock import LiveClock
+from bitunix.core.errors import BitunixError, ConfigError
+from bitunix.core.latency import LatencyProbe
+from bitunix.exchange import BitunixREST, BitunixWS, RestConfig, WsConfig
+from bitunix.exchange.signing import Credentials
+from bitunix.execution.client_ids import ClientIdFactory
+from bitunix.execution.engine import ExecutionEngine
+from bitunix.execution.flatten import FlattenReport
+from bitunix.execution.reconcile import ReconcileReport
+from bitunix.features import FEATURE_NAMES, FeatureEngine
+from bitunix.model import ContractSpec, Verdict
+from bitunix.model.records import AuditEntry
+from bitunix.risk.gate import RiskGate, RiskState
+from bitunix.risk.verdict import Denial, RiskTransition
+from bitunix.sim.server import SimServer
+from bitunix.store import Lease, SqliteStore
+from bitunix.strategy import SignalStack
+
+__all__ = ["SIM_API_KEY", "BotRun"]
+
+log = logging.getLogger("bitunix.app.bot")
+
+#: The key pair the built-in simulator accepts in a paper run (it serves loopback only).
+SIM_API_KEY, SIM_API_SECRET = "paper-api-key", "paper-api-secret"
+_RISK_STATE = "risk_state"
+_ID_EPOCH = "client_id_epoch"
+_NS = 1_000_000_000
+
+
+class _Hooks(MarketHooks):
+    """Market path -> latency probe, execution marks and exits, risk breakers."""
+
+    def __init__(self, run: BotRun) -> None:
+        self._run = run
+        self._probe = run.probe
+        self._ivol = FEATURE_NAMES.index("realized_vol_bps")
+        self._idepth = FEATURE_NAMES.index("depth_imbalance")
+
+    def on_push(self) -> None:
+        self._probe.start_event()
+
+    def on_push_done(self) -> None:
+        self._probe.end_event()
+
+    def on_trades(self, symbol: str, last_price: float, volume: float, ts_ns: int) -> None:
+        run = self._run
+        run.gate.symbol_breaker(symbol).on_trade(volume, ts_ns)
+        engine = run.engine
+        if engine is not None:
+            spec = run.contracts[symbol]
+            engine.on_price(symbol, spec.price_ticks_from_float(last_price, "ROUND_HALF_EVEN"),
+                            ts_ns)
+
+    def on_book(self, symbol: str, engine: FeatureEngine, ts_ns: int) -> None:
+        vector = engine.vector
+        self._run.gate.symbol_breaker(symbol).on_book(
+            float(vector[self._ivol]), float(vector[self._idepth]), ts_ns)
+
+
+class BotRun:
+    """One ``bitunix-bot run`` (see the module docs); ``await run()`` returns the summary."""
+
+    def __init__(
+        self,
+        config: BotConfig,
+        mode: Mode,
+        *,
+        store_path: Path,
+        secrets: Secrets | None,
+        emit: Callable[[str], None] = print,
+        owner: str | None = None,
+        sim_faults_hook: Callable[[SimServer], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.mode = mode
+        self.store_path = store_path
+        self.secrets = secrets
+        self.emit = emit
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
+        self.sim_faults_hook = sim_faults_hook
+        self.clock = LiveClock()
+        self.probe = LatencyProbe()
+        self.summary = RunSummary(mode=mode.value, venue=config.venue.kind,
+                                  store=str(store_path), symbols=list(config.symbols))
+        self.contracts: dict[str, ContractSpec] = {}
+        self.engine: ExecutionEngine | None = None
+        self.gate = RiskGate(config.risk)
+        self.trader: Trader | None = None
+        self.sim: SimServer | None = None
+        self.venue: BitunixVenue | None = None
+        self.store: SqliteStore | None = None
+        self.lease: Lease | None = None
+        self.pipeline: MarketPipeline | None = None
+        self.ws: BitunixWS | None = None
+        self.stack: SignalStack | None = None
+        self._done = asyncio.Event()
+        self._timers: list[asyncio.TimerHandle] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started = 0.0
+        self._subscribed_at = 0.0
+        self._standby = False
+        self._alerts: set[tuple[str, str]] = set()
+
+    # -- control ----------------------------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Ctrl-C / SIGTERM: stop cleanly (flatten, reconcile, flush) and report."""
+        self.summary.interrupted = True
+        self._done.set()
+
+    def fail(self, why: str) -> None:
+        """End the run as failed, saying why."""
+        if why not in self.summary.failures:
+            self.summary.failures.append(why)
+            self.emit(f"error: {why}")
+        self._done.set()
+
+    # -- the run ----------------------------------------------------------------------------
+
+    async def run(self) -> RunSummary:
+        """Start, trade until done, stop; always returns the summary (failures inside)."""
+        loop = asyncio.get_running_loop()
+        self._started = loop.time()
+        try:
+            await self._start(loop)
+            await self._done.wait()
+        except BitunixError as exc:
+            self.fail(str(exc))
+        except asyncio.CancelledError:
+            self.summary.interrupted = True
+            raise
+        finally:
+            await self._stop()
+            self.summary.wall_s = loop.time() - self._started
+        return self.summary
+
+    async def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        cfg = self.config
+        self.store = SqliteStore(self.store_path, flush_interval_s=cfg.store.flush_interval_s)
+        self.lease = Lease(self.store_path, self.owner, ttl_s=cfg.store.lease_ttl_s,
+                           now_ns=time.time_ns)
+        rest_url, public_url, private_url, creds = await self._venue_endpoints()
+        self.emit(f"venue {cfg.venue.kind}: {rest_url} / {public_url}")
+        async with BitunixREST(config=RestConfig(base_url=rest_url)) as rest:
+            contracts = await rest.contracts(cfg.symbols)
+        missing = sorted(set(cfg.symbols) - set(contracts))
+        if missing:
+            raise ConfigError(f"the venue lists no contract for {', '.join(missing)} "
+                              f"(key symbols)")
+        self.contracts = {s: contracts[s] for s in cfg.symbols}
+        self.stack = SignalStack.build(cfg.symbols, FEATURE_NAMES, cfg.signal)
+        status = self.stack.model_status()
+        self.summary.model = status.model
+        self.emit(f"model: {status.model or 'none'}"
+                  + (f" (rule fallback: {status.load_error})" if status.load_error else ""))
+        store = self.store
+        saved = store.state(_RISK_STATE)
+        state = RiskState() if saved is None else _decode_risk_state(saved)
+        self.gate = RiskGate(cfg.risk, on_denial=self._on_denial,
+                             on_transition=self._on_transition, state=state)
+        feedback = StrategyFeedback(self.stack.by_symbol)
+        if self.mode is not Mode.DRY_RUN:
+            if creds is None:
+                raise ConfigError("live trading needs BITUNIX_API_KEY and BITUNIX_API_SECRET "
+                                  "(or venue.secrets_file)")
+            epoch = store.state(_ID_EPOCH)
+            ids = ClientIdFactory("bx", time.time_ns() // 1_000_000,
+                                  after_epoch_ms=int(epoch) if epoch else -1)
+            store.set_state(_ID_EPOCH, str(ids.epoch_ms))
+            self.venue = BitunixVenue(
+                creds, rest_config=RestConfig(base_url=rest_url),
+                ws_config=WsConfig(public_url=public_url, private_url=private_url),
+                symbols=cfg.symbols, contracts=self.contracts,
+                settings=BitunixVenueSettings(
+                    leverage=dict.fromkeys(cfg.symbols, cfg.venue.leverage)),
+                probe=self.probe, on_request=self._on_request, clock=self.clock)
+            self.engine = ExecutionEngine(
+                self.venue, store, clock=self.clock, ids=ids, settings=cfg.execution,
+                feedback=feedback, symbols=cfg.symbols, loop=loop)
+        self.trader = Trader(
+            mode=self.mode, contracts=self.contracts, gate=self.gate, engine=self.engine,
+            journal=store, feedback=feedback, config=cfg.trader, clock=self.clock,
+            probe=self.probe, model_name=lambda: self.stack.predictor.name if self.stack
+            else "", paper_equity=cfg.sim.balance_usdt)
+        if self.venue is not None:
+            await self.venue.connect()
+        await self._take_lease_or_standby(loop)
+        self._start_market_data(public_url)
+        self._arm_timers(loop)
+
+    async def _venue_endpoints(self) -> tuple[str, str, str, Credentials | None]:
+        cfg = self.config
+        if cfg.venue.kind == "sim":
+            data = cfg.sim.data or None
+            if data is not None and not data.startswith("synthetic") and not Path(data).is_file():
+                raise ConfigError(f"key sim.data: no such market-data file: {data}")
+            self.sim = SimServer(
+                data=data, speed=cfg.sim.speed, loop_data=False,
+                push_interval_s=cfg.sim.push_interval_s / cfg.sim.speed,
+                wait_for_subscriber=True, api_keys={SIM_API_KEY: SIM_API_SECRET},
+                balance=cfg.sim.balance_usdt)
+            await self.sim.start()
+            if self.sim_faults_hook is not None:
+                self.sim_faults_hook(self.sim)
+            return (self.sim.rest_url, self.sim.public_ws_url, self.sim.private_ws_url,
+                    Credentials(SIM_API_KEY, SIM_API_SECRET))
+        creds = None
+        if self.secrets is not None:
+            creds = Credentials(self.secrets.api_key, self.secrets.api_secret)
+        return cfg.venue.rest_url, cfg.venue.ws_public_url, cfg.venue.ws_private_url, creds
+
+    # -- lease, restore, reconcile ----------------------------------------------------------
+
+    async def _take_lease_or_standby(self, loop: asyncio.AbstractEventLoop) -> None:
+        lease = self.lease
+        assert lease is not None
+        if lease.try_acquire():
+            await self._become_active()
+            return
+        holder = lease.holder()
+        who = holder.owner if holder else "?"
+        self._standby = True
+        self.emit(f"standby: the store's lease is held by {who}; not trading until it lapses")
+        self._audit("lease", reason=f"standby behind {who}")
+        self._every(loop, max(0.2, self.config.store.lease_ttl_s / 4), self._try_takeover)
+
+    def _try_takeover(self) -> None:
+        lease = self.lease
+        if not self._standby or lease is None or self._done.is_set():
+            return
+        if lease.try_acquire():
+            self._standby = False
+            self.emit("lease taken over: restoring and reconciling before trading")
+            self._spawn(self._become_active())
+
+    async def _become_active(self) -> None:
+        store, engine, trader = self.store, self.engine, self.trader
+        assert store is not None
+        assert trader is not None
+        self._audit("lease", reason="acquired")
+        if engine is not None:
+            orders = store.orders(open_only=True)
+            positions = [p for p in store.positions() if not p.is_flat]
+            engine.restore(orders, positions, store.fills())
+            report = await engine.reconcile()
+            self.emit(f"reconciled: {len(orders)} open orders and {len(positions)} positions "
+                      f"restored; {_describe_reconcile(report)}")
+        trader.enabled = True
+
+    # -- market data ------------------------------------------------------------------------
+
+    def _start_market_data(self, public_url: str) -> None:
+        cfg = self.config
+        assert self.stack is not None
+        assert self.trader is not None
+        engines = {s: FeatureEngine(tick_size=float(c.tick_size))
+                   for s, c in self.contracts.items()}
+        self.pipeline = MarketPipeline(engines, self.stack.on_tick, self.trader.on_signal,
+                                       hooks=_Hooks(self))
+        self.ws = BitunixWS(self.pipeline, WsConfig(public_url=public_url))
+        self.ws.subscribe([(ch, s) for s in cfg.symbols
+                           for ch in ("trade", cfg.run.depth_channel)])
+        self.ws.start()
+        self._subscribed_at = asyncio.get_running_loop().time()
+
+    # -- timers -----------------------------------------------------------------------------
+
+    def _every(self, loop: asyncio.AbstractEventLoop, period_s: float,
+               fn: Callable[[], None]) -> None:
+        def tick() -> None:
+            if self._done.is_set():
+                return
+            try:
+                fn()
+            except BitunixError as exc:
+                self.fail(str(exc))
+                return
+            self._timers.append(loop.call_later(period_s, tick))
+
+        self._timers.append(loop.call_later(period_s, tick))
+
+    def _arm_timers(self, loop: asyncio.AbstractEventLoop) -> None:
+        run = self.config.run
+        if run.duration_s > 0:
+            self._timers.append(loop.call_later(run.duration_s, self._done.set))
+        self._every(loop, min(1.0, run.first_trade_timeout_s / 4), self._check_feed)
+        self._every(loop, max(0.2, self.config.store.lease_ttl_s / 3), self._heartbeat)
+        self._every(loop, 1.0, self._poll_risk)
+        self._every(loop, run.model_poll_s, lambda: self._spawn(self._poll_model()))
+
+    def _check_feed(self) -> None:
+        loop = asyncio.get_running_loop()
+        stats = self.pipeline.stats if self.pipeline else None
+        if stats is None:
+            return
+        last = stats.last_trade_monotonic
+        run = self.config.run
+        if not last:
+            if loop.time() - self._subscribed_at > run.first_trade_timeout_s:
+                self.fail(f"no trade arrived within {run.first_trade_timeout_s:.0f} s of "
+                          "subscribing: the market data is empty or unreachable")
+            return
+        if run.idle_stop_s and time.monotonic() - last > run.idle_stop_s:
+            self.emit(f"no trade for {run.idle_stop_s:.0f} s: the market data ended")
+            self._done.set()
+
+    def _heartbeat(self) -> None:
+        store, lease = self.store, self.lease
+        if store is not None and store.error:
+            self.fail(store.error)
+            return
+        if lease is None or self._standby:
+            return
+        if not lease.renew():
+            if self.trader is not None:
+                self.trader.enabled = False
+            self.fail("lost the store's lease to another instance: stopped trading")
+
+    def _poll_risk(self) -> None:
+        now = self.clock.now_ns()
+        self.gate.poll(now)
+        if self.engine is not None:
+            self.gate.check_account(self.engine.snapshot(), now)
+
+    async def _poll_model(self) -> None:
+        stack = self.stack
+        if stack is None:
+            return
+        if await stack.poll_async():
+            status = stack.model_status()
+            self.summary.model = status.model
+            self.emit(f"model: now {status.model or 'none'}")
+        for alert in stack.alerts():
+            key = (alert.model, alert.kind)
+            if key not in self._alerts:  # each alert once, not at every poll
+                self._alerts.add(key)
+                self.emit(f"alert {alert.kind} on {alert.model}: {alert.message}")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                exc = t.exception()
+                if isinstance(exc, BitunixError):
+                    self.fail(str(exc))
+                else:
+                    log.error("background task failed", exc_info=exc)
+                    self.fail(f"internal error in a background task: {exc!r}")
+
+        task.add_done_callback(done)
+
+    # -- risk and venue callbacks -----------------------------------------------------------
+
+    def _on_denial(self, symbol: str, side: object, denial: Denial, ts_ns: int) -> None:
+        # The trader records the decision; the audit trail gets the numbers behind it.
+        if self.store is not None:
+            self.store.record_audit(AuditEntry(
+                ts_ns=ts_ns, action="deny", symbol=symbol, reason=str(denial.reason),
+                detail=denial.detail()))
+
+    def _on_transition(self, transition: RiskTransition) -> None:
+        what = "tripped" if transition.active else "recovered"
+        self.emit(f"risk: {transition.kind} {what}"
+                  + (f" on {transition.symbol}" if transition.symbol else ""))
+        if self.store is not None:
+            self.store.record_audit(AuditEntry(
+                ts_ns=transition.ts_ns, action="risk", symbol=transition.symbol,
+                reason=f"{transition.kind} {what}", detail=transition.detail()))
+            self.store.set_state(_RISK_STATE, _encode_risk_state(self.gate.state))
+        if transition.active and transition.flatten and self.engine is not None:
+            self.emit("risk: flattening every position (daily loss limit)")
+            self._spawn(self._flatten("daily loss limit"))
+
+    def _on_request(self, ok: bool) -> None:
+        self.gate.on_request(ok, self.clock.now_ns())
+
+    async def _flatten(self, why: str) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        report = await engine.flatten(timeout_s=30.0)
+        self._audit("flatten", reason=why, detail={"report": _describe_flatten(report)})
+
+    def _audit(self, action: str, *, reason: str, detail: dict[str, str] | None = None) -> None:
+        if self.store is not None:
+            self.store.record_audit(AuditEntry(ts_ns=self.clock.now_ns(), action=action,
+                                               reason=reason, detail=detail or {}))
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    async def _stop(self) -> None:
+        for handle in self._timers:
+            handle.cancel()
+        if self.ws is not None:
+            await self.ws.close()
+        if self.trader is not None:
+            self.trader.enabled = False
+        engine = self.engine
+        active = self.lease is not None and self.lease.held
+        if engine is not None and active:
+            try:
+                if self.config.run.flatten_on_exit and engine.ready:
+                    report = await engine.flatten(timeout_s=30.0)
+                    self.emit(f"flatten on exit: {_describe_flatten(report)}")
+                    if not report.flat:
+                        self.fail(f"flatten on exit left {report.remaining} open "
+                                  f"({'; '.join(report.errors) or 'no error reported'})")
+                if engine.ready:
+                    await engine.reconcile()
+            except BitunixError as exc:
+                self.fail(f"shutdown: {exc}")
+        for task in list(self._tasks):
+            task.cancel()
+        if engine is not None:
+            await engine.close()
+        if self.venue is not None:
+            await self.venue.close()
+        self._collect()
+        if self.store is not None:
+            try:
+                self.store.set_state(_RISK_STATE, _encode_risk_state(self.gate.state))
+                self.store.close()
+            except BitunixError as exc:
+                self.fail(str(exc))
+        if self.lease is not None:
+            if self.lease.held:
+                with contextlib.suppress(BitunixError):
+                    self.lease.release()
+            self.lease.close()
+        if self.sim is not None:
+            await self.sim.stop()
+
+    def _collect(self) -> None:
+        s = self.summary
+        if self.pipeline is not None:
+            p = self.pipeline.stats
+            s.trades_seen, s.books_seen = p.trades, p.book_pushes
+            s.handler_errors += len(p.errors)
+        if self.ws is not None:
+            w = self.ws.stats
+            s.messages = w.messages
+            s.decode_errors = sum(w.malformed.values())
+            s.handler_errors += w.handler_errors
+            s.reconnects = w.reconnects
+            if not w.messages and not s.failures and not s.interrupted:
+                self.fail("the market feed never delivered a message")
+        if s.handler_errors and f"{s.handler_errors} handler errors" not in s.failures:
+            self.fail(f"{s.handler_errors} handler errors (see the log)")
+        if self.trader is not None:
+            s.signals = self.trader.signals
+        s.denials = self.gate.denials.as_dict()
+        engine = self.engine
+        if engine is not None:
+            c = engine.counters
+            s.orders, s.fills = c.orders, c.fills
+            s.rejects = c.rejects
+            s.drift_corrections = c.drift_corrections
+            s.impossible_transitions = engine.fsm.counts[Verdict.IMPOSSIBLE]
+            s.trades = c.trades
+            pf = engine.portfolio
+            s.pnl = str(pf.net_realized() + pf.unrealized())
+            s.fees, s.funding = str(pf.fees()), str(pf.funding())
+            equity = pf.equity()
+            s.equity = "" if equity is None else str(equity)
+            s.open_positions = {sym: str(pos.qty) for sym, pos in pf.positions.items()
+                                if not pos.is_flat}
+            for err in engine.errors:
+                log.warning("execution: %s", err)
+        ev, sig = self.probe.event_to_order, self.probe.signal_to_order
+        s.tick_to_order_p50_us, s.tick_to_order_p99_us = ev.percentile_us(50), ev.percentile_us(99)
+        s.signal_to_order_p50_us = sig.percentile_us(50)
+        s.signal_to_order_p99_us = sig.percentile_us(99)
+        if self.stack is not None:
+            st = self.stack.model_status()
+            s.model_status = {k: str(v) for k, v in msgspec.structs.asdict(st).items()}
+            if st.swap_failures:
+                s.failures.append(f"model hot swap failed {st.swap_failures} times: "
+                                  f"{st.last_swap_error}")
+        if self.store is not None:
+            s.store_error = self.store.error
+            if self.store.error and self.store.error not in s.failures:
+                s.failures.append(self.store.error)
+
+
+def _describe_reconcile(report: ReconcileReport) -> str:
+    return (f"venue has {report.venue_orders} open orders and {report.venue_positions} "
+            f"positions; {report.orders_corrected} orders corrected, {report.adopted} adopted, "
+            f"{report.fills_fetched} fills fetched, {report.drift} drifts")
+
+
+def _describe_flatten(report: FlattenReport) -> str:
+    if report.flat:
+        return f"flat ({report.cancelled} orders cancelled, {report.closes} closing orders)"
+    return f"NOT flat: {report.remaining} still open"
+
+
+def _encode_risk_state(state: RiskState) -> str:
+    return msgspec.json.encode(state).decode()
+
+
+def _decode_risk_state(text: str) -> RiskState:
+    try:
+        return msgspec.json.decode(text, type=RiskState)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise BitunixError(f"the store's saved risk state is unreadable: {text[:80]!r}") from None

@@ -1,0 +1,110 @@
+"""A whole run: start-up order, paper trading on the simulator, the store, the summary and
+an honest exit."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from bitunix.app.bot import BotRun
+from bitunix.config import Mode
+from bitunix.store import SqliteStore
+from tests.app.conftest import busy_config
+
+
+async def test_a_paper_run_trades_round_trips_and_reports_them(
+    tmp_path: Path, capture_slice: Path
+) -> None:
+    cfg = busy_config(tmp_path, capture_slice)
+    lines: list[str] = []
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lines.append)
+    s = await asyncio.wait_for(bot.run(), 90)
+    assert s.failures == []
+    assert s.exit_code() == 0
+    assert s.mode == "paper"
+    assert s.trades_seen > 1000
+    assert s.handler_errors == s.decode_errors == 0
+    assert s.signals > 0
+    assert s.orders >= s.trades > 0
+    assert s.fills >= 2 * s.trades
+    assert s.open_positions == {}  # flattened on exit
+    assert s.signal_to_order_p50_us is not None
+    assert s.tick_to_order_p50_us is not None
+    assert s.tick_to_order_p50_us >= s.signal_to_order_p50_us > 0
+    assert Decimal(s.fees) > 0
+    # the PnL is the venue's: equity moved by exactly the net PnL from 10,000
+    assert Decimal(s.equity) == Decimal("10000") + Decimal(s.pnl)
+    assert any(line.startswith("reconciled:") for line in lines)
+    with SqliteStore(cfg.store.resolved_path()) as store:
+        orders = store.orders()
+        assert len(orders) == s.orders
+        assert all(not o.is_open for o in orders)
+        assert len(store.fills()) == s.fills
+        assert [p.qty_steps for p in store.positions()] == [0]
+        decisions = store.decisions()
+        assert len(decisions) == s.signals
+        assert {d.outcome for d in decisions} <= {"order", "exit", "standby"} | {
+            d.outcome for d in decisions if d.outcome.startswith("denied:")}
+        actions = {a.action for a in store.audit()}
+        assert {"lease", "submit"} <= actions
+        assert store.state("client_id_epoch") is not None
+    text = msgspec.json.encode(s).decode()
+    assert "paper-api-secret" not in text
+
+
+async def test_an_unknown_symbol_is_a_clear_failure(tmp_path: Path, capture_slice: Path) -> None:
+    cfg = busy_config(tmp_path, capture_slice, symbols=["NOPEUSDT"])
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lambda _: None)
+    s = await asyncio.wait_for(bot.run(), 30)
+    assert s.exit_code() == 1
+    assert len(s.failures) == 1
+    assert "NOPEUSDT" in s.failures[0]
+
+
+async def test_market_data_that_never_delivers_fails_the_run(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    cfg = busy_config(tmp_path, empty, **{"run.first_trade_timeout_s": 1.0})
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lambda _: None)
+    s = await asyncio.wait_for(bot.run(), 30)
+    assert s.exit_code() == 1
+    assert "no trade arrived within 1 s" in s.failures[0]
+
+
+async def test_interrupt_stops_cleanly_with_exit_130(tmp_path: Path,
+                                                     capture_slice: Path) -> None:
+    cfg = busy_config(tmp_path, capture_slice, **{"sim.speed": 5.0})
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lambda _: None)
+    task = asyncio.ensure_future(bot.run())
+    await asyncio.sleep(2.0)
+    bot.interrupt()
+    s = await asyncio.wait_for(task, 30)
+    assert s.interrupted
+    assert s.exit_code() == 130
+    assert s.trades_seen > 0
+    assert s.open_positions == {}
+
+
+async def test_a_strategy_that_raises_fails_the_run(tmp_path: Path, capture_slice: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bitunix.strategy.meanrev import MeanReversionStrategy
+
+    def boom(self: object, vector: object) -> tuple[bool, float, str]:
+        raise RuntimeError("strategy bug")
+
+    monkeypatch.setattr(MeanReversionStrategy, "_approve", boom)
+    cfg = busy_config(tmp_path, capture_slice)
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lambda _: None)
+    s = await asyncio.wait_for(bot.run(), 90)
+    assert s.handler_errors > 0
+    assert s.exit_code() == 1
+    assert any("handler errors" in f for f in s.failures)
