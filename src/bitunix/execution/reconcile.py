@@ -11,7 +11,8 @@ every private-stream reconnect and every ``reconcile_interval_s``. What it corre
   state applied;
 * **fills**: an order reported more filled than its booked fills has them fetched;
 * **positions**: the local size must equal the venue's. If not, the fills of the recent
-  orders of that symbol are fetched, the venue read again; if they still differ, the
+  orders of that symbol are fetched, the venue read again; if they still differ (and no
+  order of the symbol was sent meanwhile: then it is checked again later), the
   venue's size is adopted by a synthetic correcting fill (trade id ``drift:...``, no fee,
   at the venue's entry price when it adds to the venue's side, else at the last mark),
   recorded as a drift with both sizes in the audit;
@@ -218,13 +219,22 @@ class Reconciler:
                     if engine.portfolio.qty_steps(s) != _qty(by_symbol.get(s))]
         if not suspects:
             return
+        known = set(engine.orders)
         for symbol in suspects:
             report.fills_fetched += await self._refresh_symbol(symbol)
         fresh = {p.spec.symbol: p for p in await engine.venue.positions(symbols)}
+        # Orders sent since the re-reads began may be in the venue's position already and
+        # not in ours yet (fills are read after the order's report): not a drift yet.
+        busy = {o.symbol for cid, o in engine.orders.items() if cid not in known}
         for symbol in suspects:
             venue_pos = fresh.get(symbol)
             local = engine.portfolio.qty_steps(symbol)
             if local == _qty(venue_pos):
+                continue
+            if symbol in busy:
+                log.info("%s: position differs while orders are in flight; checked again "
+                         "later", symbol)
+                engine.call_later(engine.settings.backoff(2), self.request)
                 continue
             self._correct(symbol, local, venue_pos, by_symbol.get(symbol))
             report.positions_corrected += 1
