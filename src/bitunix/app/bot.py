@@ -219,10 +219,8 @@ class BotRun:
             journal=store, feedback=feedback, config=cfg.trader, clock=self.clock,
             probe=self.probe, model_name=lambda: self.stack.predictor.name if self.stack
             else "", paper_equity=cfg.sim.balance_usdt)
-        if self.venue is not None:
-            await self.venue.connect()
-        await self._take_lease_or_standby(loop)
         self._start_market_data(public_url)
+        await self._take_lease_or_standby(loop)
         self._arm_timers(loop)
 
     async def _venue_endpoints(self) -> tuple[str, str, str, Credentials | None]:
@@ -271,14 +269,18 @@ class BotRun:
             self._spawn(self._become_active())
 
     async def _become_active(self) -> None:
+        # Only the lease holder touches the venue's private side: a standby neither reads
+        # nor changes it. The local view is restored before the private stream connects,
+        # so its first reconciliation compares the venue with what the store held.
         store, engine, trader = self.store, self.engine, self.trader
         assert store is not None
         assert trader is not None
         self._audit("lease", reason="acquired")
-        if engine is not None:
+        if engine is not None and self.venue is not None:
             orders = store.orders(open_only=True)
             positions = [p for p in store.positions() if not p.is_flat]
             engine.restore(orders, positions, store.fills())
+            await self.venue.connect()
             report = await engine.reconcile()
             self.emit(f"reconciled: {len(orders)} open orders and {len(positions)} positions "
                       f"restored; {_describe_reconcile(report)}")
