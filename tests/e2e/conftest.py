@@ -35,6 +35,7 @@ from bitunix.sim.server import SimServer
 D = Decimal
 KEY, SECRET = "e2e-key", "e2e-secret"
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
+BALANCE = D("100000")
 
 #: The order manager's timings, short so that every recovery path runs in a test.
 ENGINE = ExecutionSettings(
@@ -106,9 +107,10 @@ class Session:
     @classmethod
     async def open(cls, seed: int = 1, *, rest_timeout_s: float = 3.0,
                    source: Callable[[], Any] = captures,
-                   symbols: tuple[str, ...] = SYMBOLS, warmup: int = 200) -> Session:
+                   symbols: tuple[str, ...] = SYMBOLS, warmup: int = 200,
+                   balance: Decimal = BALANCE) -> Session:
         sim = SimServer(source=source, speed=0, push_interval_s=None, loop_data=False,
-                        api_keys={KEY: SECRET}, balance=D("100000"), ws_msg_per_s=None)
+                        api_keys={KEY: SECRET}, balance=balance, ws_msg_per_s=None)
         await sim.start()
         sim.advance(warmup)
         rest = RestConfig(base_url=sim.rest_url, rate_limits=False, max_retries=3,
