@@ -20,6 +20,7 @@ paid. A position's cumulative ``funding`` is what the wallet received (negative 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -29,7 +30,8 @@ from bitunix.exchange.convert import (
     position_side_of,
     position_update,
 )
-from bitunix.execution.venue import VenueOrder, VenuePosition
+from bitunix.exchange.fasthttp import FastHttpError, HttpResponse, HttpResult
+from bitunix.execution.venue import SubmitError, VenueOrder, VenuePosition
 from bitunix.model import (
     ContractSpec,
     Fill,
@@ -39,11 +41,13 @@ from bitunix.model import (
     Side,
     TimeInForce,
 )
+from bitunix.wire.decoding import ResponseDecoder, WireError
 from bitunix.wire.private import OrderData, PositionData
 from bitunix.wire.rest import Order as RestOrder
 from bitunix.wire.rest import PendingPosition, TradeFill
 
 __all__ = [
+    "Answer",
     "CancelBody",
     "CancelEntry",
     "PlaceLimitBody",
@@ -51,6 +55,7 @@ __all__ = [
     "fill_from_trade",
     "position_from_push",
     "position_from_rest",
+    "read_answer",
     "report_from_push",
     "report_from_rest",
     "steps_str",
@@ -58,6 +63,8 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+_RATE_LIMITED = frozenset({10005, 10006})
+_NETWORK_ERROR = 10001
 
 
 class PlaceMarketBody(msgspec.Struct, kw_only=True, gc=False):
@@ -171,3 +178,54 @@ def position_from_rest(p: PendingPosition, spec: ContractSpec) -> VenuePosition:
         entry = p.entry_value / p.qty
     return VenuePosition(spec=spec, qty_steps=steps, position_id=p.position_id,
                          entry_price=entry if steps else None, unrealized_pnl=p.unrealized_pnl)
+
+
+class Answer(msgspec.Struct, frozen=True, gc=False):
+    """The venue's verdict on a request: its ``code`` (0: done), ``msg`` and ``data``."""
+
+    code: int
+    msg: str
+    data: Any
+
+
+def read_answer(result: HttpResult, decoder: ResponseDecoder[Any],
+                what: str) -> tuple[Answer | SubmitError, bool]:
+    """The verdict in one fast-channel result, or the :class:`SubmitError` of no verdict;
+    and whether the request went well for the error-rate count (False: no answer, HTTP
+    5xx or 429, a rate limit, the venue's network error, an unreadable body).
+
+    * rate limited (10005/10006, HTTP 429) and never written: ``executed=False``;
+    * timeout, connection lost after the write, HTTP 5xx, 10001, a body that is not the
+      envelope, a non-200 status with code 0: ``executed=None``;
+    * any other code is the venue's verdict (a refusal proves nothing was done, spec 6.3).
+    """
+    if isinstance(result, FastHttpError):
+        return SubmitError(reason=f"{what}: {result}", executed=result.executed), False
+    status = result.status
+    if status == 429:
+        return SubmitError(reason=f"{what}: HTTP 429", executed=False,
+                           retry_after_s=_retry_after(result)), False
+    if status >= 500:
+        return SubmitError(reason=f"{what}: HTTP {status}", executed=None), False
+    try:
+        env = decoder.decode(result.body)
+    except WireError as exc:
+        return SubmitError(reason=f"{what}: HTTP {status}, unreadable answer: {exc}",
+                           executed=None), False
+    code = env.code
+    if code in _RATE_LIMITED:
+        return SubmitError(reason=f"{what}: [{code}] {env.msg or 'rate limited'}",
+                           executed=False, retry_after_s=_retry_after(result)), False
+    if code == _NETWORK_ERROR or (status != 200 and code == 0):
+        return SubmitError(reason=f"{what}: HTTP {status} [{code}] {env.msg or ''}",
+                           executed=None), False
+    return Answer(code, env.msg or "", env.data), True
+
+
+def _retry_after(response: HttpResponse) -> float:
+    """The ``Retry-After`` header in seconds (0 when absent or not a number)."""
+    try:
+        value = float(response.headers.get("retry-after", "0"))
+    except ValueError:
+        return 0.0
+    return value if 0 < value < float("inf") else 0.0
