@@ -60,6 +60,10 @@ def test_file_and_env_overrides(tmp_path: Path) -> None:
         ("symbols = []\n", {}, "key symbols: no symbols"),
         ("[sim]\nbalance = '-100'\n", {}, "key sim.balance: must be > 0 (was '-100')"),
         ("[sim]\nspeed = nan\n", {}, "key sim.speed: must be a finite number > 0"),
+        ("[sim]\ndata = 'synthetic:abc'\n", {}, "'synthetic:abc' is not synthetic or "
+                                                 "synthetic:SEED with an integer SEED"),
+        ("[sim]\ndata = 'synthetics'\n", {}, "is not synthetic or synthetic:SEED"),
+        ("[sim]\ndata = '/no/such.gz'\n", {}, "key sim.data: no such market-data file"),
         ("[[signal.strategies]]\nkind = 'nope'\n", {}, "key signal.strategies[0]: unknown "
                                                          "strategy kind 'nope'"),
         ("[[signal.strategies]]\nkind = 'ovirx'\nparams = {entry_z = -1.0}\n", {},

@@ -226,9 +226,7 @@ class BotRun:
     async def _venue_endpoints(self) -> tuple[str, str, str, Credentials | None]:
         cfg = self.config
         if cfg.venue.kind == "sim":
-            data = cfg.sim.data or None
-            if data is not None and not data.startswith("synthetic") and not Path(data).is_file():
-                raise ConfigError(f"key sim.data: no such market-data file: {data}")
+            data = cfg.sim.data or None  # checked when the configuration was loaded
             self.sim = SimServer(
                 data=data, speed=cfg.sim.speed, loop_data=False,
                 push_interval_s=cfg.sim.push_interval_s / cfg.sim.speed,

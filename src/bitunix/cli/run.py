@@ -40,7 +40,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--duration", metavar="SECONDS",
                         help="stop after this many seconds (0: until interrupted; default 120)")
     parser.add_argument("--store", metavar="PATH",
-                        help="the state store (default bitunix-state.sqlite)")
+                        help="the state store (default bitunix-state.sqlite; a paper run: "
+                             "bitunix-paper.sqlite)")
     parser.add_argument("--summary-json", metavar="FILE", help="also write the summary here")
     parser.add_argument("--dry-run", action="store_true",
                         help="record decisions, send nothing (any venue)")
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
                           "does not exist")
     mode, why = resolve_mode(config, environ, force_dry_run=args.dry_run)
     secrets = load_secrets(environ, config.venue.secrets_file)
-    store_path = config.store.resolved_path()
+    store_path = config.store.resolved_path(mode.value)
     if not store_path.parent.is_dir():
         raise ConfigError(f"store {store_path}: directory {store_path.parent} does not exist")
     print(f"bitunix-bot run: mode {mode.value} ({why}); venue {config.venue.kind}; "

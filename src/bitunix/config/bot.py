@@ -89,6 +89,15 @@ class SimSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     def __post_init__(self) -> None:
         _positive("sim", "speed", self.speed)
         _positive("sim", "push_interval_s", self.push_interval_s)
+        data = self.data
+        if data.startswith("synthetic"):
+            seed = data.partition(":")[2]
+            if data not in ("synthetic", "synthetic:") and (
+                    data[9:10] != ":" or not seed.isascii() or not seed.isdigit()):
+                raise ConfigError(f"key sim.data: {data!r} is not synthetic or "
+                                  "synthetic:SEED with an integer SEED")
+        elif data and not Path(data).is_file():
+            raise ConfigError(f"key sim.data: no such market-data file: {data}")
         try:
             balance = Decimal(self.balance)
         except InvalidOperation:
@@ -129,8 +138,9 @@ class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 class StoreSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The state store: an SQLite file (WAL). ``path`` empty: ``bitunix-state.sqlite`` in
-    the working directory. ``lease_ttl_s``: how long the running bot's lease lasts without
-    a heartbeat before a standby may take over."""
+    the working directory, or ``bitunix-paper.sqlite`` for a paper run (a simulator's
+    positions never mix with a real account's). ``lease_ttl_s``: how long the running
+    bot's lease lasts without a heartbeat before a standby may take over."""
 
     path: str = ""
     lease_ttl_s: float = 10.0
@@ -143,9 +153,11 @@ class StoreSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             raise ConfigError("key store.flush_interval_s: must be below store.lease_ttl_s "
                               f"(was {self.flush_interval_s} >= {self.lease_ttl_s})")
 
-    def resolved_path(self) -> Path:
-        """The database file."""
-        return Path(self.path or "bitunix-state.sqlite")
+    def resolved_path(self, mode: str = "live") -> Path:
+        """The database file for a run in ``mode``."""
+        if self.path:
+            return Path(self.path)
+        return Path("bitunix-paper.sqlite" if mode == "paper" else "bitunix-state.sqlite")
 
 
 class TraderSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
