@@ -171,3 +171,42 @@ async def test_a_second_bot_on_the_same_store_waits_until_the_lease_lapses(
     standby.interrupt()
     s = await asyncio.wait_for(standby_task, 30)
     assert s.failures == []
+
+
+async def test_a_restart_keeps_the_days_loss_and_the_positions_exits(
+    tmp_path: Path, capture_slice: Path, venue: SimServer
+) -> None:
+    cfg = live_config(tmp_path, capture_slice, venue)
+    first, task = start(cfg)
+    await until(lambda: first.trader is not None and first.trader.enabled)
+    engine = first.engine
+    assert engine is not None
+    spec = first.contracts["BTCUSDT"]
+    # a losing round trip (fees), then an entry whose time exit is 20 s of market time away
+    engine.submit(OrderIntent(spec=spec, side=Side.BUY, qty_steps=10, strategy="t",
+                              reason="enter"))
+    await until(lambda: (p := engine.position("BTCUSDT")) is not None and p.qty_steps == 10)
+    engine.submit(OrderIntent(spec=spec, side=Side.SELL, qty_steps=10, reduce_only=True,
+                              strategy="t", reason="exit:test"))
+    await until(lambda: (p := engine.position("BTCUSDT")) is not None and p.is_flat)
+    engine.submit(OrderIntent(spec=spec, side=Side.BUY, qty_steps=10, strategy="t",
+                              reason="enter", max_hold_ns=20 * 10**9))
+    await until(lambda: (p := engine.position("BTCUSDT")) is not None and p.qty_steps == 10)
+    await asyncio.sleep(1.2)  # the day's PnL is saved by a 1 s timer
+    day_loss = engine.portfolio.day_pnl()
+    first.interrupt()
+    await asyncio.wait_for(task, 30)
+    assert day_loss < 0
+
+    second, task = start(cfg)
+    await until(lambda: second.trader is not None and second.trader.enabled)
+    engine = second.engine
+    assert engine is not None
+    # the realised part of the day survives: the daily loss limit does not start over
+    assert engine.portfolio.day_pnl() < 0
+    # the restored position's time exit still fires (market time moves 5x wall time here)
+    await until(lambda: (p := engine.position("BTCUSDT")) is not None and p.is_flat, 20)
+    second.interrupt()
+    s = await asyncio.wait_for(task, 30)
+    assert s.failures == []
+    assert venue_qty(venue) == 0

@@ -70,6 +70,7 @@ def test_everything_round_trips_exactly(tmp_path: Path) -> None:
         assert [o.client_id for o in store.orders()] == ["c2", "c1"]
         assert [o.client_id for o in store.orders(open_only=True)] == ["c1"]
         assert store.orders(symbol="ETHUSDT") == []
+        assert [o.client_id for o in store.orders(symbol="BTCUSDT", latest=1)] == ["c1"]
         assert store.orders(open_only=True)[0] == order("c1", OrderStatus.PART_FILLED, 3)
         assert [f.trade_id for f in store.fills()] == ["t1", "t2"]
         assert store.fills("c1")[0] == fill("t1")

@@ -25,6 +25,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Coroutine
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from bitunix.features import FEATURE_NAMES, FeatureEngine
 from bitunix.model import ContractSpec, Verdict
 from bitunix.model.records import AuditEntry
 from bitunix.risk.gate import RiskGate, RiskState
+from bitunix.risk.snapshot import utc_day
 from bitunix.risk.verdict import Denial, RiskTransition
 from bitunix.sim.server import SimServer
 from bitunix.store import Lease, SqliteStore
@@ -60,6 +62,9 @@ log = logging.getLogger("bitunix.app.bot")
 #: The key pair the built-in simulator accepts in a paper run (it serves loopback only).
 SIM_API_KEY, SIM_API_SECRET = "paper-api-key", "paper-api-secret"
 _RISK_STATE = "risk_state"
+_DAY_PNL = "day_pnl"
+#: How many of a symbol's latest orders are searched for the entry of its open position.
+_OPENER_SEARCH = 50
 _ID_EPOCH = "client_id_epoch"
 _NS = 1_000_000_000
 
@@ -137,6 +142,7 @@ class BotRun:
         self._subscribed_at = 0.0
         self._standby = False
         self._alerts: set[tuple[str, str]] = set()
+        self._day_pnl_saved = ""
 
     # -- control ----------------------------------------------------------------------------
 
@@ -275,12 +281,20 @@ class BotRun:
         assert trader is not None
         self._audit("lease", reason="acquired")
         if engine is not None and self.venue is not None:
-            orders = store.orders(open_only=True)
             positions = [p for p in store.positions() if not p.is_flat]
-            engine.restore(orders, positions, store.fills())
+            orders = store.orders(open_only=True)
+            open_count = len(orders)
+            # The entry orders of the open positions carry their exits (trailing stop, time
+            # exit): restore them too, with the fills booked against every restored order.
+            known = {o.client_id for o in orders}
+            for pos in positions:
+                orders += [o for o in store.orders(symbol=pos.symbol, latest=_OPENER_SEARCH)
+                           if o.client_id not in known]
+            fills = [f for o in orders for f in store.fills(o.client_id)]
+            engine.restore(orders, positions, fills, day_pnl=self._saved_day_pnl())
             await self.venue.connect()
             report = await engine.reconcile()
-            self.emit(f"reconciled: {len(orders)} open orders and {len(positions)} positions "
+            self.emit(f"reconciled: {open_count} open orders and {len(positions)} positions "
                       f"restored; {_describe_reconcile(report)}")
         trader.enabled = True
 
@@ -356,8 +370,33 @@ class BotRun:
     def _poll_risk(self) -> None:
         now = self.clock.now_ns()
         self.gate.poll(now)
-        if self.engine is not None:
-            self.gate.check_account(self.engine.snapshot(), now)
+        engine = self.engine
+        if engine is not None and engine.ready:
+            self.gate.check_account(engine.snapshot(), now)
+            self._save_day_pnl(now)
+
+    def _save_day_pnl(self, now_ns: int) -> None:
+        """Keep the UTC day's PnL in the store, so a restart does not reset the daily loss
+        limit (a restart must never be a way around it)."""
+        assert self.engine is not None
+        value = f"{utc_day(now_ns)} {self.engine.portfolio.day_pnl()}"
+        if value != self._day_pnl_saved and self.store is not None:
+            self.store.set_state(_DAY_PNL, value)
+            self._day_pnl_saved = value
+
+    def _saved_day_pnl(self) -> Decimal | None:
+        """The PnL already made today according to the store (None: another day or none)."""
+        assert self.store is not None
+        saved = self.store.state(_DAY_PNL)
+        if saved is None:
+            return None
+        day, _, pnl = saved.partition(" ")
+        try:
+            if int(day) != utc_day(self.clock.now_ns()):
+                return None
+            return Decimal(pnl)
+        except (ValueError, ArithmeticError):
+            raise BitunixError(f"the store's saved day PnL is unreadable: {saved!r}") from None
 
     async def _poll_model(self) -> None:
         stack = self.stack
@@ -458,6 +497,8 @@ class BotRun:
         self._collect()
         if self.store is not None:
             try:
+                if engine is not None and engine.ready:
+                    self._save_day_pnl(self.clock.now_ns())
                 self.store.set_state(_RISK_STATE, _encode_risk_state(self.gate.state))
                 self.store.close()
             except BitunixError as exc:

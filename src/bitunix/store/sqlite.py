@@ -278,8 +278,9 @@ class SqliteStore:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise StoreError(f"store {self.path}: a stored record is unreadable: {exc}") from None
 
-    def orders(self, *, open_only: bool = False, symbol: str | None = None) -> list[Order]:
-        """Orders (oldest change first)."""
+    def orders(self, *, open_only: bool = False, symbol: str | None = None,
+               latest: int | None = None) -> list[Order]:
+        """Orders (oldest change first); ``latest``: only the last that many changed."""
         where = ["1"]
         args: list[Any] = []
         if open_only:
@@ -287,8 +288,13 @@ class SqliteStore:
         if symbol is not None:
             where.append("symbol = ?")
             args.append(symbol)
-        return self._rows(f"SELECT body FROM orders WHERE {' AND '.join(where)} "
-                          "ORDER BY updated_ns, client_id", args, Order)
+        sql = (f"SELECT body, updated_ns, client_id FROM orders WHERE {' AND '.join(where)} "
+               "ORDER BY updated_ns DESC, client_id DESC")
+        if latest is not None:
+            sql += " LIMIT ?"
+            args.append(latest)
+        return self._rows(f"SELECT body FROM ({sql}) ORDER BY updated_ns, client_id", args,
+                          Order)
 
     def fills(self, client_id: str | None = None) -> list[Fill]:
         """Fills (of one order), in time order."""
