@@ -32,13 +32,12 @@ def test_replay_summarises_bundled_data(capsys: pytest.CaptureFixture[str]) -> N
     assert "vwap_z" in out
 
 
-def test_run_against_the_simulator(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_against_the_simulator(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     models = Path(__file__).resolve().parents[2] / "models"
     assert cli.main(["run", "--data", "synthetic:7", "--speed", "50", "--duration", "4",
-                     "--models-dir", str(models)]) == 0
+                     "--models-dir", str(models), "--store", str(tmp_path / "s.sqlite")]) == 0
     out = capsys.readouterr().out
-    assert "paper mode against the built-in simulator" in out
-    assert "no orders are sent" in out
+    assert "mode paper (orders go to the built-in simulator)" in out
     assert "model: ovirx-gbm@" in out
     assert " 0 reconnects" in out
 
@@ -52,7 +51,8 @@ def test_run_away_from_a_checkout_serves_the_shipped_model(
     assert "no ./models registry: serving ovirx-gbm@" in out
     assert "model: ovirx-gbm@" in out
     assert "rule fallback" not in out
-    assert list(tmp_path.iterdir()) == []  # nothing left behind
+    # the paper store is the only thing left behind (the temporary registry is gone)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bitunix-paper.sqlite"]
 
 
 BUILD_PARSER = cli.build_parser
