@@ -607,3 +607,69 @@ def msgspec_replace(settings: BitunixVenueSettings, **kw: Any) -> BitunixVenueSe
 def test_settings_refuse_bad_values(kw: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         BitunixVenueSettings(**kw)
+
+
+# ----------------------------------------------------------------------------- failures
+
+async def test_trades_unreadable_at_first_are_read_again(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bitunix.exchange.errors import TransportError
+
+    real = rig.venue.rest.history_trades
+    failures = [2]
+
+    async def flaky(*args: Any, **kw: Any) -> Any:
+        if failures[0]:
+            failures[0] -= 1
+            raise TransportError("down")
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(rig.venue.rest, "history_trades", flaky)
+    rig.venue.submit(rig.order())
+    await until(lambda: len(rig.rec.of("fill")) == 1)
+    assert rig.venue.stats.fill_fetch_failures == 2
+    assert rig.requests.count(False) == 2  # each failure told to the error-rate breaker
+
+
+async def test_trades_never_readable_are_left_to_the_order_manager(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bitunix.exchange.errors import TransportError
+
+    async def down(*args: Any, **kw: Any) -> Any:
+        raise TransportError("down")
+
+    monkeypatch.setattr(rig.venue.rest, "history_trades", down)
+    rig.venue.submit(rig.order())
+    await until(lambda: rig.venue.stats.fill_fetch_failures == FAST.fill_fetch_attempts)
+    await asyncio.sleep(0.05)
+    assert rig.rec.of("fill") == []
+    assert rig.venue.stats.fill_fetch_failures == FAST.fill_fetch_attempts
+    monkeypatch.undo()
+    # The order manager's own gap check asks for them later: they are all there.
+    (fill,) = await rig.venue.fills(rig.order(cid="t1"))
+    assert fill.qty_steps == 10
+
+
+async def test_a_push_that_cannot_be_read_is_counted_and_skipped(rig: Rig) -> None:
+    from bitunix.wire.private import OrderData, OrderPush
+
+    bad = OrderData(event="UPDATE", order_id="1", symbol="BTCUSDT", side="BUY",
+                    qty=D("0.001"), order_status="HALF_DONE", client_id="t9")
+    good = OrderData(event="CREATE", order_id="2", symbol="BTCUSDT", side="BUY",
+                     qty=D("0.001"), order_status="NEW", client_id="t8")
+    rig.venue.ws.handler.on_order(OrderPush(ts=1, data=[bad, good]))
+    assert rig.venue.stats.convert_errors == 1
+    assert rig.rec.events("t9") == []
+    assert [e.status for e in rig.rec.events("t8")] == [OrderStatus.NEW]
+
+
+async def test_a_limit_order_without_a_price_is_not_sent(rig: Rig) -> None:
+    from bitunix.exchange.requests import InvalidRequestError
+
+    order = Order(client_id="np", spec=rig.spec(), side=Side.BUY, qty_steps=1,
+                  order_type=OrderType.LIMIT)
+    with pytest.raises(InvalidRequestError, match="needs a price"):
+        rig.venue.submit(order)
+    assert rig.venue.stats.submits == 0
+    assert rig.venue.name == "bitunix"
+    assert rig.venue.stats.as_dict()["submits"] == 0

@@ -91,6 +91,7 @@ from bitunix.exchange.errors import (
 )
 from bitunix.exchange.fasthttp import FastHttpChannel, HttpResult
 from bitunix.exchange.request_bytes import SignedRequestBuilder, server_timestamp_ms
+from bitunix.exchange.requests import InvalidRequestError
 from bitunix.exchange.rest import BitunixREST
 from bitunix.exchange.signing import Credentials
 from bitunix.exchange.ws import BitunixWS, ConnState, WsHandler
@@ -418,7 +419,7 @@ class BitunixVenue:
         else:
             price = order.price_ticks
             if price is None or price <= 0:
-                raise VenueNotConnectedError(f"{order.client_id}: a LIMIT order needs a price")
+                raise InvalidRequestError(f"{order.client_id}: a LIMIT order needs a price > 0")
             body = PlaceLimitBody(
                 symbol=spec.symbol, side=order.side, orderType=OrderType.LIMIT,
                 qty=steps_str(order.qty_steps, spec.qty_decimals),
@@ -679,8 +680,10 @@ class BitunixVenue:
 
     def _report_fills(self, fills: list[Fill]) -> None:
         listener = self._listener
+        if listener is None:
+            return  # not marked as reported: a later read reports them
         for fill in fills:
-            if not self._reported.seen(fill.trade_id) and listener is not None:
+            if not self._reported.seen(fill.trade_id):
                 self.stats.fills_reported += 1
                 listener.on_fill(fill)
 
