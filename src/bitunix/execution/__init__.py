@@ -5,7 +5,7 @@
 strategies. :class:`ExecutionEngine` (``execution.engine``) is the order manager: it submits
 intents, follows every order to its end, books fills into the :class:`Portfolio`, runs the
 exits (``execution.exits``), reconciliation (``execution.reconcile``) and flatten
-(``execution.flatten``). See ``docs/trading-execution.md``.
+(``execution.flatten``). See ``docs/trading.md``.
 """
 
 from bitunix.execution.client_ids import ClientIdFactory
