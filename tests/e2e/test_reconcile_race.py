@@ -8,6 +8,7 @@ and a second correction undo at another price)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -72,3 +73,44 @@ async def test_an_order_sent_during_reconciliation_is_not_a_drift() -> None:
         assert s.engine.portfolio.qty_steps("ETHUSDT") == s.venue_qty("ETHUSDT")
     finally:
         await s.close()
+
+
+async def test_a_check_put_off_does_not_outlive_the_engine() -> None:
+    """A reconciliation put off for later (an order in flight) is dropped when the engine
+    closes: nothing reads the venue after ``close``."""
+    s = await Session.open(seed=3)
+    try:
+        first = s.entry("ETHUSDT")  # something of the symbol to re-read
+        assert first is not None
+        await s.settle()
+        s.sim.faults.silent = True
+        s.sim.engine.place_order(KEY, SimOrderRequest(symbol="ETHUSDT", side="BUY",
+                                                      order_type="MARKET", qty=Decimal("0.003")))
+        reads = 0
+        real_positions, real_query = s.venue.positions, s.venue.query_order
+        sent: list[Order] = []
+
+        async def positions(symbols: Sequence[str]) -> list[VenuePosition]:
+            nonlocal reads
+            reads += 1
+            return await real_positions(symbols)
+
+        async def query(order: Order) -> OrderReport | None:
+            if reads == 1 and not sent:
+                late = s.entry("ETHUSDT")
+                assert late is not None
+                sent.append(late)
+            return await real_query(order)
+
+        s.venue.positions = positions  # type: ignore[method-assign]
+        s.venue.query_order = query  # type: ignore[method-assign]
+        await s.engine.reconcile()
+        assert sent
+        assert s.engine.counters.drift_corrections == 0  # put off
+        await s.engine.close()
+        calls = s.venue.rest.requests
+        await asyncio.sleep(3 * s.engine.settings.backoff(2))
+        assert s.venue.rest.requests == calls
+    finally:
+        await s.venue.close()
+        await s.sim.stop()

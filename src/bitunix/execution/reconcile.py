@@ -77,6 +77,7 @@ class Reconciler:
         self._lock = asyncio.Lock()
         self._pending = False
         self._periodic: asyncio.TimerHandle | None = None
+        self._retry: asyncio.TimerHandle | None = None
         self._foreign: set[str] = set()
         self._drift_seq = 0
         self.last: ReconcileReport | None = None
@@ -97,7 +98,7 @@ class Reconciler:
         except RETRYABLE as exc:
             engine.counters.reconcile_failures += 1
             log.warning("reconciliation failed, retrying: %s", exc)
-            engine.call_later(engine.settings.backoff(2), self.request)
+            self._again_later()
 
     async def reconcile(self) -> ReconcileReport:
         """Reconcile now; raises when the venue cannot be read (the caller decides)."""
@@ -109,10 +110,21 @@ class Reconciler:
                 raise
 
     def close(self) -> None:
-        """Stop the periodic timer."""
-        if self._periodic is not None:
-            self._periodic.cancel()
-            self._periodic = None
+        """Stop the periodic timer and a pending retry."""
+        for handle in (self._periodic, self._retry):
+            if handle is not None:
+                handle.cancel()
+        self._periodic = self._retry = None
+
+    def _again_later(self) -> None:
+        """Reconcile again after a backoff (once, however many ask)."""
+        if self._retry is None:
+            self._retry = self._engine.call_later(self._engine.settings.backoff(2),
+                                                  self._retry_now)
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        self.request()
 
     def _schedule(self) -> None:
         interval = self._engine.settings.reconcile_interval_s
@@ -234,7 +246,7 @@ class Reconciler:
             if symbol in busy:
                 log.info("%s: position differs while orders are in flight; checked again "
                          "later", symbol)
-                engine.call_later(engine.settings.backoff(2), self.request)
+                self._again_later()
                 continue
             self._correct(symbol, local, venue_pos, by_symbol.get(symbol))
             report.positions_corrected += 1
