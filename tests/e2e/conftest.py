@@ -30,6 +30,7 @@ from bitunix.execution import ClientIdFactory, ExecutionEngine, ExecutionSetting
 from bitunix.model import Fill, Order, OrderIntent, OrderType, Position, Side, TimeInForce
 from bitunix.model.market import MarketEvent
 from bitunix.model.records import AuditEntry, Decision
+from bitunix.sim.faults import Faults
 from bitunix.sim.server import SimServer
 
 D = Decimal
@@ -110,7 +111,8 @@ class Session:
                    symbols: tuple[str, ...] = SYMBOLS, warmup: int = 200,
                    balance: Decimal = BALANCE) -> Session:
         sim = SimServer(source=source, speed=0, push_interval_s=None, loop_data=False,
-                        api_keys={KEY: SECRET}, balance=balance, ws_msg_per_s=None)
+                        api_keys={KEY: SECRET}, balance=balance, ws_msg_per_s=None,
+                        faults=Faults(seed=seed))
         await sim.start()
         sim.advance(warmup)
         rest = RestConfig(base_url=sim.rest_url, rate_limits=False, max_retries=3,
