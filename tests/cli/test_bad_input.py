@@ -59,6 +59,8 @@ FILES: dict[str, Callable[[], bytes]] = {
     "longline.txt": lambda: b"1 " + b"7" * (2 << 20),
     "empty.txt": lambda: b"",
     "regfile": lambda: b"not a directory",
+    "depthless.txt": lambda: (b'1 {"ch":"depth_book1","ts":1,"data":{"b":[["1","1"]],'
+                              b'"a":[["2","1"]]}}\n'),
 }
 
 
@@ -101,6 +103,7 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     (["replay", "--data", "backwards.txt"], 1, ["backwards.txt:3", "goes back in time"]),
     (["replay", "--data", "longline.txt"], 1, ["longline.txt:1", "longer than 1048576"]),
     (["replay", "--data", "empty.txt"], 1, ["no market events in empty.txt"]),
+    (["replay", "--data", "depthless.txt"], 1, ["depthless.txt:1", "no symbol"]),
     # sim: all refused before it serves or prints anything
     (["sim", "--port", "-1"], ARGPARSE, ["--port", "'-1'", "0-65535"]),
     (["sim", "--port", "70000"], ARGPARSE, ["--port", "'70000'"]),
@@ -116,6 +119,7 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     (["sim", "--balance", "-100"], ARGPARSE, ["--balance", "'-100'"]),
     (["sim", "--balance", "nan"], ARGPARSE, ["--balance", "'nan'"]),
     (["sim", "--balance", "lots"], ARGPARSE, ["--balance", "'lots'"]),
+    (["sim", "--balance", "1e99"], ARGPARSE, ["--balance", "'1e99'"]),
     (["sim", "--speed", "nan"], ARGPARSE, ["--speed", "'nan'"]),
     (["sim", "--speed", "inf"], ARGPARSE, ["--speed", "'inf'"]),
     (["sim", "--speed", "0"], ARGPARSE, ["--speed", "'0'"]),
@@ -131,6 +135,11 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     (["train", "--data", "BTCUSDT=backwards.txt"], 1, ["backwards.txt:3", "goes back"]),
     (["train", "--data", "ETHUSDT=good.txt"], 1, ["--data ETHUSDT", "its symbols: BTCUSDT"]),
     (["train", "--seed", "-1"], ARGPARSE, ["--seed", "'-1'"]),
+    (["train", "--seed", "1.5"], ARGPARSE, ["--seed", "'1.5'"]),
+    (["train", "--depth", "two"], ARGPARSE, ["--depth", "'two'"]),
+    (["train", "--fee-bps", "-1"], ARGPARSE, ["--fee-bps", "'-1'", ">= 0"]),
+    (["train", "--min-abs-z", "nan"], ARGPARSE, ["--min-abs-z", "'nan'"]),
+    (["train", "--threshold", "high"], ARGPARSE, ["--threshold", "'high'"]),
     (["train", "--trees", "0"], ARGPARSE, ["--trees", "'0'"]),
     (["train", "--threshold", "1.5"], ARGPARSE, ["--threshold", "'1.5'"]),
     (["train", "--horizon-s", "inf"], ARGPARSE, ["--horizon-s", "'inf'"]),
@@ -255,3 +264,32 @@ def test_sim_data_bad_past_its_first_event_stops_the_sim(
     assert time.monotonic() - started < 60  # stopped by the error, not by --duration
     assert out.startswith("rest_url http://127.0.0.1:")
     assert_clean(err, code, 1, ["truncated.gz:", "end early"])
+
+
+def test_sim_on_a_port_in_use_is_one_line(bad_files: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = _run(["sim", "--data", "synthetic", "--port", str(port)], capsys)
+    assert out == ""
+    assert_clean(err, code, 1, [f"--port {port}", f"127.0.0.1:{port}"])
+
+
+def test_replay_and_train_read_recordings_too(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A recording of Bitunix pushes given to replay was read as a capture: 0 events."""
+    from bitunix.data.recording import RecordingWriter
+
+    path = tmp_path / "rec.txt"
+    with RecordingWriter(path) as w:
+        for i in range(1, 200):
+            w.write(i * 10**8, {"ch": "trade", "symbol": "ETHUSDT", "ts": i, "data": [
+                {"p": f"{2500 + i % 5}.5", "v": "0.1", "s": "buy", "t": "x"}]})
+    assert main(["replay", "--data", str(path)]) == 0
+    assert "events: 199 (199 trades, 0 books)" in capsys.readouterr().out
+    code, _, err = _run(["replay", "--data", str(path), "--symbol", "btcusdt"], capsys)
+    assert_clean(err, code, 1, ["--symbol BTCUSDT", "its symbols: ETHUSDT"])
