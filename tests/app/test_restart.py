@@ -210,3 +210,47 @@ async def test_a_restart_keeps_the_days_loss_and_the_positions_exits(
     s = await asyncio.wait_for(task, 30)
     assert s.failures == []
     assert venue_qty(venue) == 0
+
+
+async def test_a_position_the_venue_closed_while_the_bot_was_down_is_dropped_first(
+    tmp_path: Path, capture_slice: Path, venue: SimServer
+) -> None:
+    first, task = start(live_config(tmp_path, capture_slice, venue))
+    await until(lambda: first.trader is not None and first.trader.enabled)
+    engine = first.engine
+    assert engine is not None
+    spec = first.contracts["BTCUSDT"]
+    # an entry with a stop, a target and a time exit, as the trader sends them
+    mark = engine.portfolio.marks["BTCUSDT"]
+    engine.submit(OrderIntent(spec=spec, side=Side.BUY, qty_steps=30, strategy="t",
+                              reason="enter", sl_ticks=mark - 2000, tp_ticks=mark + 2000,
+                              trail_distance_ticks=500, max_hold_ns=3600 * 10**9))
+    await until(lambda: (p := engine.position("BTCUSDT")) is not None and p.qty_steps == 30)
+    first.interrupt()
+    await asyncio.wait_for(task, 30)
+    # while the bot is down, the position is closed at the venue (its stop fired, say)
+    async with BitunixREST(Credentials(KEY, SECRET),
+                           RestConfig(base_url=venue.rest_url)) as rest:
+        from bitunix.exchange import OrderRequest
+
+        await rest.place_order(OrderRequest(symbol="BTCUSDT", side=Side.SELL,
+                                            order_type=OrderType.MARKET, qty=Decimal("0.003"),
+                                            reduce_only=True, client_id="stop-fired"))
+    assert venue_qty(venue) == 0
+    lines: list[str] = []
+    second, task = start(live_config(tmp_path, capture_slice, venue,
+                                     **{"run.flatten_on_exit": True}), lines)
+    await until(lambda: second.trader is not None and second.trader.enabled)
+    engine = second.engine
+    assert engine is not None
+    position = engine.position("BTCUSDT")
+    assert position is None or position.is_flat  # corrected before the first new order
+    assert engine.exits.guards == {}  # nothing left to guard: no refused exit orders
+    await asyncio.sleep(1.0)
+    second.interrupt()
+    s = await asyncio.wait_for(task, 30)
+    assert s.failures == []
+    assert s.drift_corrections >= 1
+    assert s.orders == 0  # not one exit or protection order sent for the phantom position
+    assert s.rejects == 0
+    assert venue_qty(venue) == 0

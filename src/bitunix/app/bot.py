@@ -486,6 +486,14 @@ class BotRun:
                                   f"({'; '.join(report.errors) or 'no error reported'})")
                 if engine.ready:
                     await engine.reconcile()
+                if self.config.run.flatten_on_exit and engine.ready and self.venue is not None:
+                    # Trust the venue, not the local view: a flatten is done when the venue
+                    # holds nothing of ours.
+                    held = {p.spec.symbol: str(p.spec.format_qty(p.qty_steps))
+                            for p in await self.venue.positions(self.config.symbols)
+                            if p.qty_steps}
+                    if held:
+                        self.fail(f"after the flatten on exit the venue still holds {held}")
             except BitunixError as exc:
                 self.fail(f"shutdown: {exc}")
         for task in list(self._tasks):

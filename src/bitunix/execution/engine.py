@@ -141,6 +141,7 @@ class ExecutionEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._change: asyncio.Event | None = None
         self._stream_up = True
+        self._resume: list[Order] = []
         self.exits = ExitController(self)
         self.reconciler = Reconciler(self)
         venue.bind(self)
@@ -247,9 +248,13 @@ class ExecutionEngine:
         return True
 
     def on_price(self, symbol: str, price_ticks: int, ts_ns: int) -> None:
-        """The market's latest price of ``symbol``: marks, trailing stops, time exits."""
+        """The market's latest price of ``symbol``: marks, trailing stops, time exits.
+
+        Until the first reconciliation only the mark moves: the exits of a restored
+        position act once the venue has confirmed the position exists."""
         self.portfolio.marks[symbol] = price_ticks
-        self.exits.on_price(symbol, price_ticks, ts_ns)
+        if self.ready:
+            self.exits.on_price(symbol, price_ticks, ts_ns)
 
     # ------------------------------------------------------------------ VenueListener
     def on_order_event(self, client_id: str, event: OrderEvent) -> None:
@@ -430,10 +435,9 @@ class ExecutionEngine:
                                {s: o.strategy for s, o in openers.items()})
         if day_pnl is not None:
             self.portfolio.restore_day(self.clock.now_ns(), day_pnl)
-        for symbol in self.portfolio.open_symbols():
-            opener = openers.get(symbol)
-            if opener is not None:
-                self.exits.resume(opener)
+        # The exits resume after the first reconciliation (resume_exits): protecting or
+        # closing a position the venue may no longer hold would only send refused orders.
+        self._resume = [openers[s] for s in self.portfolio.open_symbols() if s in openers]
         self.ready = False
         if self._track:
             self._arm_sweep()
@@ -441,6 +445,15 @@ class ExecutionEngine:
     async def reconcile(self) -> ReconcileReport:
         """Compare with the venue and correct the local view; sets :attr:`ready`."""
         return await self.reconciler.reconcile()
+
+    def resume_exits(self) -> None:
+        """Guard the restored positions the venue confirmed (the reconciler calls this once
+        the local view matches the venue)."""
+        pending, self._resume = self._resume, []
+        for opener in pending:
+            pos = self.portfolio.position(opener.symbol)
+            if pos is not None and not pos.is_flat:
+                self.exits.resume(opener)
 
     async def flatten(self, timeout_s: float = 30.0) -> FlattenReport:
         """Cancel everything, close every position reduce-only at market, wait until flat

@@ -155,6 +155,7 @@ class Reconciler:
         report.drift = engine.counters.drift_corrections - drift_before
         engine.counters.reconciles += 1
         engine.ready = True
+        engine.resume_exits()
         self.last = report
         self._schedule()
         return report
