@@ -43,6 +43,9 @@ def test_float_to_ticks_snaps_float_noise_and_rounds_the_rest() -> None:
     assert float_to_ticks(61839.15, 1, decimal.ROUND_FLOOR) == 618391
     assert float_to_ticks(61839.15, 1, decimal.ROUND_CEILING) == 618392
     assert float_to_ticks(-0.0019, 3, decimal.ROUND_DOWN) == -1
+    # 3.2e-5 above a tick is a real value, not float noise: it rounds up, never snaps down
+    assert float_to_ticks(32117.100032116286, 1, decimal.ROUND_CEILING) == 321172
+    assert float_to_ticks(32117.099967883714, 1, decimal.ROUND_FLOOR) == 321170
     assert float_to_ticks(-0.0011, 3, decimal.ROUND_UP) == -2
     assert float_to_ticks(1e20, 2, decimal.ROUND_DOWN) == 10**22  # exact fallback
     for bad in (float("nan"), float("inf"), True):

@@ -81,11 +81,15 @@ def decimal_to_ticks(value: Decimal, decimals: int, rounding: str | None = None)
     return int(scaled.to_integral_value(rounding=rounding))
 
 
-#: A float within this relative distance of a grid point is taken to mean that point. Float
-#: arithmetic errs by about 1e-16 relative, a tick is at least 1e-8 relative at any real
-#: price, so the snap never moves a value by a tick and never leaves float noise in.
-SNAP_REL = 1e-9
+#: A float within this relative distance of a grid point is taken to mean that point: a
+#: few units in the last place of a double (about 1.1e-16 relative, and ``value * 10**d``
+#: adds at most one more), so only float noise is snapped (``61839.1 * 10`` is
+#: ``618391.0000000001``). Anything further away is a real value and is rounded in the
+#: caller's direction, so a safe rounding is never undone by the snap.
+SNAP_REL = 8 * 2.0**-52
 _EXACT_FLOAT_INT = 2.0**52
+
+
 def _away_from_zero(x: float) -> int:
     return math.ceil(x) if x > 0 else math.floor(x)
 
