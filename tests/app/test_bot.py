@@ -108,3 +108,32 @@ async def test_a_strategy_that_raises_fails_the_run(tmp_path: Path, capture_slic
     assert s.handler_errors > 0
     assert s.exit_code() == 1
     assert any("handler errors" in f for f in s.failures)
+
+
+async def test_a_broken_active_model_refuses_every_entry_and_says_so(
+    tmp_path: Path, capture_slice: Path
+) -> None:
+    import shutil
+
+    from tests.app.conftest import MODELS
+
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models)
+    onnx = next(models.glob("ovirx-gbm/*/model.onnx"))
+    onnx.write_bytes(onnx.read_bytes()[:-1] + b"\x00")  # corrupt: its sha256 no longer fits
+    cfg = busy_config(tmp_path, capture_slice, **{
+        "signal.models_dir": str(models),
+        "signal.strategies": [{"kind": "ovirx", "params": {
+            "prob_threshold": 0.0, "entry_z": 1.0, "min_edge_bps": 0.0, "min_std_bps": 0.0,
+            "max_tick_ratio": 1.0, "min_depth_lean": -1.0}}]})
+    lines: list[str] = []
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lines.append)
+    s = await asyncio.wait_for(bot.run(), 90)
+    assert any("every entry refused until a good model is swapped in" in line
+               for line in lines)
+    assert s.model_status["source"] == "refused"
+    assert s.signals == 0  # even at threshold 0: a refusal is never an entry
+    assert s.orders == 0
+    assert int(s.model_status["refused_calls"]) > 0
+    assert s.model_status["fallback_calls"] == "0"

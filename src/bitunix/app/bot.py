@@ -194,8 +194,14 @@ class BotRun:
         self.stack = SignalStack.build(cfg.symbols, FEATURE_NAMES, cfg.signal)
         status = self.stack.model_status()
         self.summary.model = status.model
-        self.emit(f"model: {status.model or 'none'}"
-                  + (f" (rule fallback: {status.load_error})" if status.load_error else ""))
+        if status.source == "refused":
+            detail = f" (every entry refused until a good model is swapped in: " \
+                     f"{status.load_error})"
+        elif status.load_error:
+            detail = f" (rule fallback: {status.load_error})"
+        else:
+            detail = ""
+        self.emit(f"model: {status.model or 'none'}{detail}")
         store = self.store
         saved = store.state(_RISK_STATE)
         state = RiskState() if saved is None else _decode_risk_state(saved)

@@ -200,4 +200,6 @@ class ActiveModelWatcher:
         self.last_failure = plan.error
         log.warning("hot swap failed, %s keeps serving (next attempt once the registry "
                     "changes, in %.0f s at the earliest): %s",
-                    self.predictor.name or "the rule fallback", delay, plan.error)
+                    self.predictor.name or ("nothing (every entry refused)"
+                                            if self.predictor.refusing else "the rule fallback"),
+                    delay, plan.error)

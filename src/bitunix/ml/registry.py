@@ -21,8 +21,9 @@ directory; an index entry whose path is not ``<name>/<version>`` is refused at l
 
 Loading checks the file's sha256 against the entry (a corrupt or swapped file is
 refused) and the manifest's features against the FeatureEngine's (a mismatch is refused
-with the difference spelled out). ``load_predictor`` turns any load failure into the
-rule fallback, with the reason kept in ``Predictor.load_error``.
+with the difference spelled out). ``load_predictor`` turns a load failure into a
+refusing Predictor (no entry), with the reason kept in ``Predictor.load_error``; the rule
+fallback decides only where no model is configured.
 """
 
 from __future__ import annotations

@@ -27,9 +27,10 @@ nothing ever answers in the model's place with a looser rule:
   probe that is not slow and not an error restores it. So a model that turned slow
   costs a few slow calls on the event loop, then one probe per ``probe_every_calls``
   decisions, and never trades on anything but its own answers;
-* the rule fallback answers only when no model is loaded at all (none installed, none
-  loadable, or retired by the operator): it is then the configured decision rule, not a
-  stand-in for a model (``source`` says which serves);
+* the rule fallback answers only when no model is configured (none installed, or retired
+  by the operator): it is then the configured decision rule, not a stand-in for a model.
+  A configured model that cannot be loaded makes the Predictor *refuse* every decision
+  (``refusing``) until a good model is swapped in (``source`` says which serves);
 * ``swap`` replaces the model in place (hot swap; one attribute store, safe between
   calls on the loop thread) after running the warm-up rows through it on the calling
   thread, and clears the demotion state.
