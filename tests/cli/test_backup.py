@@ -42,3 +42,19 @@ def test_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["restore", str(backup), "--store", str(store)]) == 1
     assert "in use by the running bot 'bot-1'" in capsys.readouterr().err
     lease.close()
+
+
+def test_the_default_store_is_the_one_here(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["backup", "b1.sqlite"]) == 1
+    assert "neither bitunix-state.sqlite nor bitunix-paper.sqlite" in capsys.readouterr().err
+    SqliteStore(tmp_path / "bitunix-paper.sqlite").close()  # what make run leaves
+    assert main(["backup", "b1.sqlite"]) == 0
+    assert "backed up bitunix-paper.sqlite to b1.sqlite" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b1.sqlite", "bitunix-paper.sqlite"]
+    assert main(["restore", "b1.sqlite"]) == 0
+    assert "restored bitunix-paper.sqlite" in capsys.readouterr().out
+    SqliteStore(tmp_path / "bitunix-state.sqlite").close()
+    assert main(["backup", "b2.sqlite"]) == 1
+    assert "both bitunix-state.sqlite and bitunix-paper.sqlite" in capsys.readouterr().err

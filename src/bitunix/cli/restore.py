@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bitunix.cli.backup import DEFAULT_STORE
+from bitunix.cli.backup import DEFAULT_STORES, default_store
 
 
 def register(subparsers: Any) -> None:
@@ -21,8 +21,8 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("src", help="the backup file")
-    parser.add_argument("--store", default=DEFAULT_STORE,
-                        help=f"the store to replace (default {DEFAULT_STORE})")
+    parser.add_argument("--store", help="the store to replace (default: "
+                        f"{' or '.join(DEFAULT_STORES)}, whichever is here)")
     parser.set_defaults(func=run)
 
 
@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     from bitunix.store import restore_store
 
-    kept = restore_store(Path(args.src), Path(args.store), now_ns=time.time_ns)
-    print(f"restored {args.store} from {args.src}"
+    store = default_store(args.store)
+    kept = restore_store(Path(args.src), Path(store), now_ns=time.time_ns)
+    print(f"restored {store} from {args.src}"
           + (f"; the replaced store is kept as {kept}" if kept else ""))
     return 0

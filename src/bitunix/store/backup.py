@@ -14,9 +14,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bitunix.store.schema import SCHEMA_VERSION, StoreError, schema_version
-from bitunix.store.sqlite import connect
 
 __all__ = ["backup_store", "check_store", "restore_store"]
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A plain connection that changes nothing: no journal-mode switch, and (unlike a
+    read-only one on a WAL file) it can clean its -wal/-shm files up when it closes."""
+    try:
+        conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.Error as exc:
+        raise StoreError(f"store {path}: cannot open: {exc}") from None
+    return conn
 
 
 def check_store(path: Path) -> int:
@@ -24,7 +34,7 @@ def check_store(path: Path) -> int:
     it is missing, not SQLite, not a bitunix store, or newer than this bot."""
     if not path.is_file():
         raise StoreError(f"store {path}: does not exist")
-    conn = connect(path, readonly=True)
+    conn = _open(path)
     try:
         version = schema_version(conn)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -41,10 +51,13 @@ def check_store(path: Path) -> int:
 
 
 def _copy(src: Path, dest: Path) -> None:
-    source = connect(src, readonly=True)
+    source = _open(src)
     target = sqlite3.connect(dest)
     try:
         source.backup(target)
+        # A copy is one self-contained file (the source's WAL mode would leave -wal/-shm
+        # files beside it); the bot turns WAL back on when it opens the store.
+        target.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.Error as exc:
         raise StoreError(f"backup {src} -> {dest}: {exc}") from None
     finally:
@@ -71,7 +84,7 @@ def restore_store(src: Path, dest: Path, *, now_ns: Callable[[], int]) -> Path |
     kept: Path | None = None
     if dest.exists():
         check_store(dest)
-        conn = connect(dest, readonly=True)
+        conn = _open(dest)
         try:
             row = conn.execute("SELECT owner, expires_ns FROM lease WHERE id = 1").fetchone()
         finally:
