@@ -46,20 +46,16 @@ class DailyPnl(msgspec.Struct, frozen=True, kw_only=True):
     funding: str
 
 
-def connect(path: Path, *, readonly: bool = False, timeout_s: float = 5.0) -> sqlite3.Connection:
+def connect(path: Path, *, timeout_s: float = 5.0) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit) with WAL and a busy
-    timeout; ``readonly`` opens the file read-only (it must exist)."""
+    timeout."""
     try:
-        if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s,
-                                   isolation_level=None, check_same_thread=False)
-        else:
-            conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a committed transaction survives a process crash (it is in
-            # the WAL); only a power loss can take the last ones back.
-            conn.execute("PRAGMA synchronous=NORMAL")
+        conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a committed transaction survives a process crash (it is in
+        # the WAL); only a power loss can take the last ones back.
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.Error as exc:
