@@ -1,4 +1,4 @@
-"""Venue-neutral market events (``bitunix.data``) into a FeatureEngine.
+"""Venue-neutral market events (:mod:`bitunix.model.market`) into a FeatureEngine.
 
 One conversion for every consumer of recorded events: the in-process replay, the training
 dataset and any embedding bot. The exact decimal strings become floats here, which is
@@ -9,7 +9,7 @@ conversion is :class:`EventFeeder`'s, in C: this module is its Python face.
 from __future__ import annotations
 
 from bitunix._native import EventFeeder, FeatureEngine
-from bitunix.data.events import MarketEvent
+from bitunix.model.market import MarketEvent
 
 BOOK_LEVELS = 15
 """Levels of a book event read by default (the depth the bot subscribes to)."""
