@@ -54,11 +54,11 @@ def test_paper_run_prints_and_writes_the_summary(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--symbols", "btcusdt,ETHUSDT"], "--symbols ['btcusdt', 'ETHUSDT']: 'btcusdt' is not "
+        (["--symbols", "btcusdt,ETHUSDT"], "--symbols 'btcusdt,ETHUSDT': 'btcusdt' is not "
                                            "a symbol like BTCUSDT (symbols are upper case)"),
         (["--duration", "abc"], "--duration 'abc': not a number"),
-        (["--duration", "-1"], "--duration -1.0: must be a finite number >= 0"),
-        (["--speed", "nan"], "--speed nan: must be a finite number > 0"),
+        (["--duration", "-1"], "--duration '-1': must be a finite number >= 0"),
+        (["--speed", "nan"], "--speed 'nan': must be a finite number > 0"),
         (["--venue", "bitunix", "--rest-url", "ftp://x"], "--rest-url 'ftp://x': must be a "
                                                           "http or https URL"),
         (["--config", "/nonexistent.toml"], "config file /nonexistent.toml: does not exist"),

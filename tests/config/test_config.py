@@ -33,6 +33,14 @@ def test_defaults_are_safe() -> None:
     assert resolve_mode(cfg, {"FORCE_LIVE_TRADING": "true"})[0] is Mode.PAPER
 
 
+def test_a_balance_may_be_a_number_or_a_string(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    assert load_config(write(tmp_path, "[sim]\nbalance = 5000\n"), {}).sim.balance == 5000
+    assert load_config(None, {"BITUNIX_CFG_SIM__BALANCE": "2500.5"}).sim.balance == Decimal(
+        "2500.5")
+
+
 def test_file_and_env_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, 'symbols = ["ETHUSDT"]\n[run]\nduration_s = 5\n'
                            '[risk.limits]\nmax_daily_loss_pct = 2.5\n')
@@ -59,6 +67,9 @@ def test_file_and_env_overrides(tmp_path: Path) -> None:
                                         "upper case)"),
         ("symbols = []\n", {}, "key symbols: no symbols"),
         ("[sim]\nbalance = '-100'\n", {}, "key sim.balance: must be > 0 (was '-100')"),
+        ("[sim]\nbalance = 'lots'\n", {}, "key sim.balance: Invalid decimal string (was 'lots')"),
+        ("[risk.symbols.btcusdt]\nbase_size_pct = 1.0\n", {},
+         "key risk.symbols.btcusdt: not one of the traded symbols ['BTCUSDT']"),
         ("[sim]\nspeed = nan\n", {}, "key sim.speed: must be a finite number > 0"),
         ("[sim]\ndata = 'synthetic:abc'\n", {}, "'synthetic:abc' is not synthetic or "
                                                  "synthetic:SEED with an integer SEED"),

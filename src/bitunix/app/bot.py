@@ -230,7 +230,7 @@ class BotRun:
             mode=self.mode, contracts=self.contracts, gate=self.gate, engine=self.engine,
             journal=store, feedback=feedback, config=cfg.trader, clock=self.clock,
             probe=self.probe, model_name=lambda: self.stack.predictor.name if self.stack
-            else "", paper_equity=cfg.sim.balance_usdt)
+            else "", paper_equity=cfg.sim.balance)
         self._start_market_data(public_url)
         await self._take_lease_or_standby(loop)
         self._arm_timers(loop)
@@ -243,7 +243,7 @@ class BotRun:
                 data=data, speed=cfg.sim.speed, loop_data=False,
                 push_interval_s=cfg.sim.push_interval_s / cfg.sim.speed,
                 wait_for_subscriber=True, api_keys={SIM_API_KEY: SIM_API_SECRET},
-                balance=cfg.sim.balance_usdt)
+                balance=cfg.sim.balance)
             await self.sim.start()
             if self.sim_faults_hook is not None:
                 self.sim_faults_hook(self.sim)

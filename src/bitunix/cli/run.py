@@ -55,7 +55,8 @@ def register(subparsers: Any) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, tuple[str, object]]:
-    """Command-line values as ``dotted key -> (flag, value)``."""
+    """Command-line values as ``dotted key -> (flag, value)``; errors quote the flag's
+    text as given (see :func:`run`)."""
     from bitunix.core.errors import ConfigError
 
     out: dict[str, tuple[str, object]] = {}
@@ -115,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
         message = str(exc)
         for key, (flag, value) in overrides.items():
             if f"key {key}" in message or f"key {key.split('.')[0]}:" in message:
-                raise ConfigError(f"{flag} {value!r}: {message.split(': ', 2)[-1]}") from None
+                raw = getattr(args, flag.removeprefix("--").replace("-", "_"), value)
+                raise ConfigError(f"{flag} {raw!r}: {message.split(': ', 2)[-1]}") from None
         raise
     summary_path = Path(args.summary_json) if args.summary_json else None
     if summary_path is not None and not summary_path.parent.is_dir():

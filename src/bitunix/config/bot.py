@@ -12,7 +12,7 @@ import enum
 import math
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -83,7 +83,7 @@ class SimSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
     data: str = ""
     speed: float = 20.0
-    balance: str = "10000"
+    balance: Decimal = Decimal("10000")
     push_interval_s: float = 0.3
 
     def __post_init__(self) -> None:
@@ -98,18 +98,8 @@ class SimSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
                                   "synthetic:SEED with an integer SEED")
         elif data and not Path(data).is_file():
             raise ConfigError(f"key sim.data: no such market-data file: {data}")
-        try:
-            balance = Decimal(self.balance)
-        except InvalidOperation:
-            raise ConfigError(f"key sim.balance: not a decimal number (was {self.balance!r})"
-                              ) from None
-        if not (balance.is_finite() and balance > 0):
-            raise ConfigError(f"key sim.balance: must be > 0 (was {self.balance!r})")
-
-    @property
-    def balance_usdt(self) -> Decimal:
-        """The starting balance, exact."""
-        return Decimal(self.balance)
+        if not (self.balance.is_finite() and self.balance > 0):
+            raise ConfigError(f"key sim.balance: must be > 0 (was {str(self.balance)!r})")
 
 
 class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -205,6 +195,10 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                 raise ConfigError(f"key symbols: {s!r} is not a symbol like BTCUSDT{hint}")
         if len(set(self.symbols)) != len(self.symbols):
             raise ConfigError(f"key symbols: listed twice in {self.symbols}")
+        for symbol in self.risk.symbols:
+            if symbol not in self.symbols:
+                raise ConfigError(f"key risk.symbols.{symbol}: not one of the traded symbols "
+                                  f"{self.symbols}")
         for i, spec in enumerate(self.signal.strategies):
             try:
                 check_spec(spec)
