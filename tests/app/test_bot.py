@@ -137,3 +137,43 @@ async def test_a_broken_active_model_refuses_every_entry_and_says_so(
     assert s.orders == 0
     assert int(s.model_status["refused_calls"]) > 0
     assert s.model_status["fallback_calls"] == "0"
+
+
+async def test_the_manual_kill_switch_stops_entries_and_release_resumes_them(
+    tmp_path: Path, capture_slice: Path
+) -> None:
+    from bitunix.cli import main
+    from tests.app.test_restart import until
+
+    cfg = busy_config(tmp_path, capture_slice, **{"sim.speed": 4.0})
+    store = cfg.store.resolved_path()
+    lines: list[str] = []
+    bot = BotRun(cfg, Mode.PAPER, store_path=store, secrets=None, emit=lines.append)
+    task = asyncio.ensure_future(bot.run())
+    await until(lambda: bot.trader is not None and bot.trader.entries > 0, 30)
+    assert await asyncio.to_thread(main, ["kill", "--store", str(store), "--reason", "t"]) == 0
+    await until(lambda: bot.gate.kill_switch_engaged, 5)
+    entries = bot.trader.entries  # type: ignore[union-attr]
+    await until(lambda: bot.gate.denials.as_dict().get("kill_switch", 0) > 0, 20)
+    assert bot.trader.entries == entries  # type: ignore[union-attr]
+    assert await asyncio.to_thread(main, ["kill", "--release", "--store", str(store)]) == 0
+    await until(lambda: not bot.gate.kill_switch_engaged, 5)
+    await until(lambda: bot.trader.entries > entries, 30)  # type: ignore[union-attr]
+    bot.interrupt()
+    s = await asyncio.wait_for(task, 30)
+    assert s.failures == []
+    assert "risk: kill switch engaged (t): no new entries" in lines
+    assert "risk: kill switch released" in lines
+    with SqliteStore(store) as st:
+        assert [a.detail["engage"] for a in st.audit("kill")] == ["True", "False"]
+
+
+def test_kill_refuses_contradictions_and_missing_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bitunix.cli import main
+
+    assert main(["kill", "--release", "--flatten", "--store", str(tmp_path / "x")]) == 1
+    assert "--release and --flatten: choose one" in capsys.readouterr().err
+    assert main(["kill", "--store", str(tmp_path / "none.sqlite")]) == 1
+    assert "none.sqlite: does not exist" in capsys.readouterr().err

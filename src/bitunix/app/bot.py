@@ -49,10 +49,11 @@ from bitunix.features import FEATURE_NAMES, FeatureEngine
 from bitunix.model import ContractSpec, Verdict
 from bitunix.model.records import AuditEntry
 from bitunix.risk.gate import RiskGate, RiskState
+from bitunix.risk.kill import decode_kill_request
 from bitunix.risk.snapshot import utc_day
 from bitunix.risk.verdict import Denial, RiskTransition
 from bitunix.sim.server import SimServer
-from bitunix.store import Lease, SqliteStore
+from bitunix.store import DailyPnl, Lease, SqliteStore
 from bitunix.strategy import SignalStack
 
 __all__ = ["SIM_API_KEY", "BotRun"]
@@ -63,6 +64,7 @@ log = logging.getLogger("bitunix.app.bot")
 SIM_API_KEY, SIM_API_SECRET = "paper-api-key", "paper-api-secret"
 _RISK_STATE = "risk_state"
 _DAY_PNL = "day_pnl"
+_KILL = "kill_request"
 #: How many of a symbol's latest orders are searched for the entry of its open position.
 _OPENER_SEARCH = 50
 _ID_EPOCH = "client_id_epoch"
@@ -143,6 +145,7 @@ class BotRun:
         self._standby = False
         self._alerts: set[tuple[str, str]] = set()
         self._day_pnl_saved = ""
+        self._kill_seen = 0
 
     # -- control ----------------------------------------------------------------------------
 
@@ -302,6 +305,7 @@ class BotRun:
             report = await engine.reconcile()
             self.emit(f"reconciled: {open_count} open orders and {len(positions)} positions "
                       f"restored; {_describe_reconcile(report)}")
+        self._apply_kill_request(self.clock.now_ns())  # one written while the bot was down
         trader.enabled = True
 
     # -- market data ------------------------------------------------------------------------
@@ -375,20 +379,53 @@ class BotRun:
 
     def _poll_risk(self) -> None:
         now = self.clock.now_ns()
+        self._apply_kill_request(now)
         self.gate.poll(now)
         engine = self.engine
         if engine is not None and engine.ready:
             self.gate.check_account(engine.snapshot(), now)
             self._save_day_pnl(now)
 
+    def _apply_kill_request(self, now_ns: int) -> None:
+        """Take up an operator's ``bitunix-bot kill`` (each request once)."""
+        if self.store is None or self._standby:
+            return
+        text = self.store.state(_KILL)
+        if text is None:
+            return
+        request = decode_kill_request(text)
+        if request.ts_ns <= self._kill_seen:
+            return
+        self._kill_seen = request.ts_ns
+        if request.engage:
+            self.gate.engage_kill_switch(request.reason, now_ns)
+            self.emit(f"risk: kill switch engaged ({request.reason}): no new entries")
+        else:
+            self.gate.release_kill_switch(now_ns)
+            self.emit("risk: kill switch released")
+        self._audit("kill", reason=request.reason,
+                    detail={"engage": str(request.engage), "flatten": str(request.flatten)})
+        self.store.set_state(_RISK_STATE, _encode_risk_state(self.gate.state))
+        if request.engage and request.flatten and self.engine is not None:
+            self._spawn(self._flatten(f"kill switch: {request.reason}"))
+
     def _save_day_pnl(self, now_ns: int) -> None:
         """Keep the UTC day's PnL in the store, so a restart does not reset the daily loss
         limit (a restart must never be a way around it)."""
         assert self.engine is not None
-        value = f"{utc_day(now_ns)} {self.engine.portfolio.day_pnl()}"
+        portfolio = self.engine.portfolio
+        day = utc_day(now_ns)
+        value = f"{day} {portfolio.day_pnl()}"
         if value != self._day_pnl_saved and self.store is not None:
             self.store.set_state(_DAY_PNL, value)
             self._day_pnl_saved = value
+            realized, fees, funding, unrealized, start_unrealized = portfolio.day_figures()
+            start = portfolio.day_start_equity
+            self.store.record_daily_pnl(DailyPnl(
+                day=time.strftime("%Y-%m-%d", time.gmtime(day * 86_400)),
+                start_equity="" if start is None else str(start), realized=str(realized),
+                unrealized=str(unrealized - start_unrealized), fees=str(fees),
+                funding=str(funding)))
 
     def _saved_day_pnl(self) -> Decimal | None:
         """The PnL already made today according to the store (None: another day or none)."""
