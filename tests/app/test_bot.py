@@ -48,8 +48,10 @@ async def test_a_paper_run_trades_round_trips_and_reports_them(
         assert [p.qty_steps for p in store.positions()] == [0]
         decisions = store.decisions()
         assert len(decisions) == s.signals
-        assert {d.outcome for d in decisions} <= {"order", "exit", "standby"} | {
-            d.outcome for d in decisions if d.outcome.startswith("denied:")}
+        # orders, or refusals that say why (risk denials, plans too tight for the tick)
+        assert all(d.outcome in ("order", "exit") or d.outcome.startswith(("denied:", "plan:"))
+                   for d in decisions)
+        assert sum(d.outcome == "order" for d in decisions) > 0
         actions = {a.action for a in store.audit()}
         assert {"lease", "submit"} <= actions
         assert store.state("client_id_epoch") is not None

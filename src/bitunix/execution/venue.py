@@ -185,7 +185,8 @@ class Venue(Protocol):
         ...
 
     async def cancel_all(self, symbols: Sequence[str]) -> None:
-        """Cancel every open order (and protection order) of ``symbols``."""
+        """Cancel every open order of ``symbols``. Position protection (TP/SL) is not an
+        order: it goes with the position when that is closed."""
         ...
 
     async def close(self) -> None:
