@@ -16,12 +16,14 @@ from bitunix.app.trader import EntryPlan, Trader, entry_plan
 from bitunix.config import Mode, TraderSection
 from bitunix.core.latency import LatencyProbe
 from bitunix.model import OrderType, Side, TimeInForce
+from bitunix.model.ticks import FloatGrid
 from bitunix.risk.config import RiskConfig
 from bitunix.risk.gate import RiskGate
 from bitunix.strategy import Direction, ExitReason, Signal, SignalKind
 from tests.execution.conftest import BTC, Feedback, MemoryJournal, SimRig
 
 NS = 1_000_000_000
+GRID = FloatGrid(BTC.price_decimals)
 
 
 def signal(direction: Direction = Direction.LONG, *, price: float = 60_000.0,
@@ -36,14 +38,14 @@ def signal(direction: Direction = Direction.LONG, *, price: float = 60_000.0,
 
 
 def test_entry_plan_rounds_every_price_the_safe_way() -> None:
-    long_ = entry_plan(BTC, signal())
+    long_ = entry_plan(GRID, signal())
     assert isinstance(long_, EntryPlan)
     assert long_.side is Side.BUY
     # long: the stop rounds up (closer: loses less), the target down (reached sooner)
     assert (long_.price_ticks, long_.stop_ticks, long_.target_ticks) == (600000, 599551, 600900)
     assert (long_.trail_distance_ticks, long_.trail_arm_ticks, long_.max_hold_ns) == (
         300, 150, 60 * NS)
-    short = entry_plan(BTC, signal(Direction.SHORT, stop=60_044.97, target=59_909.93))
+    short = entry_plan(GRID, signal(Direction.SHORT, stop=60_044.97, target=59_909.93))
     assert isinstance(short, EntryPlan)
     assert short.side is Side.SELL
     assert (short.stop_ticks, short.target_ticks) == (600449, 599100)
@@ -57,7 +59,7 @@ def test_entry_plan_rounds_every_price_the_safe_way() -> None:
 )
 def test_entry_plan_refuses_what_rounding_cannot_make_safe(change: dict[str, float],
                                                            why: str) -> None:
-    assert entry_plan(BTC, signal(**change)) == why
+    assert entry_plan(GRID, signal(**change)) == why
 
 
 @example(price=32118.712782093397, stop_d=1.6127499771113492, target_d=1.0, long_=True)
@@ -69,7 +71,7 @@ def test_entry_plan_never_loosens_a_stop_or_stretches_a_target(
     d = 1 if long_ else -1
     sig = signal(Direction.LONG if long_ else Direction.SHORT, price=price,
                  stop=price - d * stop_d, target=price + d * target_d)
-    plan = entry_plan(BTC, sig)
+    plan = entry_plan(GRID, sig)
     if isinstance(plan, str):
         assert plan == "plan_inside_one_tick"
         return

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bitunix.model import Order, OrderIntent, OrderStatus, OrderType, Side, TimeInForce
-from bitunix.model.ticks import PrecisionError, float_to_ticks
+from bitunix.model.ticks import FloatGrid, PrecisionError, float_to_ticks
 from tests.model.conftest import BTC
 
 
@@ -68,6 +68,14 @@ def test_float_to_ticks_is_within_one_tick_on_the_safe_side(x: float, decimals: 
     assert hi - lo in (0, 1)
     assert exact - lo < 1 + tolerance
     assert hi - exact < 1 + tolerance
+
+
+@given(st.floats(min_value=1e-6, max_value=1e7), st.integers(0, 8))
+def test_float_grid_agrees_with_float_to_ticks(x: float, decimals: int) -> None:
+    grid = FloatGrid(decimals)
+    assert grid.floor(x) == float_to_ticks(x, decimals, decimal.ROUND_FLOOR)
+    assert grid.ceil(x) == float_to_ticks(x, decimals, decimal.ROUND_CEILING)
+    assert grid.nearest(x) == float_to_ticks(x, decimals, decimal.ROUND_HALF_EVEN)
 
 
 def test_contract_float_helpers() -> None:

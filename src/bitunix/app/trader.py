@@ -24,6 +24,7 @@ from bitunix.execution.engine import ExecutionEngine
 from bitunix.execution.errors import NotReadyError
 from bitunix.model import ContractSpec, OrderIntent, OrderType, Side, TimeInForce
 from bitunix.model.records import AuditEntry, Decision, RoundTrip
+from bitunix.model.ticks import FloatGrid
 from bitunix.risk.gate import RiskGate
 from bitunix.risk.snapshot import ExposureSnapshot
 from bitunix.risk.verdict import Denial
@@ -32,7 +33,7 @@ from bitunix.strategy.registry import SymbolStrategies
 
 __all__ = ["EntryPlan", "StrategyFeedback", "Trader", "entry_plan"]
 
-_UP, _DOWN = decimal.ROUND_CEILING, decimal.ROUND_FLOOR
+_INF = math.inf
 
 
 class EntryPlan(msgspec.Struct, frozen=True, gc=False, kw_only=True):
@@ -48,33 +49,41 @@ class EntryPlan(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     max_hold_ns: int
 
 
-def entry_plan(spec: ContractSpec, sig: Signal) -> EntryPlan | str:
-    """``sig``'s plan in ticks, each price rounded the safe way; or why it cannot be one.
+def entry_plan(grid: FloatGrid, sig: Signal) -> EntryPlan | str:
+    """``sig``'s plan in ticks of ``grid`` (the contract's price grid), each price rounded
+    the safe way; or why it cannot be one.
 
     Safe means: the stop rounds toward the entry (it loses less), the target rounds toward
     the entry (it is reached sooner), the trailing distance rounds down (tighter) and the
     arm distance rounds down (arms sooner). A plan whose stop or target is not on the right
     side of the entry after rounding is refused, never "fixed".
     """
-    long_ = sig.direction is Direction.LONG
-    for name in ("price", "stop", "target"):
-        value = getattr(sig, name)
-        if not (math.isfinite(value) and value > 0):
-            return f"bad_{name}"
-    price = spec.price_ticks_from_float(sig.price, decimal.ROUND_HALF_EVEN)
-    stop = spec.price_ticks_from_float(sig.stop, _UP if long_ else _DOWN)
-    target = spec.price_ticks_from_float(sig.target, _DOWN if long_ else _UP)
-    if (long_ and not stop < price < target) or (not long_ and not target < price < stop):
-        return "plan_inside_one_tick"
-    tick = float(spec.tick_size)
+    price, stop, target = sig.price, sig.stop, sig.target
+    # Written so that NaN fails each test.
+    if not 0.0 < price < _INF:
+        return "bad_price"
+    if not 0.0 < stop < _INF:
+        return "bad_stop"
+    if not 0.0 < target < _INF:
+        return "bad_target"
+    price_ticks = grid.nearest(price)
+    if sig.direction is Direction.LONG:
+        side, stop_ticks, target_ticks = Side.BUY, grid.ceil(stop), grid.floor(target)
+        if not stop_ticks < price_ticks < target_ticks:
+            return "plan_inside_one_tick"
+    else:
+        side, stop_ticks, target_ticks = Side.SELL, grid.floor(stop), grid.ceil(target)
+        if not target_ticks < price_ticks < stop_ticks:
+            return "plan_inside_one_tick"
     trail = 0
-    if math.isfinite(sig.trail_distance) and sig.trail_distance > 0:
-        trail = max(1, spec.price_ticks_from_float(sig.trail_distance, _DOWN))
     arm = 0
-    if trail and math.isfinite(sig.trail_arm):
-        arm = max(0, math.floor(abs(sig.trail_arm - sig.price) / tick + 1e-9))
-    return EntryPlan(side=Side.BUY if long_ else Side.SELL, price_ticks=price,
-                     stop_ticks=stop, target_ticks=target, trail_distance_ticks=trail,
+    distance = sig.trail_distance
+    if 0.0 < distance < _INF:
+        trail = max(1, grid.floor(distance))
+        if 0.0 < sig.trail_arm < _INF:
+            arm = max(0, grid.floor(abs(sig.trail_arm - price)))
+    return EntryPlan(side=side, price_ticks=price_ticks, stop_ticks=stop_ticks,
+                     target_ticks=target_ticks, trail_distance_ticks=trail,
                      trail_arm_ticks=arm, max_hold_ns=max(0, sig.max_hold_ns))
 
 
@@ -128,6 +137,7 @@ class Trader:
     ) -> None:
         self.mode = mode
         self.contracts = dict(contracts)
+        self._grids = {s: FloatGrid(c.price_decimals) for s, c in self.contracts.items()}
         self.gate = gate
         self.engine = engine
         self.journal = journal
@@ -151,8 +161,9 @@ class Trader:
         if sig.kind is SignalKind.EXIT:
             self._exit(sig)
             return
-        spec = self.contracts[sig.symbol]
-        plan = entry_plan(spec, sig)
+        symbol = sig.symbol
+        spec = self.contracts[symbol]
+        plan = entry_plan(self._grids[symbol], sig)
         if isinstance(plan, str):
             self.refused_plans[plan] = self.refused_plans.get(plan, 0) + 1
             self._refuse(sig, f"plan:{plan}")

@@ -19,6 +19,7 @@ from bitunix.core.errors import BitunixError
 
 __all__ = [
     "ROUNDING_MODES",
+    "FloatGrid",
     "PrecisionError",
     "decimal_to_ticks",
     "float_to_ticks",
@@ -87,7 +88,9 @@ def decimal_to_ticks(value: Decimal, decimals: int, rounding: str | None = None)
 #: ``618391.0000000001``). Anything further away is a real value and is rounded in the
 #: caller's direction, so a safe rounding is never undone by the snap.
 SNAP_REL = 8 * 2.0**-52
-_EXACT_FLOAT_INT = 2.0**52
+#: Beyond this many ticks a float's spacing is no longer far below a tick (at 2**40 it is
+#: 2**-12 of one), so the exact Decimal path takes over.
+_EXACT_FLOAT_INT = 2.0**40
 
 
 def _away_from_zero(x: float) -> int:
@@ -110,7 +113,7 @@ def float_to_ticks(value: float, decimals: int, rounding: str) -> int:
     HALF_EVEN): the caller decides which direction is safe. A value within
     :data:`SNAP_REL` of a grid point is that point (``61839.1`` with one decimal is 618391
     ticks under any rounding, although the float is ``61839.09999999999854``). This is the
-    hot-path conversion (no Decimal); beyond 2**52 ticks it falls back to exact Decimal
+    hot-path conversion (no Decimal); beyond 2**40 ticks it falls back to exact Decimal
     arithmetic. NaN and infinities raise :class:`PrecisionError`.
 
     >>> float_to_ticks(61839.1, 1, "ROUND_FLOOR")
@@ -136,6 +139,47 @@ def float_to_ticks(value: float, decimals: int, rounding: str) -> int:
 
 
 _POW10 = [10.0**d for d in range(MAX_DECIMALS + 1)]
+
+
+class FloatGrid:
+    """:func:`float_to_ticks` of positive values on one grid, with its scale computed once:
+    the hot-path form (one floor or ceil and a comparison per price, no argument checks;
+    the same arithmetic, so the same ticks). Values must be finite and positive (prices,
+    sizes and distances are)."""
+
+    __slots__ = ("decimals", "scale")
+
+    def __init__(self, decimals: int) -> None:
+        _check_args(decimals, None)
+        self.decimals = decimals
+        self.scale = _POW10[decimals]
+
+    def floor(self, value: float) -> int:
+        """Ticks at or below ``value`` (float noise just under a tick snapped up onto it)."""
+        scaled = value * self.scale
+        if scaled >= _EXACT_FLOAT_INT:
+            return float_to_ticks(value, self.decimals, decimal.ROUND_FLOOR)
+        low = math.floor(scaled)
+        if (low + 1) - scaled <= SNAP_REL * (scaled if scaled > 1.0 else 1.0):
+            return low + 1
+        return low
+
+    def ceil(self, value: float) -> int:
+        """Ticks at or above ``value`` (float noise just over a tick snapped down onto it)."""
+        scaled = value * self.scale
+        if scaled >= _EXACT_FLOAT_INT:
+            return float_to_ticks(value, self.decimals, decimal.ROUND_CEILING)
+        high = math.ceil(scaled)
+        if scaled - (high - 1) <= SNAP_REL * (scaled if scaled > 1.0 else 1.0):
+            return high - 1
+        return high
+
+    def nearest(self, value: float) -> int:
+        """The nearest tick (ties to even)."""
+        scaled = value * self.scale
+        if scaled >= _EXACT_FLOAT_INT:
+            return float_to_ticks(value, self.decimals, decimal.ROUND_HALF_EVEN)
+        return round(scaled)
 
 
 def parse_ticks(text: str, decimals: int, rounding: str | None = None) -> int:
