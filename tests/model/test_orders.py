@@ -36,6 +36,18 @@ def test_intent_validation_and_views() -> None:
         OrderIntent(spec=BTC, side=Side.BUY, qty_steps=1, order_type=OrderType.LIMIT)
 
 
+def test_an_order_carries_every_term_of_its_intent() -> None:
+    from bitunix.model.orders import OrderTerms
+
+    values = {"spec": BTC, "side": Side.SELL, "qty_steps": 7, "order_type": OrderType.LIMIT,
+              "price_ticks": 5, "time_in_force": TimeInForce.FOK, "reduce_only": True,
+              "tp_ticks": 3, "sl_ticks": 9, "trail_distance_ticks": 2, "trail_arm_ticks": 1,
+              "max_hold_ns": 4, "strategy": "s", "reason": "r"}
+    assert set(values) == set(OrderTerms.__struct_fields__)  # a new term must be listed here
+    order = Order.from_intent(OrderIntent(**values, ts_ns=8), "c", 6)  # type: ignore[arg-type]
+    assert {k: getattr(order, k) for k in values} == values
+
+
 def test_float_to_ticks_snaps_float_noise_and_rounds_the_rest() -> None:
     assert float_to_ticks(61839.1, 1, decimal.ROUND_FLOOR) == 618391
     assert float_to_ticks(61839.1, 1, decimal.ROUND_CEILING) == 618391

@@ -20,13 +20,13 @@ from bitunix.model.contract import ContractSpec
 from bitunix.model.enums import OrderStatus, OrderType, Side, TimeInForce
 from bitunix.model.ticks import ticks_to_decimal
 
-__all__ = ["Order", "OrderIntent"]
+__all__ = ["Order", "OrderIntent", "OrderTerms"]
 
 _ZERO = Decimal(0)
 
 
-class OrderIntent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """An order that risk approved, on its contract's grids, not yet sent.
+class OrderTerms(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """What an order asks for, shared by the intent and the order that carries it.
 
     ``tp_ticks``/``sl_ticks`` are the take-profit and stop-loss trigger prices to attach at
     the exchange once the order has opened a position (None: none). The bot's own exits of
@@ -34,7 +34,7 @@ class OrderIntent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     none), ``trail_arm_ticks`` (how far in favour of the entry price the trail arms, 0: at
     once) and ``max_hold_ns`` (time exit, 0: none). ``reason`` says why
     (``"enter"``, ``"exit:stop"``, ``"flatten"``...), ``strategy`` who asked; both go to the
-    audit trail. ``ts_ns`` is the market time of the tick that caused it.
+    audit trail.
     """
 
     spec: ContractSpec
@@ -51,6 +51,29 @@ class OrderIntent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     max_hold_ns: int = 0
     strategy: str = ""
     reason: str = ""
+
+    @property
+    def symbol(self) -> str:
+        """The contract's symbol."""
+        return self.spec.symbol
+
+    @property
+    def qty(self) -> Decimal:
+        """Ordered quantity in base coin."""
+        return ticks_to_decimal(self.qty_steps, self.spec.qty_decimals)
+
+    @property
+    def price(self) -> Decimal | None:
+        """Limit price (None for MARKET)."""
+        if self.price_ticks is None:
+            return None
+        return ticks_to_decimal(self.price_ticks, self.spec.price_decimals)
+
+
+class OrderIntent(OrderTerms, frozen=True, gc=False, kw_only=True):
+    """An order that risk approved, on its contract's grids, not yet sent (the terms are
+    :class:`OrderTerms`'). ``ts_ns`` is the market time of the tick that caused it."""
+
     ts_ns: int = 0
 
     def __post_init__(self) -> None:
@@ -63,43 +86,19 @@ class OrderIntent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
         ):
             raise ValueError(f"{self.spec.symbol}: a LIMIT intent needs price_ticks > 0")
 
-    @property
-    def symbol(self) -> str:
-        """The contract's symbol."""
-        return self.spec.symbol
 
-    @property
-    def qty(self) -> Decimal:
-        """Quantity in base coin."""
-        return ticks_to_decimal(self.qty_steps, self.spec.qty_decimals)
-
-    @property
-    def price(self) -> Decimal | None:
-        """Limit price (None for MARKET)."""
-        if self.price_ticks is None:
-            return None
-        return ticks_to_decimal(self.price_ticks, self.spec.price_decimals)
-
-
-class Order(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+class Order(OrderTerms, frozen=True, gc=False, kw_only=True):
     """One order of the bot, from the moment it is sent to its terminal state.
 
     ``client_id`` is the bot's idempotency key (the venue refuses a second order with it);
     ``venue_id`` arrives with the acknowledgement or the first push. ``filled_steps``,
     ``avg_price`` and ``fee`` are cumulative as the venue reports them; ``updated_ns`` is
     the venue's time of the state held (its ``mtime``), used to drop stale reports. The
-    exit fields are the intent's (see :class:`OrderIntent`), kept so a restored order still
-    says how its position is to be exited.
+    terms (:class:`OrderTerms`) are the intent's, kept so a restored order still says how
+    its position is to be exited.
     """
 
     client_id: str
-    spec: ContractSpec
-    side: Side
-    qty_steps: int
-    order_type: OrderType = OrderType.MARKET
-    price_ticks: int | None = None
-    time_in_force: TimeInForce | None = None
-    reduce_only: bool = False
     status: OrderStatus = OrderStatus.INIT
     venue_id: str | None = None
     filled_steps: int = 0
@@ -107,41 +106,21 @@ class Order(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     fee: Decimal = _ZERO
     created_ns: int = 0
     updated_ns: int = 0
-    tp_ticks: int | None = None
-    sl_ticks: int | None = None
-    trail_distance_ticks: int = 0
-    trail_arm_ticks: int = 0
-    max_hold_ns: int = 0
-    strategy: str = ""
-    reason: str = ""
     reject_reason: str = ""
 
     @classmethod
     def from_intent(cls, intent: OrderIntent, client_id: str, created_ns: int) -> Order:
         """The order that carries ``intent`` under ``client_id``, pending acknowledgement."""
-        return cls(
-            client_id=client_id,
-            spec=intent.spec,
-            side=intent.side,
-            qty_steps=intent.qty_steps,
-            order_type=intent.order_type,
-            price_ticks=intent.price_ticks,
-            time_in_force=intent.time_in_force,
-            reduce_only=intent.reduce_only,
-            created_ns=created_ns,
-            tp_ticks=intent.tp_ticks,
-            sl_ticks=intent.sl_ticks,
-            trail_distance_ticks=intent.trail_distance_ticks,
-            trail_arm_ticks=intent.trail_arm_ticks,
-            max_hold_ns=intent.max_hold_ns,
-            strategy=intent.strategy,
-            reason=intent.reason,
-        )
-
-    @property
-    def symbol(self) -> str:
-        """The contract's symbol."""
-        return self.spec.symbol
+        # Spelled out (not a loop over the shared fields): this is on the order path, and a
+        # test checks that every field of OrderTerms is carried over.
+        i = intent
+        return cls(client_id=client_id, created_ns=created_ns, spec=i.spec, side=i.side,
+                   qty_steps=i.qty_steps, order_type=i.order_type, price_ticks=i.price_ticks,
+                   time_in_force=i.time_in_force, reduce_only=i.reduce_only,
+                   tp_ticks=i.tp_ticks, sl_ticks=i.sl_ticks,
+                   trail_distance_ticks=i.trail_distance_ticks,
+                   trail_arm_ticks=i.trail_arm_ticks, max_hold_ns=i.max_hold_ns,
+                   strategy=i.strategy, reason=i.reason)
 
     @property
     def is_open(self) -> bool:
@@ -159,18 +138,6 @@ class Order(msgspec.Struct, frozen=True, gc=False, kw_only=True):
         return self.side.sign * self.filled_steps
 
     @property
-    def qty(self) -> Decimal:
-        """Ordered quantity in base coin."""
-        return ticks_to_decimal(self.qty_steps, self.spec.qty_decimals)
-
-    @property
     def filled_qty(self) -> Decimal:
         """Filled quantity in base coin."""
         return ticks_to_decimal(self.filled_steps, self.spec.qty_decimals)
-
-    @property
-    def price(self) -> Decimal | None:
-        """Limit price (None for MARKET)."""
-        if self.price_ticks is None:
-            return None
-        return ticks_to_decimal(self.price_ticks, self.spec.price_decimals)
