@@ -30,12 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import multiprocessing
 import os
-import signal
 import socket
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -48,6 +45,7 @@ import pytest
 import uvloop
 
 from bench.conftest import MEDIANS_NS, RATIOS
+from bench.forked import forked_server, pin_server
 from bitunix.exchange.config import RestConfig
 from bitunix.exchange.fasthttp import FastHttpChannel, HttpResponse, HttpResult
 from bitunix.exchange.request_bytes import SignedRequestBuilder
@@ -145,39 +143,16 @@ def _serve(port_out: Connection, cmds: Connection) -> None:  # pragma: no cover 
             server.close()
             await server.wait_closed()
 
-    if _SERVER_CPU is not None:
-        os.sched_setaffinity(0, {_SERVER_CPU})
+    pin_server()
     uvloop.run(main())
 
 
-# With two or more CPUs the server and the client each get their own (the venue is
-# another machine); otherwise the scheduler may run the server inside the client's write
-# (a woken process preempting the writer) and charge its work to the client.
-_CPUS = sorted(os.sched_getaffinity(0))
-_SERVER_CPU = _CPUS[-1] if len(_CPUS) > 1 and not os.environ.get("BENCH_NO_PIN") else None
 
 
 @pytest.fixture(scope="module")
 def ports() -> Iterator[tuple[int, int]]:
-    ctx = multiprocessing.get_context("fork")
-    port_rx, port_tx = ctx.Pipe(duplex=False)
-    cmd_rx, cmd_tx = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_serve, args=(port_tx, cmd_rx), daemon=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, 3.12+
-        proc.start()
-    if _SERVER_CPU is not None:
-        os.sched_setaffinity(0, set(_CPUS) - {_SERVER_CPU})
-    try:
-        if not port_rx.poll(20):
-            raise RuntimeError("bench server did not start")
-        yield port_rx.recv()
-    finally:
-        os.sched_setaffinity(0, set(_CPUS))
-        cmd_tx.send("stop")
-        proc.join(5)
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
+    with forked_server(_serve, start_timeout_s=20) as ready:
+        yield ready
 
 
 @pytest.fixture(scope="module")

@@ -33,13 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import multiprocessing
 import operator
 import os
-import signal
 import socket
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import partial
@@ -54,6 +51,7 @@ import pytest
 import uvloop
 
 from bench.conftest import MEDIANS_NS, RATIOS
+from bench.forked import forked_server, pin_server
 from bitunix.adapters.bitunix import BitunixVenue, BitunixVenueSettings
 from bitunix.adapters.bitunix_convert import PlaceMarketBody
 from bitunix.app.trader import StrategyFeedback, Trader
@@ -119,36 +117,16 @@ def _serve(port_out: Connection, cmds: Connection) -> None:  # pragma: no cover 
         await done
         await sim.stop()
 
-    if _SERVER_CPU is not None:
-        os.sched_setaffinity(0, {_SERVER_CPU})
+    pin_server()
     uvloop.run(main())
 
 
-_CPUS = sorted(os.sched_getaffinity(0))
-_SERVER_CPU = _CPUS[-1] if len(_CPUS) > 1 and not os.environ.get("BENCH_NO_PIN") else None
 
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    ctx = multiprocessing.get_context("fork")
-    port_rx, port_tx = ctx.Pipe(duplex=False)
-    cmd_rx, cmd_tx = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_serve, args=(port_tx, cmd_rx), daemon=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, 3.12+
-        proc.start()
-    if _SERVER_CPU is not None:
-        os.sched_setaffinity(0, set(_CPUS) - {_SERVER_CPU})
-    try:
-        if not port_rx.poll(30):
-            raise RuntimeError("the simulator did not start")
-        yield port_rx.recv()
-    finally:
-        os.sched_setaffinity(0, set(_CPUS))
-        cmd_tx.send("stop")
-        proc.join(5)
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
+    with forked_server(_serve, start_timeout_s=30) as ready:
+        yield ready
 
 
 @pytest.fixture(scope="module")
