@@ -20,14 +20,11 @@ from bitunix.core.errors import ConfigError
 from bitunix.core.latency import LatencyProbe
 from bitunix.exchange import Credentials, RestConfig, WsConfig
 from bitunix.exchange.errors import ExchangeError, PositionNotFoundError
-from bitunix.execution import SubmitError, VenuePosition
 from bitunix.model import (
-    Balance,
     ContractSpec,
     Fill,
     Order,
     OrderAccepted,
-    OrderEvent,
     OrderRejected,
     OrderReport,
     OrderStatus,
@@ -37,47 +34,11 @@ from bitunix.model import (
 )
 from bitunix.model.market import BookEvent, MarketEvent
 from bitunix.sim.server import SimServer
+from tests.adapters.conftest import Recorder
 
 D = Decimal
 KEY, SECRET = "adapter-key", "adapter-secret"
 START_NS = 1_723_161_255_000_000_000
-
-
-class Recorder:
-    """A VenueListener that keeps every call in order."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def on_order_event(self, client_id: str, event: OrderEvent) -> None:
-        self.calls.append(("event", (client_id, event)))
-
-    def on_submit_error(self, client_id: str, error: SubmitError) -> None:
-        self.calls.append(("error", (client_id, error)))
-
-    def on_fill(self, fill: Fill) -> None:
-        self.calls.append(("fill", fill))
-
-    def on_position(self, position: VenuePosition) -> None:
-        self.calls.append(("position", position))
-
-    def on_balance(self, balance: Balance) -> None:
-        self.calls.append(("balance", balance))
-
-    def on_funding(self, spec: ContractSpec, paid: Decimal, ts_ns: int) -> None:
-        self.calls.append(("funding", (spec.symbol, paid)))
-
-    def on_stream(self, connected: bool) -> None:
-        self.calls.append(("stream", connected))
-
-    def of(self, kind: str) -> list[Any]:
-        return [arg for k, arg in self.calls if k == kind]
-
-    def events(self, cid: str) -> list[OrderEvent]:
-        return [e for c, e in self.of("event") if c == cid]
-
-    def errors(self, cid: str) -> list[SubmitError]:
-        return [e for c, e in self.of("error") if c == cid]
 
 
 def book(symbol: str, mid: str, tick: str, *, qty: str = "5", levels: int = 5,

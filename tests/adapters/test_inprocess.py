@@ -8,11 +8,7 @@ import pytest
 
 from bitunix.adapters.inprocess import InjectedFaultError, InProcessVenueAdapter, contract_spec
 from bitunix.core.errors import BitunixError, ConfigError
-from bitunix.execution import SubmitError, VenuePosition
 from bitunix.model import (
-    Balance,
-    ContractSpec,
-    Fill,
     Order,
     OrderAccepted,
     OrderEvent,
@@ -27,46 +23,10 @@ from bitunix.model import (
 from bitunix.model.market import BookEvent, TradeEvent
 from bitunix.sim import SimError, SimOrderRequest
 from bitunix.sim.venue import InProcessVenue
+from tests.adapters.conftest import Recorder
 
 D = Decimal
 START_NS = 1_723_161_255_000_000_000
-
-
-class Recorder:
-    """A VenueListener that keeps every call in order."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, object]] = []
-        self.on_event_hook: object = None
-
-    def on_order_event(self, client_id: str, event: OrderEvent) -> None:
-        self.calls.append(("event", (client_id, event)))
-        if callable(self.on_event_hook):
-            self.on_event_hook(client_id, event)
-
-    def on_submit_error(self, client_id: str, error: SubmitError) -> None:
-        self.calls.append(("error", (client_id, error)))
-
-    def on_fill(self, fill: Fill) -> None:
-        self.calls.append(("fill", fill))
-
-    def on_position(self, position: VenuePosition) -> None:
-        self.calls.append(("position", position))
-
-    def on_balance(self, balance: Balance) -> None:
-        self.calls.append(("balance", balance))
-
-    def on_funding(self, spec: ContractSpec, paid: Decimal, ts_ns: int) -> None:
-        self.calls.append(("funding", (spec.symbol, paid)))
-
-    def on_stream(self, connected: bool) -> None:
-        self.calls.append(("stream", connected))
-
-    def kinds(self) -> list[str]:
-        return [k for k, _ in self.calls]
-
-    def of(self, kind: str) -> list[object]:
-        return [v for k, v in self.calls if k == kind]
 
 
 def _book(mid: str = "60000") -> tuple[list[list[Decimal]], list[list[Decimal]]]:
