@@ -669,6 +669,13 @@ class ExecutionEngine:
             return None
         return self._orders.get(client_id)
 
+    def _read_failed(self, track: _Track, what: str, exc: BaseException) -> None:
+        """A venue read for ``track``'s order failed: count it, back off, say so."""
+        self.counters.lookup_failures += 1
+        track.failures += 1
+        track.not_before = self._now() + self.settings.backoff(track.failures)
+        log.warning("%s: %s", what, exc)
+
     async def _lookup(self, client_id: str, track: _Track) -> None:
         """No verdict on a submit: ask the venue whether it knows the order."""
         order = self._current(client_id, track)
@@ -677,10 +684,7 @@ class ExecutionEngine:
         try:
             report = await self.venue.query_order(order)
         except RETRYABLE as exc:
-            self.counters.lookup_failures += 1
-            track.failures += 1
-            track.not_before = self._now() + self.settings.backoff(track.failures)
-            log.warning("lookup of %s failed: %s", client_id, exc)
+            self._read_failed(track, f"lookup of {client_id} failed", exc)
             return
         finally:
             track.busy = False
@@ -740,10 +744,7 @@ class ExecutionEngine:
                 order = self._orders.get(client_id, order)
             fills = await self.venue.fills(order)
         except RETRYABLE as exc:
-            self.counters.lookup_failures += 1
-            track.failures += 1
-            track.not_before = self._now() + self.settings.backoff(track.failures)
-            log.warning("fills of %s could not be read: %s", client_id, exc)
+            self._read_failed(track, f"fills of {client_id} could not be read", exc)
             return
         finally:
             track.busy = False
