@@ -60,7 +60,7 @@ def test_paper_run_prints_and_writes_the_summary(
         (["--duration", "-1"], "--duration '-1': must be a finite number >= 0"),
         (["--speed", "nan"], "--speed 'nan': must be a finite number > 0"),
         (["--venue", "bitunix", "--rest-url", "ftp://x"], "--rest-url 'ftp://x': must be a "
-                                                          "http or https URL"),
+                                                          "http:// or https:// URL with a host"),
         (["--config", "/nonexistent.toml"], "config file /nonexistent.toml: does not exist"),
         (["--summary-json", "/nonexistent/s.json"], "--summary-json /nonexistent/s.json: "
                                                    "directory /nonexistent does not exist"),

@@ -60,7 +60,8 @@ def test_file_and_env_overrides(tmp_path: Path) -> None:
     [
         ("dry_run = 3\n", {}, "key dry_run: Expected `bool`, got `int` (was 3)"),
         ("[run]\nduration_s = -1\n", {}, "key run.duration_s: must be a finite number >= 0"),
-        ("[venue]\nrest_url = 'ftp://x'\n", {}, "venue.rest_url: must be a http or https URL"),
+        ("[venue]\nrest_url = 'ftp://x'\n", {},
+         "venue.rest_url: must be a http:// or https:// URL with a host"),
         ("[venu]\nkind = 'sim'\n", {}, "unknown key venu"),
         ("[risk.limits]\nmax_dayly_loss = 1\n", {}, "unknown key risk.limits.max_dayly_loss"),
         ("symbols = ['btcusdt']\n", {}, "'btcusdt' is not a symbol like BTCUSDT (symbols are "

@@ -19,6 +19,7 @@ from typing import Literal
 import msgspec
 
 from bitunix.config.loader import apply_env, convert_config, read_toml
+from bitunix.core.checks import check_url
 from bitunix.core.errors import ConfigError
 from bitunix.execution.settings import ExecutionSettings
 from bitunix.risk.config import RiskConfig
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 _SYMBOL = re.compile(r"[A-Z0-9]{2,30}")
-_URL = re.compile(r"(?P<scheme>[a-z]+)://[^\s/]+(/\S*)?")
 
 
 def _positive(section: str, name: str, value: float) -> None:
@@ -47,10 +47,7 @@ def _positive(section: str, name: str, value: float) -> None:
 
 
 def _url(section: str, name: str, value: str, schemes: tuple[str, ...]) -> None:
-    m = _URL.fullmatch(value)
-    if m is None or m.group("scheme") not in schemes:
-        raise ConfigError(f"key {section}.{name}: must be a {' or '.join(schemes)} URL "
-                          f"(was {value!r})")
+    check_url(f"key {section}.{name}:", value, schemes)
 
 
 class VenueSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -9,56 +9,18 @@ raises :class:`~bitunix.core.errors.ConfigError` naming the key and the value (i
 
 from __future__ import annotations
 
-import math
 import re
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 import msgspec
 
+from bitunix.core.checks import check_flag, check_number, check_url
 from bitunix.core.errors import ConfigError
 
 __all__ = ["RestConfig", "WsConfig"]
 
 # clientId = prefix + "-" + 24 hex characters, within the venue's safe 36 (spec 4.4).
 _CLIENT_ID_PREFIX = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,10})")
-
-
-def _fmt(bound: float) -> str:
-    return str(int(bound)) if float(bound).is_integer() else str(bound)
-
-
-def _number(where: str, value: object, lo: float, hi: float = math.inf, *,
-            lo_open: bool = False, integer: bool = False) -> None:
-    """Refuse a non-number, NaN, infinity or a value outside ``lo``..``hi``."""
-    kind = "an integer" if integer else "a number"
-    ok = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok:
-        raise ConfigError(f"{where} must be {kind}, was {value!r}")
-    assert isinstance(value, int | float)
-    if math.isfinite(value) and (lo < value if lo_open else lo <= value) and value <= hi:
-        return
-    low = f"> {_fmt(lo)}" if lo_open else f">= {_fmt(lo)}"
-    bound = low if hi == math.inf else f"{low} and <= {_fmt(hi)}"
-    raise ConfigError(f"{where} must be {kind} {bound}, was {value!r}")
-
-
-def _url(where: str, value: object, schemes: tuple[str, ...]) -> None:
-    """Refuse anything but an absolute ``schemes`` URL with a host (and a valid port)."""
-    want = " or ".join(f"{s}://" for s in schemes)
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        ok = (parts is not None and parts.scheme in schemes and bool(parts.hostname)
-              and (parts.port is None or parts.port > 0))
-    except ValueError:  # a port that is not a number, a bad IPv6 literal
-        ok = False
-    if not ok:
-        raise ConfigError(f"{where} must be a {want} URL with a host, was {value!r}")
-
-
-def _flag(where: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where} must be true or false, was {value!r}")
 
 
 class RestConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,26 +48,26 @@ class RestConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
     def __post_init__(self) -> None:
         s = self.section
-        _url(f"{s}.base_url", self.base_url, ("http", "https"))
-        _number(f"{s}.timeout_s", self.timeout_s, 0, lo_open=True)
-        _number(f"{s}.connect_timeout_s", self.connect_timeout_s, 0, lo_open=True)
-        _number(f"{s}.max_retries", self.max_retries, 0, 20, integer=True)
-        _number(f"{s}.backoff_base_s", self.backoff_base_s, 0)
-        _number(f"{s}.backoff_max_s", self.backoff_max_s, 0)
+        check_url(f"{s}.base_url", self.base_url, ("http", "https"))
+        check_number(f"{s}.timeout_s", self.timeout_s, 0, lo_open=True)
+        check_number(f"{s}.connect_timeout_s", self.connect_timeout_s, 0, lo_open=True)
+        check_number(f"{s}.max_retries", self.max_retries, 0, 20, integer=True)
+        check_number(f"{s}.backoff_base_s", self.backoff_base_s, 0)
+        check_number(f"{s}.backoff_max_s", self.backoff_max_s, 0)
         if self.backoff_max_s < self.backoff_base_s:
             raise ConfigError(f"{s}.backoff_max_s must be >= backoff_base_s "
                               f"({self.backoff_base_s!r}), was {self.backoff_max_s!r}")
-        _flag(f"{s}.rate_limits", self.rate_limits)
-        _number(f"{s}.rate_limit_headroom", self.rate_limit_headroom, 0, 1, lo_open=True)
-        _number(f"{s}.connection_limit", self.connection_limit, 1, 1000, integer=True)
-        _number(f"{s}.keepalive_s", self.keepalive_s, 0, lo_open=True)
+        check_flag(f"{s}.rate_limits", self.rate_limits)
+        check_number(f"{s}.rate_limit_headroom", self.rate_limit_headroom, 0, 1, lo_open=True)
+        check_number(f"{s}.connection_limit", self.connection_limit, 1, 1000, integer=True)
+        check_number(f"{s}.keepalive_s", self.keepalive_s, 0, lo_open=True)
         if not (isinstance(self.client_id_prefix, str)
                 and _CLIENT_ID_PREFIX.fullmatch(self.client_id_prefix)):
             raise ConfigError(f"{s}.client_id_prefix must be 1-11 letters, digits or '-' "
                               f"(the clientId must fit 36 characters), "
                               f"was {self.client_id_prefix!r}")
-        _number(f"{s}.max_clock_skew_ms", self.max_clock_skew_ms, 0, integer=True)
-        _number(f"{s}.order_lookups", self.order_lookups, 1, 20, integer=True)
+        check_number(f"{s}.max_clock_skew_ms", self.max_clock_skew_ms, 0, integer=True)
+        check_number(f"{s}.order_lookups", self.order_lookups, 1, 20, integer=True)
 
 
 class WsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -135,26 +97,26 @@ class WsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def __post_init__(self) -> None:
         s = self.section
-        _url(f"{s}.public_url", self.public_url, ("ws", "wss"))
-        _url(f"{s}.private_url", self.private_url, ("ws", "wss"))
+        check_url(f"{s}.public_url", self.public_url, ("ws", "wss"))
+        check_url(f"{s}.private_url", self.private_url, ("ws", "wss"))
         for name in ("ping_interval_s", "pong_timeout_s", "connect_timeout_s",
                      "login_timeout_s", "reconnect_base_s", "reconnect_max_s"):
-            _number(f"{s}.{name}", getattr(self, name), 0, lo_open=True)
+            check_number(f"{s}.{name}", getattr(self, name), 0, lo_open=True)
         for name in ("stale_after_s", "connect_frame_wait_s"):
-            _number(f"{s}.{name}", getattr(self, name), 0)
+            check_number(f"{s}.{name}", getattr(self, name), 0)
         if self.reconnect_max_s < self.reconnect_base_s:
             raise ConfigError(f"{s}.reconnect_max_s must be >= reconnect_base_s "
                               f"({self.reconnect_base_s!r}), was {self.reconnect_max_s!r}")
-        _number(f"{s}.reconnect_jitter", self.reconnect_jitter, 0, 1)
+        check_number(f"{s}.reconnect_jitter", self.reconnect_jitter, 0, 1)
         if self.reconnect_jitter == 1:
             raise ConfigError(f"{s}.reconnect_jitter must be < 1 (a zero delay), "
                               f"was {self.reconnect_jitter!r}")
-        _number(f"{s}.max_messages_per_s", self.max_messages_per_s, 1, 10_000, integer=True)
-        _number(f"{s}.max_channels", self.max_channels, 1, integer=True)
-        _number(f"{s}.channels_per_frame", self.channels_per_frame, 1, integer=True)
+        check_number(f"{s}.max_messages_per_s", self.max_messages_per_s, 1, 10_000, integer=True)
+        check_number(f"{s}.max_channels", self.max_channels, 1, integer=True)
+        check_number(f"{s}.channels_per_frame", self.channels_per_frame, 1, integer=True)
         if self.channels_per_frame > self.max_channels:
             raise ConfigError(f"{s}.channels_per_frame must be <= max_channels "
                               f"({self.max_channels!r}), was {self.channels_per_frame!r}")
         # 4 KiB: below that even one depth_book15 push would be refused.
-        _number(f"{s}.max_frame_size", self.max_frame_size, 4096, 2**30, integer=True)
-        _number(f"{s}.dedup_keys", self.dedup_keys, 1, 10**6, integer=True)
+        check_number(f"{s}.max_frame_size", self.max_frame_size, 4096, 2**30, integer=True)
+        check_number(f"{s}.dedup_keys", self.dedup_keys, 1, 10**6, integer=True)

@@ -11,12 +11,12 @@ seconds (``_s``). ``docs/risk.md`` gives every default and why it was chosen.
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import ClassVar
 
 import msgspec
 
+from bitunix.core.checks import check_flag, check_number
 from bitunix.core.errors import ConfigError
 
 __all__ = [
@@ -31,27 +31,6 @@ __all__ = [
     "VolatilityBreakerConfig",
     "VolumeBreakerConfig",
 ]
-
-
-def _number(key: str, value: object, lo: float, hi: float = math.inf, *,
-            lo_open: bool = False, integer: bool = False) -> None:
-    """Refuse a non-number, NaN, infinity or a value outside ``lo``..``hi`` (``lo``
-    excluded when ``lo_open``)."""
-    kind = "an integer" if integer else "a number"
-    ok = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok:
-        raise ConfigError(f"{key} must be {kind}, was {value!r}")
-    assert isinstance(value, int | float)
-    if math.isfinite(value) and (lo < value if lo_open else lo <= value) and value <= hi:
-        return
-    low = f"> {lo:g}" if lo_open else f">= {lo:g}"
-    bound = low if hi == math.inf else f"{low} and <= {hi:g}"
-    raise ConfigError(f"{key} must be {kind} {bound}, was {value!r}")
-
-
-def _flag(key: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, was {value!r}")
 
 
 class SizingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -85,10 +64,10 @@ class SizingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     def __post_init__(self) -> None:
         s = self.section
-        _number(f"{s}.base_size_pct", self.base_size_pct, 0, 100, lo_open=True)
-        _number(f"{s}.kelly_multiplier", self.kelly_multiplier, 0, 1, lo_open=True)
-        _number(f"{s}.max_kelly_fraction", self.max_kelly_fraction, 0, 1, lo_open=True)
-        _number(f"{s}.max_risk_pct", self.max_risk_pct, 0, 100, lo_open=True)
+        check_number(f"{s}.base_size_pct", self.base_size_pct, 0, 100, lo_open=True)
+        check_number(f"{s}.kelly_multiplier", self.kelly_multiplier, 0, 1, lo_open=True)
+        check_number(f"{s}.max_kelly_fraction", self.max_kelly_fraction, 0, 1, lo_open=True)
+        check_number(f"{s}.max_risk_pct", self.max_risk_pct, 0, 100, lo_open=True)
 
 
 class LimitsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -124,14 +103,14 @@ class LimitsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     def __post_init__(self) -> None:
         s = self.section
-        _number(f"{s}.max_daily_loss_pct", self.max_daily_loss_pct, 0, 100, lo_open=True)
-        _flag(f"{s}.flatten_on_daily_loss", self.flatten_on_daily_loss)
-        _number(f"{s}.max_symbol_exposure_pct", self.max_symbol_exposure_pct, 0, 12_500,
+        check_number(f"{s}.max_daily_loss_pct", self.max_daily_loss_pct, 0, 100, lo_open=True)
+        check_flag(f"{s}.flatten_on_daily_loss", self.flatten_on_daily_loss)
+        check_number(f"{s}.max_symbol_exposure_pct", self.max_symbol_exposure_pct, 0, 12_500,
                 lo_open=True)
-        _number(f"{s}.max_total_exposure_pct", self.max_total_exposure_pct, 0, 12_500,
+        check_number(f"{s}.max_total_exposure_pct", self.max_total_exposure_pct, 0, 12_500,
                 lo_open=True)
-        _number(f"{s}.max_leverage", self.max_leverage, 0, 125, lo_open=True)
-        _number(f"{s}.max_open_orders", self.max_open_orders, 1, 10_000, integer=True)
+        check_number(f"{s}.max_leverage", self.max_leverage, 0, 125, lo_open=True)
+        check_number(f"{s}.max_open_orders", self.max_open_orders, 1, 10_000, integer=True)
 
 
 class VolatilityBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
@@ -150,9 +129,9 @@ class VolatilityBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
 
     def __post_init__(self) -> None:
         s = self.section
-        _flag(f"{s}.enabled", self.enabled)
-        _number(f"{s}.max_bps", self.max_bps, 0, lo_open=True)
-        _number(f"{s}.recovery_s", self.recovery_s, 0)
+        check_flag(f"{s}.enabled", self.enabled)
+        check_number(f"{s}.max_bps", self.max_bps, 0, lo_open=True)
+        check_number(f"{s}.recovery_s", self.recovery_s, 0)
 
 
 class ImbalanceBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
@@ -173,10 +152,10 @@ class ImbalanceBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
 
     def __post_init__(self) -> None:
         s = self.section
-        _flag(f"{s}.enabled", self.enabled)
-        _number(f"{s}.max_abs", self.max_abs, 0, 1, lo_open=True)
-        _number(f"{s}.min_duration_s", self.min_duration_s, 0)
-        _number(f"{s}.recovery_s", self.recovery_s, 0)
+        check_flag(f"{s}.enabled", self.enabled)
+        check_number(f"{s}.max_abs", self.max_abs, 0, 1, lo_open=True)
+        check_number(f"{s}.min_duration_s", self.min_duration_s, 0)
+        check_number(f"{s}.recovery_s", self.recovery_s, 0)
 
 
 class VolumeBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
@@ -201,12 +180,12 @@ class VolumeBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
 
     def __post_init__(self) -> None:
         s = self.section
-        _flag(f"{s}.enabled", self.enabled)
-        _number(f"{s}.max_multiple", self.max_multiple, 1, lo_open=True)
-        _number(f"{s}.interval_s", self.interval_s, 0.001, 86_400)
-        _number(f"{s}.ewma_intervals", self.ewma_intervals, 1, 100_000, integer=True)
-        _number(f"{s}.warmup_intervals", self.warmup_intervals, 1, 100_000, integer=True)
-        _number(f"{s}.recovery_s", self.recovery_s, 0)
+        check_flag(f"{s}.enabled", self.enabled)
+        check_number(f"{s}.max_multiple", self.max_multiple, 1, lo_open=True)
+        check_number(f"{s}.interval_s", self.interval_s, 0.001, 86_400)
+        check_number(f"{s}.ewma_intervals", self.ewma_intervals, 1, 100_000, integer=True)
+        check_number(f"{s}.warmup_intervals", self.warmup_intervals, 1, 100_000, integer=True)
+        check_number(f"{s}.recovery_s", self.recovery_s, 0)
 
 
 class ErrorRateBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
@@ -226,11 +205,11 @@ class ErrorRateBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
 
     def __post_init__(self) -> None:
         s = self.section
-        _flag(f"{s}.enabled", self.enabled)
-        _number(f"{s}.max_rate", self.max_rate, 0, 1)
-        _number(f"{s}.window_s", self.window_s, 0.01, 86_400)
-        _number(f"{s}.min_requests", self.min_requests, 1, 1_000_000, integer=True)
-        _number(f"{s}.recovery_s", self.recovery_s, 0)
+        check_flag(f"{s}.enabled", self.enabled)
+        check_number(f"{s}.max_rate", self.max_rate, 0, 1)
+        check_number(f"{s}.window_s", self.window_s, 0.01, 86_400)
+        check_number(f"{s}.min_requests", self.min_requests, 1, 1_000_000, integer=True)
+        check_number(f"{s}.recovery_s", self.recovery_s, 0)
 
 
 class StalenessBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
@@ -248,9 +227,9 @@ class StalenessBreakerConfig(msgspec.Struct, frozen=True, kw_only=True,
 
     def __post_init__(self) -> None:
         s = self.section
-        _flag(f"{s}.enabled", self.enabled)
-        _number(f"{s}.max_silence_s", self.max_silence_s, 0, lo_open=True)
-        _number(f"{s}.recovery_s", self.recovery_s, 0)
+        check_flag(f"{s}.enabled", self.enabled)
+        check_number(f"{s}.max_silence_s", self.max_silence_s, 0, lo_open=True)
+        check_number(f"{s}.recovery_s", self.recovery_s, 0)
 
 
 class BreakerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -293,11 +272,11 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             if not symbol or not symbol.isalnum():
                 raise ConfigError(f"risk.symbols: {symbol!r} is not a symbol name")
             if o.base_size_pct is not None:
-                _number(f"{s}.base_size_pct", o.base_size_pct, 0, 100, lo_open=True)
+                check_number(f"{s}.base_size_pct", o.base_size_pct, 0, 100, lo_open=True)
             if o.max_exposure_pct is not None:
-                _number(f"{s}.max_exposure_pct", o.max_exposure_pct, 0, 12_500, lo_open=True)
+                check_number(f"{s}.max_exposure_pct", o.max_exposure_pct, 0, 12_500, lo_open=True)
             if o.max_leverage is not None:
-                _number(f"{s}.max_leverage", o.max_leverage, 0, 125, lo_open=True)
+                check_number(f"{s}.max_leverage", o.max_leverage, 0, 125, lo_open=True)
             q = o.max_order_qty
             if q is not None and not (isinstance(q, Decimal) and q.is_finite() and q > 0):
                 raise ConfigError(f"{s}.max_order_qty must be a decimal > 0, was {q!r}")
