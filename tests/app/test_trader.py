@@ -123,6 +123,15 @@ async def test_a_signal_becomes_one_sized_protected_market_order() -> None:
     assert rig.feedback.rejected == []
 
 
+async def test_a_signal_gives_a_symbol_without_a_mark_its_price() -> None:
+    rig = Rig()
+    await rig.sim.engine.reconcile()
+    rig.trader.enabled = True
+    assert "BTCUSDT" not in rig.sim.engine.portfolio.marks
+    rig.trader.on_signal(signal())
+    assert rig.sim.engine.portfolio.marks["BTCUSDT"] == 600000
+
+
 async def test_limit_ioc_entries_carry_a_price_cap() -> None:
     rig = Rig(trader=TraderSection(entry_order="limit_ioc", max_slippage_ticks=3))
     await rig.sim.engine.reconcile()

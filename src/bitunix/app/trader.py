@@ -174,6 +174,10 @@ class Trader:
             return
         now_ns = self.clock.now_ns()
         engine = self.engine
+        if engine is not None and symbol not in engine.portfolio.marks:
+            # The signal's price is the market's last price: without a mark, a pending
+            # market entry would count as no exposure at all.
+            engine.on_price(symbol, plan.price_ticks, sig.ts_ns)
         exposure = self._paper if engine is None else engine.snapshot()
         verdict = self.gate.check_entry(
             spec, plan.side, price_ticks=plan.price_ticks, stop_ticks=plan.stop_ticks,
