@@ -85,6 +85,7 @@ def test_enters_long_below_vwap() -> None:
         ({"price": 0.0}, "no trade price yet"),
         ({"price": math.nan}, "NaN price"),
         ({"z": 2.2, "std": 5.0}, "target worth less than the fees"),
+        ({"price": 59_000.0}, "price below VWAP while z says above: no fade"),
     ],
 )
 def test_skips_when_a_rule_fails(change: dict[str, float], why: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bitunix.features import FEATURE_NAMES
@@ -33,6 +33,7 @@ outcomes = st.sampled_from(["closed", "rejected", "silent"])
 
 
 @settings(max_examples=150, deadline=None)
+@example(seq=[(2.0, 0.0, -1.0, 59000.0, True)], p=1.0, answers=["closed"] * 60)
 @given(seq=ticks, p=st.floats(0.0, 1.0), answers=st.lists(outcomes, min_size=60, max_size=60))
 def test_one_trade_at_a_time_never_on_bad_data_and_gated(
     seq: list[tuple[float, float, float, float, bool]], p: float, answers: list[str]

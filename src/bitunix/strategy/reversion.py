@@ -128,8 +128,11 @@ class ReversionStrategy:
             self.counters.rejected_by_rules += 1
             return None
         d = 1 if z > 0.0 else -1
-        edge_bps = abs(vwap - price) * self._exits.target_fraction / price * 1e4
-        if not edge_bps >= self._min_edge_bps:
+        # The last price must sit on the side of the VWAP the z-score says (the feature
+        # vector and the price are read at slightly different moments): a fade whose
+        # target lies behind its entry would be a loss by construction.
+        edge_bps = d * (price - vwap) * self._exits.target_fraction / price * 1e4
+        if not edge_bps >= self._min_edge_bps or not edge_bps > 0.0:
             self.counters.rejected_by_rules += 1
             return None
         if not self._rules_pass(v, d):
