@@ -8,10 +8,28 @@ Absolute numbers from other machines are never compared.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 MEDIANS_NS: dict[str, float] = {}
+
+
+def record_percentiles(name: str, samples_ns: list[int], benchmark: Any,
+                       unit: str = "samples") -> tuple[float, float]:
+    """p50/p99 of ``samples_ns``: into the benchmark's extra info, the session summary and
+    the output; returns them (ns)."""
+    import numpy as np
+
+    lat = np.asarray(samples_ns, dtype=np.float64)
+    p50, p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    benchmark.extra_info[f"{name} p50_us"] = round(p50 / 1000, 2)
+    benchmark.extra_info[f"{name} p99_us"] = round(p99 / 1000, 2)
+    MEDIANS_NS[f"{name} p50"] = p50
+    MEDIANS_NS[f"{name} p99"] = p99
+    print(f"\n{name}: p50 {p50 / 1000:.2f} us, p99 {p99 / 1000:.2f} us "
+          f"over {len(samples_ns)} {unit}")
+    return p50, p99
 # (label, numerator, denominator): how many times faster the denominator is.
 RATIOS: list[tuple[str, str, str]] = []
 

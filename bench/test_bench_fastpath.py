@@ -40,11 +40,10 @@ from typing import Any
 
 import aiohttp
 import msgspec
-import numpy as np
 import pytest
 import uvloop
 
-from bench.conftest import MEDIANS_NS, RATIOS
+from bench.conftest import RATIOS, record_percentiles
 from bench.forked import forked_server, pin_server
 from bitunix.exchange.config import RestConfig
 from bitunix.exchange.fasthttp import FastHttpChannel, HttpResponse, HttpResult
@@ -194,15 +193,7 @@ _ids = itertools.count()
 
 
 def _percentiles(name: str, samples_ns: list[int], benchmark: Any) -> tuple[float, float]:
-    lat = np.asarray(samples_ns, dtype=np.float64)
-    p50, p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
-    benchmark.extra_info[f"{name}_p50_us"] = round(p50 / 1000, 2)
-    benchmark.extra_info[f"{name}_p99_us"] = round(p99 / 1000, 2)
-    MEDIANS_NS[f"{name} p50"] = p50
-    MEDIANS_NS[f"{name} p99"] = p99
-    print(f"\n{name}: p50 {p50 / 1000:.2f} us, p99 {p99 / 1000:.2f} us "
-          f"over {len(samples_ns)} requests")
-    return p50, p99
+    return record_percentiles(name, samples_ns, benchmark, "requests")
 
 
 # ------------------------------------------------------------- the synchronous part

@@ -46,11 +46,10 @@ from typing import Any
 
 import aiohttp
 import msgspec
-import numpy as np
 import pytest
 import uvloop
 
-from bench.conftest import MEDIANS_NS, RATIOS
+from bench.conftest import RATIOS, record_percentiles
 from bench.forked import forked_server, pin_server
 from bitunix.adapters.bitunix import BitunixVenue, BitunixVenueSettings
 from bitunix.adapters.bitunix_convert import PlaceMarketBody
@@ -202,15 +201,7 @@ async def _until(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 
 def _percentiles(name: str, samples_ns: list[int], benchmark: Any) -> tuple[float, float]:
-    lat = np.asarray(samples_ns, dtype=np.float64)
-    p50, p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
-    benchmark.extra_info[f"{name} p50_us"] = round(p50 / 1000, 2)
-    benchmark.extra_info[f"{name} p99_us"] = round(p99 / 1000, 2)
-    MEDIANS_NS[f"{name} p50"] = p50
-    MEDIANS_NS[f"{name} p99"] = p99
-    print(f"\n{name}: p50 {p50 / 1000:.2f} us, p99 {p99 / 1000:.2f} us "
-          f"over {len(samples_ns)} orders")
-    return p50, p99
+    return record_percentiles(name, samples_ns, benchmark, "orders")
 
 
 def _signal(i: int) -> Signal:

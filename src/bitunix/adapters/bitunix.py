@@ -456,17 +456,14 @@ class BitunixVenue:
         cid = order.client_id
         answer = self._answer(result, self._ack, "place_order")
         if isinstance(answer, SubmitError):
-            self.stats.submit_errors += 1
-            listener.on_submit_error(cid, answer)
+            self._submit_error(cid, answer)
             return
         if answer.code == 0:
             data = answer.data
             ack = data[0] if isinstance(data, list) and data else data
             venue_id = (ack.order_id or ack.id) if isinstance(ack, OrderAck) else None
             if not venue_id:
-                self.stats.submit_errors += 1
-                listener.on_submit_error(cid, SubmitError(
-                    reason="place_order: code 0 without an order id", executed=None))
+                self._no_verdict(cid, "place_order: code 0 without an order id")
                 return
             listener.on_order_event(cid, OrderAccepted(venue_id=venue_id))
         elif answer.code == _DUPLICATE:
@@ -504,9 +501,12 @@ class BitunixVenue:
         self._note_filled(row.order_id, order.spec, report)
 
     def _no_verdict(self, cid: str, reason: str, executed: bool | None = None) -> None:
+        self._submit_error(cid, SubmitError(reason=reason, executed=executed))
+
+    def _submit_error(self, cid: str, error: SubmitError) -> None:
         self.stats.submit_errors += 1
         if self._listener is not None:
-            self._listener.on_submit_error(cid, SubmitError(reason=reason, executed=executed))
+            self._listener.on_submit_error(cid, error)
 
     def _cancelled(self, order: Order, result: HttpResult) -> None:
         listener = self._listener
@@ -515,8 +515,7 @@ class BitunixVenue:
         cid = order.client_id
         answer = self._answer(result, self._batch, "cancel_orders")
         if isinstance(answer, SubmitError):
-            self.stats.submit_errors += 1
-            listener.on_submit_error(cid, answer)
+            self._submit_error(cid, answer)
             return
         reason = f"[{answer.code}] {answer.msg}"
         if answer.code == 0 and isinstance(answer.data, BatchResult):

@@ -48,6 +48,7 @@ from bitunix.execution.reconcile import ReconcileReport
 from bitunix.features import FEATURE_NAMES, FeatureEngine
 from bitunix.model import ContractSpec, Verdict
 from bitunix.model.records import AuditEntry
+from bitunix.model.ticks import FloatGrid
 from bitunix.risk.gate import RiskGate, RiskState
 from bitunix.risk.kill import decode_kill_request
 from bitunix.risk.snapshot import utc_day
@@ -79,6 +80,7 @@ class _Hooks(MarketHooks):
         self._probe = run.probe
         self._ivol = FEATURE_NAMES.index("realized_vol_bps")
         self._idepth = FEATURE_NAMES.index("depth_imbalance")
+        self._grids = {s: FloatGrid(c.price_decimals) for s, c in run.contracts.items()}
 
     def on_push(self) -> None:
         self._probe.start_event()
@@ -91,9 +93,7 @@ class _Hooks(MarketHooks):
         run.gate.symbol_breaker(symbol).on_trade(volume, ts_ns)
         engine = run.engine
         if engine is not None:
-            spec = run.contracts[symbol]
-            engine.on_price(symbol, spec.price_ticks_from_float(last_price, "ROUND_HALF_EVEN"),
-                            ts_ns)
+            engine.on_price(symbol, self._grids[symbol].nearest(last_price), ts_ns)
 
     def on_book(self, symbol: str, engine: FeatureEngine, ts_ns: int) -> None:
         vector = engine.vector
