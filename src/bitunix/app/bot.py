@@ -32,7 +32,8 @@ from typing import Any
 import msgspec
 
 from bitunix.adapters.bitunix import BitunixVenue, BitunixVenueSettings
-from bitunix.app.pipeline import MarketHooks, MarketPipeline
+from bitunix.app.hooks import TradingHooks
+from bitunix.app.pipeline import MarketPipeline
 from bitunix.app.summary import RunSummary
 from bitunix.app.trader import StrategyFeedback, Trader
 from bitunix.config import BotConfig, Mode, Secrets
@@ -48,7 +49,6 @@ from bitunix.execution.reconcile import ReconcileReport
 from bitunix.features import FEATURE_NAMES, FeatureEngine
 from bitunix.model import ContractSpec, Verdict
 from bitunix.model.records import AuditEntry
-from bitunix.model.ticks import FloatGrid
 from bitunix.risk.gate import RiskGate, RiskState
 from bitunix.risk.kill import decode_kill_request
 from bitunix.risk.snapshot import utc_day
@@ -70,35 +70,6 @@ _KILL = "kill_request"
 _OPENER_SEARCH = 50
 _ID_EPOCH = "client_id_epoch"
 _NS = 1_000_000_000
-
-
-class _Hooks(MarketHooks):
-    """Market path -> latency probe, execution marks and exits, risk breakers."""
-
-    def __init__(self, run: BotRun) -> None:
-        self._run = run
-        self._probe = run.probe
-        self._ivol = FEATURE_NAMES.index("realized_vol_bps")
-        self._idepth = FEATURE_NAMES.index("depth_imbalance")
-        self._grids = {s: FloatGrid(c.price_decimals) for s, c in run.contracts.items()}
-
-    def on_push(self) -> None:
-        self._probe.start_event()
-
-    def on_push_done(self) -> None:
-        self._probe.end_event()
-
-    def on_trades(self, symbol: str, last_price: float, volume: float, ts_ns: int) -> None:
-        run = self._run
-        run.gate.symbol_breaker(symbol).on_trade(volume, ts_ns)
-        engine = run.engine
-        if engine is not None:
-            engine.on_price(symbol, self._grids[symbol].nearest(last_price), ts_ns)
-
-    def on_book(self, symbol: str, engine: FeatureEngine, ts_ns: int) -> None:
-        vector = engine.vector
-        self._run.gate.symbol_breaker(symbol).on_book(
-            float(vector[self._ivol]), float(vector[self._idepth]), ts_ns)
 
 
 class BotRun:
@@ -317,7 +288,8 @@ class BotRun:
         engines = {s: FeatureEngine(tick_size=float(c.tick_size))
                    for s, c in self.contracts.items()}
         self.pipeline = MarketPipeline(engines, self.stack.on_tick, self.trader.on_signal,
-                                       hooks=_Hooks(self))
+                                       hooks=TradingHooks(self.gate, self.engine, self.probe,
+                                                            self.contracts))
         self.ws = BitunixWS(self.pipeline, WsConfig(public_url=public_url))
         self.ws.subscribe([(ch, s) for s in cfg.symbols
                            for ch in ("trade", cfg.run.depth_channel)])

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bitunix.config import BotConfig
 
 _EPILOG = """\
 modes: paper (the default: orders go to the built-in simulator on 127.0.0.1), dry-run
@@ -89,22 +93,37 @@ def _overrides(args: argparse.Namespace) -> dict[str, tuple[str, object]]:
     return out
 
 
+def with_models_dir(config: BotConfig, models_dir: str | None, scratch: Path) -> BotConfig:
+    """``config`` serving the models of ``models_dir`` (the flag) or of its own
+    ``signal.models_dir``; installed from a wheel, away from a checkout (no ``./models``),
+    the model shipped with the package, from a registry in ``scratch`` that lives as long
+    as the caller keeps it."""
+    import msgspec
+
+    from bitunix.ml.bundled import install_bundled_model
+    from bitunix.ml.registry import ModelRegistry
+
+    chosen = models_dir or config.signal.models_dir
+    if models_dir is None and not Path(chosen or "models").is_dir():
+        entry = install_bundled_model(ModelRegistry(scratch))
+        print(f"no ./models registry: serving {entry.name}@{entry.version}, "
+              "the model shipped with the package", flush=True)
+        chosen = str(scratch)
+    return msgspec.structs.replace(
+        config, signal=msgspec.structs.replace(config.signal, models_dir=chosen))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the bot and print its summary; return the exit code."""
     import asyncio
     import signal
     import tempfile
-    from pathlib import Path
-
-    import msgspec
 
     from bitunix.app.bot import BotRun
     from bitunix.app.summary import write_summary
     from bitunix.config import environment, load_config, load_secrets, resolve_mode
     from bitunix.core.errors import ConfigError
     from bitunix.features import simd_impl
-    from bitunix.ml.bundled import install_bundled_model
-    from bitunix.ml.registry import ModelRegistry
 
     environ = environment()
     overrides = _overrides(args)
@@ -132,16 +151,7 @@ def run(args: argparse.Namespace) -> int:
           f"store {store_path}; symbols {','.join(config.symbols)}; native core: "
           f"{simd_impl()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bitunix-models-") as scratch:
-        models_dir = args.models_dir or config.signal.models_dir
-        if args.models_dir is None and not Path(models_dir or "models").is_dir():
-            # Installed from a wheel, away from a checkout: serve the shipped model from a
-            # registry that lives only as long as this run.
-            entry = install_bundled_model(ModelRegistry(Path(scratch)))
-            print(f"no ./models registry: serving {entry.name}@{entry.version}, "
-                  "the model shipped with the package", flush=True)
-            models_dir = scratch
-        config = msgspec.structs.replace(
-            config, signal=msgspec.structs.replace(config.signal, models_dir=models_dir))
+        config = with_models_dir(config, args.models_dir, Path(scratch))
         bot = BotRun(config, mode, store_path=store_path, secrets=secrets,
                      emit=lambda line: print(line, flush=True))
 

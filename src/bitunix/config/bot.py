@@ -18,6 +18,7 @@ from typing import Literal
 
 import msgspec
 
+from bitunix.config.backtest import BacktestSection
 from bitunix.config.loader import apply_env, convert_config, read_toml
 from bitunix.core.checks import check_url
 from bitunix.core.errors import ConfigError
@@ -27,6 +28,7 @@ from bitunix.strategy import SignalConfig, StrategySpec
 from bitunix.strategy.registry import check_spec
 
 __all__ = [
+    "BacktestSection",
     "BotConfig",
     "Mode",
     "RunSection",
@@ -182,6 +184,7 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     execution: ExecutionSettings = msgspec.field(default_factory=ExecutionSettings)
     trader: TraderSection = msgspec.field(default_factory=TraderSection)
     signal: SignalConfig = msgspec.field(default_factory=_default_signal)
+    backtest: BacktestSection = msgspec.field(default_factory=BacktestSection)
 
     def __post_init__(self) -> None:
         if not self.symbols:

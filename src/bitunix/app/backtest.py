@@ -1,0 +1,473 @@
+"""A backtest: market data through the live strategy, risk and execution code, in process.
+
+What runs is what ``bitunix-bot run`` runs, wired the same way: each event goes into the
+simulator's matching engine (:class:`~bitunix.sim.venue.InProcessVenue`), then, as a
+decoded push, through :class:`MarketPipeline` (features, strategies, model), the
+:class:`Trader` (risk, sizing, the intent) and the :class:`ExecutionEngine` (the order
+state machine, exits, reconciliation), which talks to the venue through the same
+``Venue`` protocol as the live adapter. Only the venue and the clock differ:
+
+* the clock is market time: a :class:`ManualClock` set from each event, and the execution
+  engine's timers run on a :class:`MarketTimeLoop` that keeps that time;
+* the venue is :class:`LatentVenue` around the in-process adapter: every request reaches
+  the engine ``latency_ms`` (plus seeded jitter) of market time after it was sent, and
+  executes against the book as it is then.
+
+Deterministic: the same files, configuration and seed give the same orders, fills and
+report (nothing reads the wall clock or an unseeded random source). The wall time and the
+rate are reported apart, in ``speed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bitunix.adapters.inprocess import InProcessVenueAdapter, contract_spec
+from bitunix.app.hooks import TradingHooks
+from bitunix.app.pipeline import MarketPipeline
+from bitunix.app.trader import StrategyFeedback, Trader
+from bitunix.backtest.books import DerivedBooks
+from bitunix.backtest.journal import BacktestJournal
+from bitunix.backtest.vloop import MarketTimeLoop
+from bitunix.config import BotConfig, Mode
+from bitunix.core.clock import ManualClock
+from bitunix.core.errors import BitunixError, ConfigError
+from bitunix.core.latency import LatencyProbe
+from bitunix.execution import VenueListener, VenueOrder, VenuePosition
+from bitunix.execution.client_ids import ClientIdFactory
+from bitunix.execution.engine import ExecutionEngine
+from bitunix.features import FEATURE_NAMES, FeatureEngine
+from bitunix.model import Balance, ContractSpec, Fill, Order, OrderReport
+from bitunix.model.market import BookEvent, MarketEvent, TradeEvent
+from bitunix.model.records import RoundTrip
+from bitunix.risk.gate import RiskGate
+from bitunix.sim.contracts import SimContract, bundled_contracts
+from bitunix.sim.state import FeeSchedule
+from bitunix.sim.venue import InProcessVenue
+from bitunix.strategy import SignalStack
+from bitunix.wire.public import Book, DepthBook15, Level, TradeItem, TradePush
+
+__all__ = ["BacktestResult", "LatentVenue", "market_events", "run_backtest"]
+
+_NS = 1_000_000_000
+_MS = 1_000_000
+#: Events read ahead to find the symbols of a run that names none.
+_SNIFF = 10_000
+#: How often the risk gate polls the account (the daily loss limit), as live.
+_RISK_POLL_S = 1.0
+
+
+class LatentVenue:
+    """A ``Venue`` whose requests reach ``inner`` ``latency_s`` (+ up to ``jitter_s``,
+    drawn from ``rng``) of market time after they are sent. Reads are delayed the same
+    way: the answer is the venue's state when the request arrives."""
+
+    def __init__(self, inner: InProcessVenueAdapter, loop: asyncio.AbstractEventLoop, *,
+                 latency_s: float, jitter_s: float, rng: random.Random) -> None:
+        self.inner = inner
+        self._loop = loop
+        self._latency_s = latency_s
+        self._jitter_s = jitter_s
+        self._rng = rng
+
+    def _delay(self) -> float:
+        jitter = self._jitter_s
+        return self._latency_s + (self._rng.uniform(0.0, jitter) if jitter else 0.0)
+
+    @property
+    def name(self) -> str:
+        """The inner venue's name."""
+        return self.inner.name
+
+    def bind(self, listener: VenueListener) -> None:
+        """Bind the inner venue."""
+        self.inner.bind(listener)
+
+    def submit(self, order: Order) -> None:
+        """Send ``order``: it reaches the venue after the latency."""
+        delay = self._delay()
+        if delay <= 0:
+            self.inner.submit(order)
+        else:
+            self._loop.call_later(delay, self.inner.submit, order)
+
+    def cancel(self, order: Order) -> None:
+        """Send the cancel: it reaches the venue after the latency."""
+        delay = self._delay()
+        if delay <= 0:
+            self.inner.cancel(order)
+        else:
+            self._loop.call_later(delay, self.inner.cancel, order)
+
+    async def _arrive(self) -> None:
+        delay = self._delay()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def query_order(self, order: Order) -> OrderReport | None:
+        """The order's state when the query arrives."""
+        await self._arrive()
+        return await self.inner.query_order(order)
+
+    async def open_orders(self, symbols: Sequence[str]) -> list[VenueOrder]:
+        """The open orders when the read arrives."""
+        await self._arrive()
+        return await self.inner.open_orders(symbols)
+
+    async def positions(self, symbols: Sequence[str]) -> list[VenuePosition]:
+        """The positions when the read arrives."""
+        await self._arrive()
+        return await self.inner.positions(symbols)
+
+    async def balance(self) -> Balance:
+        """The balance when the read arrives."""
+        await self._arrive()
+        return await self.inner.balance()
+
+    async def fills(self, order: Order) -> list[Fill]:
+        """The order's fills when the read arrives."""
+        await self._arrive()
+        return await self.inner.fills(order)
+
+    async def set_protection(self, spec: ContractSpec, *, tp_ticks: int | None,
+                             sl_ticks: int | None) -> None:
+        """Place the position's TP/SL when the request arrives."""
+        await self._arrive()
+        await self.inner.set_protection(spec, tp_ticks=tp_ticks, sl_ticks=sl_ticks)
+
+    async def cancel_all(self, symbols: Sequence[str]) -> None:
+        """Cancel everything when the request arrives."""
+        await self._arrive()
+        await self.inner.cancel_all(symbols)
+
+    async def close(self) -> None:
+        """Close the inner venue."""
+        await self.inner.close()
+
+
+def market_events(files: Sequence[Path], *, symbol: str | None = None,
+                  reader: Callable[..., Iterator[MarketEvent]] | None = None,
+                  ) -> Iterator[MarketEvent]:
+    """The events of ``files`` in time order (a stable merge: a tie keeps the files'
+    order), each file read lazily by ``bitunix.data.files.iter_market_file``."""
+    if reader is None:
+        from bitunix.data.files import iter_market_file
+        reader = iter_market_file
+    streams = [reader(path, symbol=symbol) for path in files]
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=_ts)
+
+
+def _ts(event: MarketEvent) -> int:
+    return event.ts_ns
+
+
+@dataclass
+class BacktestResult:
+    """What a backtest did: the exact records and the sampled curves (the report is built
+    from these by :mod:`bitunix.backtest.report`)."""
+
+    symbols: list[str]
+    contracts: dict[str, ContractSpec]
+    balance: Decimal
+    sampling_interval_s: float
+    #: ``(timestamp_ns, equity)``, one row per interval from the first event.
+    equity: list[tuple[int, Decimal]] = field(default_factory=list)
+    #: Per symbol ``(timestamp_ns, last trade price)`` at the same instants (for plots).
+    prices: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    #: ``(timestamp_ns, open notional)`` at the same instants (the exposure).
+    notional: list[tuple[int, Decimal]] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    trips: list[RoundTrip] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    denials: dict[str, int] = field(default_factory=dict)
+    derived_books: dict[str, int] = field(default_factory=dict)
+    ignored_symbols: dict[str, int] = field(default_factory=dict)
+    trades: int = 0
+    books: int = 0
+    signals: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+    fees: Decimal = Decimal(0)
+    funding: Decimal = Decimal(0)
+    realized: Decimal = Decimal(0)
+    final_equity: Decimal = Decimal(0)
+    open_positions: dict[str, str] = field(default_factory=dict)
+    model: str = ""
+    model_source: str = ""
+    errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def events(self) -> int:
+        """Trades and books replayed (derived books included)."""
+        return self.trades + self.books
+
+
+class _Run:
+    """One replay (see the module docs); ``await run()`` returns the result."""
+
+    def __init__(self, config: BotConfig, events: Iterator[MarketEvent], first: MarketEvent,
+                 symbols: list[str], contracts: dict[str, SimContract], *, seed: int,
+                 loop: MarketTimeLoop, clock: ManualClock,
+                 progress: Callable[[int], None] | None) -> None:
+        bt = config.backtest
+        self.config = config
+        self.clock = clock
+        self.loop = loop
+        self.progress = progress
+        self.symbols = symbols
+        self.specs = {s: contract_spec(c) for s, c in contracts.items()}
+        self.books = DerivedBooks(
+            itertools.chain((first,), events), {s: c.tick for s, c in contracts.items()},
+            interval_ns=max(1, int(bt.derived_book_ms * _MS)))
+        self.sim = InProcessVenue(
+            lambda: iter(()), balance=bt.balance, fees=FeeSchedule(bt.maker_fee, bt.taker_fee),
+            funding_rate_pct=bt.funding_rate_pct, contracts=contracts, start_ns=first.ts_ns,
+            **_sim_options(bt.funding_interval_h, bt.slippage_ticks))
+        for symbol in symbols:
+            self.sim.engine.change_leverage(self.sim.uid, symbol, bt.leverage)
+        self.adapter = InProcessVenueAdapter(self.sim, self.specs)
+        self.venue = LatentVenue(self.adapter, loop, latency_s=bt.latency_ms / 1000,
+                                 jitter_s=bt.latency_jitter_ms / 1000,
+                                 rng=random.Random(seed))
+        self.stack = SignalStack.build(symbols, FEATURE_NAMES, config.signal)
+        self.journal = BacktestJournal(StrategyFeedback(self.stack.by_symbol))
+        self.gate = RiskGate(config.risk, on_transition=self._on_transition)
+        self.probe = LatencyProbe()
+        self.engine = ExecutionEngine(
+            self.venue, self.journal, clock=clock,
+            ids=ClientIdFactory("bt", first.ts_ns // _MS), settings=config.execution,
+            feedback=self.journal, symbols=symbols, loop=loop)
+        self.trader = Trader(
+            mode=Mode.PAPER, contracts=self.specs, gate=self.gate, engine=self.engine,
+            journal=self.journal, feedback=self.journal, config=config.trader, clock=clock,
+            probe=self.probe, model_name=lambda: self.stack.predictor.name,
+            paper_equity=bt.balance)
+        engines = {s: FeatureEngine(tick_size=float(c.tick)) for s, c in contracts.items()}
+        self.pipeline = MarketPipeline(
+            engines, self.stack.on_tick, self.trader.on_signal,
+            monotonic=lambda: clock.now_ns() / _NS,
+            hooks=TradingHooks(self.gate, self.engine, self.probe, self.specs))
+        self.result = BacktestResult(
+            symbols=symbols, contracts=self.specs, balance=bt.balance,
+            sampling_interval_s=bt.sampling_interval_s, first_ns=first.ts_ns,
+            prices={s: [] for s in symbols})
+        self._interval_ns = max(1, round(bt.sampling_interval_s * _NS))
+        self._next_sample_ns = first.ts_ns
+        self._last_price: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- the replay -------------------------------------------------------------------------
+
+    async def run(self) -> BacktestResult:
+        """Reconcile, replay every event, flatten, and collect."""
+        started = time.perf_counter()
+        engine, loop, result = self.engine, self.loop, self.result
+        report = await engine.reconcile()
+        if report.drift:
+            raise BitunixError("backtest: the fresh venue did not reconcile")
+        self.trader.enabled = True
+        self._every(_RISK_POLL_S, self._poll_risk)
+        apply = self.sim.playback.apply
+        sync = self.adapter.sync
+        pipeline = self.pipeline
+        traded = set(self.symbols)
+        ignored = result.ignored_symbols
+        progress = self.progress
+        count = 0
+        last_ns = result.first_ns
+        for event in self.books:
+            ts = event.ts_ns
+            symbol = event.symbol
+            if symbol not in traded:
+                ignored[symbol] = ignored.get(symbol, 0) + 1
+                continue
+            if loop.has_due_before(ts):
+                await loop.advance_to(ts)
+            last_ns = max(last_ns, ts)
+            while ts >= self._next_sample_ns:
+                self._sample(self._next_sample_ns)
+            apply(event)
+            sync()
+            if loop.has_due():
+                await loop.run_due()
+            if type(event) is TradeEvent:
+                price = float(event.price)
+                self._last_price[symbol] = price
+                result.trades += 1
+                pipeline.on_trade(TradePush(
+                    symbol=symbol, ts=ts // _MS,
+                    data=[TradeItem(p=price, v=float(event.qty),
+                                    s="buy" if event.is_buy else "sell")]))
+            else:
+                assert isinstance(event, BookEvent)
+                result.books += 1
+                pipeline.on_depth(DepthBook15(
+                    symbol=symbol, ts=ts // _MS,
+                    data=Book(b=[Level(float(p), float(q)) for p, q in event.bids],
+                              a=[Level(float(p), float(q)) for p, q in event.asks])))
+            count += 1
+            if progress is not None and not count & 0xFFFF:
+                progress(count)
+            if pipeline.stats.errors:
+                raise BitunixError(f"backtest: the market path failed at "
+                                   f"{ts} ns: {pipeline.stats.errors[0]}")
+        result.last_ns = last_ns
+        await self._finish()
+        result.wall_s = time.perf_counter() - started
+        return result
+
+    async def _finish(self) -> None:
+        """The data ended: no new entries; flatten (as ``run.flatten_on_exit`` says), let
+        what is in flight land, and collect."""
+        self.trader.enabled = False
+        engine, result = self.engine, self.result
+        if self.config.run.flatten_on_exit and engine.ready:
+            report = await engine.flatten(timeout_s=30.0)
+            if not report.flat:
+                result.errors.append(f"flatten at the end left {report.remaining} open "
+                                     f"({'; '.join(report.errors) or 'no error reported'})")
+        for task in list(self._tasks):
+            await task
+        self._timers_off = True
+        await engine.close()
+        # The curve's last row is the first boundary at or after the end of everything.
+        end_ns = max(self.clock.now_ns(), result.last_ns)
+        while self._next_sample_ns < end_ns:
+            self._sample(self._next_sample_ns)
+        self._sample(self._next_sample_ns)
+        result.errors.extend(engine.errors)
+        self._collect()
+
+    def _sample(self, ts_ns: int) -> None:
+        result = self.result
+        sim = self.sim
+        result.equity.append((ts_ns, sim.equity()))
+        markets = sim.engine.markets
+        notional = Decimal(0)
+        for pos in sim.account.positions.values():
+            mark = markets[pos.symbol].mark
+            if mark is not None and pos.qty:
+                notional += abs(pos.qty) * mark
+        result.notional.append((ts_ns, notional))
+        for symbol, series in result.prices.items():
+            series.append((ts_ns, self._last_price.get(symbol, float("nan"))))
+        self._next_sample_ns = ts_ns + self._interval_ns
+
+    def _collect(self) -> None:
+        result, journal, engine = self.result, self.journal, self.engine
+        result.orders = list(journal.orders.values())
+        result.fills = list(journal.fills)
+        result.trips = list(journal.trips)
+        result.outcomes = dict(sorted(journal.outcomes.items()))
+        result.denials = self.gate.denials.as_dict()
+        result.derived_books = dict(sorted(self.books.books.items()))
+        result.signals = self.trader.signals
+        pf = engine.portfolio
+        result.fees, result.funding = pf.fees(), pf.funding()
+        result.realized = pf.net_realized()
+        result.final_equity = self.sim.equity()
+        result.open_positions = {p.symbol: str(p.qty) for p in
+                                 self.sim.account.positions.values() if p.qty}
+        status = self.stack.model_status()
+        result.model, result.model_source = status.model, status.source
+
+    # -- timers (market time) ---------------------------------------------------------------
+
+    _timers_off = False
+
+    def _every(self, period_s: float, fn: Callable[[], None]) -> None:
+        def tick() -> None:
+            if self._timers_off:
+                return
+            fn()
+            self.loop.call_later(period_s, tick)
+
+        self.loop.call_later(period_s, tick)
+
+    def _poll_risk(self) -> None:
+        now = self.clock.now_ns()
+        self.gate.poll(now)
+        if self.engine.ready:
+            self.gate.check_account(self.engine.snapshot(), now)
+
+    def _on_transition(self, transition: Any) -> None:
+        if transition.active and transition.flatten and self.trader.enabled:
+            task = self.loop.create_task(self._flatten())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _flatten(self) -> None:
+        report = await self.engine.flatten(timeout_s=30.0)
+        if not report.flat:
+            self.result.errors.append(f"daily-loss flatten left {report.remaining} open")
+
+
+def _sim_options(funding_interval_h: int, slippage_ticks: int) -> dict[str, Any]:
+    """The venue options the simulator takes beyond its defaults (refused, not dropped,
+    when this simulator cannot model them)."""
+    import inspect
+
+    accepted = inspect.signature(InProcessVenue).parameters
+    options: dict[str, Any] = {}
+    if "funding_interval_h" in accepted:
+        options["funding_interval_h"] = funding_interval_h
+    elif funding_interval_h != 8:
+        raise ConfigError("key backtest.funding_interval_h: this simulator funds every 8 h "
+                          f"only (was {funding_interval_h})")
+    if "slippage_ticks" in accepted:
+        options["slippage_ticks"] = slippage_ticks
+    elif slippage_ticks:
+        raise ConfigError("key backtest.slippage_ticks: this simulator has no slippage "
+                          f"model (was {slippage_ticks})")
+    return options
+
+
+def _pick_symbols(events: Iterator[MarketEvent], wanted: Sequence[str] | None,
+                  contracts: Mapping[str, SimContract]
+                  ) -> tuple[MarketEvent, Iterator[MarketEvent], list[str]]:
+    """The first event, the stream (with what was read ahead put back), the symbols."""
+    head = list(itertools.islice(events, _SNIFF))
+    if not head:
+        raise ConfigError("the market data holds no event")
+    stream = itertools.chain(head[1:], events)
+    symbols = list(dict.fromkeys(wanted)) if wanted else sorted({e.symbol for e in head})
+    unknown = [s for s in symbols if s not in contracts]
+    if unknown:
+        raise ConfigError(f"no contract is known for {', '.join(unknown)} (the simulator "
+                          "lists the 428 USDT-M contracts of its bundled capture)")
+    return head[0], stream, symbols
+
+
+def run_backtest(events: Iterable[MarketEvent], config: BotConfig, *, seed: int = 0,
+                 symbols: Sequence[str] | None = None,
+                 progress: Callable[[int], None] | None = None) -> BacktestResult:
+    """Replay ``events`` (time-ordered) through the live trading path; see the module docs.
+
+    ``symbols``: the traded symbols (default: those of the data's first 10,000 events);
+    other symbols' events are skipped and counted. ``progress(events_done)`` is called
+    every 65,536 events.
+    """
+    known = bundled_contracts()
+    first, stream, traded = _pick_symbols(iter(events), symbols, known)
+    contracts = {s: known[s] for s in traded}
+    clock = ManualClock(first.ts_ns)
+    loop = MarketTimeLoop(clock)
+    try:
+        run = _Run(config, stream, first, traded, contracts, seed=seed, loop=loop,
+                   clock=clock, progress=progress)
+        return loop.run_until_complete(run.run())
+    finally:
+        loop.close()
