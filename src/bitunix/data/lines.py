@@ -10,6 +10,7 @@ corrupt) is one :class:`DataFileError` naming the file and line, never an ``OSEr
 from __future__ import annotations
 
 import gzip
+import logging
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from bitunix.core.errors import BitunixError
 #: about 50 kB; a longer line is not market data.
 MAX_LINE_BYTES = 1 << 20
 _CHUNK_BYTES = 1 << 16
+
+log = logging.getLogger("bitunix.data")
 
 
 class DataFileError(BitunixError, ValueError):
@@ -48,12 +51,17 @@ def read_lines(
     *,
     error: type[DataFileError] = DataFileError,
     max_line_bytes: int = MAX_LINE_BYTES,
+    truncated_ok: bool = False,
 ) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line number, line)`` for every line of ``path``, the newline stripped.
 
     Raises ``error`` (with ``path:line`` in its message) when the file cannot be opened or
     decompressed, or a line is longer than ``max_line_bytes``. Memory stays within about
     ``max_line_bytes`` plus one read chunk, whatever the file holds.
+
+    ``truncated_ok``: compressed data that end early (the part a killed recorder was
+    writing) end the lines instead, at the last complete one, with a warning on the
+    ``bitunix.data`` logger; the incomplete line after it is dropped.
     """
     try:
         fh = _open(path)
@@ -65,7 +73,13 @@ def read_lines(
         while True:
             try:
                 chunk = fh.read(_CHUNK_BYTES)
-            except (OSError, EOFError, zlib.error) as exc:
+            except EOFError as exc:
+                if not truncated_ok:
+                    raise error(f"{path}:{lineno + 1}: {_describe(exc)}") from None
+                log.warning("%s:%d: %s; read up to its last complete line", path, lineno + 1,
+                            _describe(exc))
+                return
+            except (OSError, zlib.error) as exc:
                 raise error(f"{path}:{lineno + 1}: {_describe(exc)}") from None
             if not chunk:
                 break

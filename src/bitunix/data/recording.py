@@ -93,10 +93,11 @@ def is_recording(path: str | Path) -> bool:
     return raw.lstrip().startswith(b"{") and (b'"ch"' in raw or b'"op"' in raw)
 
 
-def _numbered(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
+def _numbered(path: Path, truncated_ok: bool = False
+              ) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
     """``(line number, recv_ts_ns, raw JSON, message)`` of every non-blank line."""
     last_ts_ns = 0
-    for lineno, line in read_lines(path, error=RecordingError):
+    for lineno, line in read_lines(path, error=RecordingError, truncated_ok=truncated_ok):
         if not line.strip():
             continue
         ts_text, _, raw = line.partition(b" ")
@@ -128,18 +129,20 @@ def _pairs(levels: Any) -> list[tuple[str, str]]:
     return [(str(p), str(q)) for p, q in levels if p != "" and q != ""]
 
 
-def iter_recording_events(path: str | Path, *, symbol: str | None = None
-                          ) -> Iterator[MarketEvent]:
+def iter_recording_events(path: str | Path, *, symbol: str | None = None,
+                          truncated_ok: bool = False) -> Iterator[MarketEvent]:
     """Yield the trades and depth snapshots of a recording as venue-neutral events.
 
     ``trade`` pushes give one :class:`TradeEvent` per array item (``s`` is the aggressor
     side), ``depth_book*`` pushes one :class:`BookEvent`; other messages are skipped. A
     trade or depth push without its fields, or with a price or quantity that is not a
     sane finite number, is a :class:`RecordingError` naming the file and line.
+    ``truncated_ok`` reads a truncated gzip file (the part a killed recorder was writing)
+    up to its last complete line, with a warning.
     """
     path = Path(path)
     wanted = symbol.upper() if symbol is not None else None
-    for lineno, ts_ns, raw, msg in _numbered(path):
+    for lineno, ts_ns, raw, msg in _numbered(path, truncated_ok):
         ch = msg.get("ch")
         sym = str(msg.get("symbol", "")).upper()
         if not isinstance(ch, str) or (wanted is not None and sym != wanted):
