@@ -139,6 +139,35 @@ def realized_vol_batch(
     ts_ns: _I64, price: _F64, window_ns: int, max_samples: int, halflife_ns: int = ...
 ) -> _F64: ...
 
+def screen_run(
+    ts_ns: _I64,
+    price: _F64,
+    qty: _F64,
+    is_buy: _Bools,
+    *,
+    vwap_window_ns: int,
+    vwap_max_samples: int,
+    tick_n: int,
+    flow_window_ns: int,
+    flow_max_samples: int,
+    min_samples: int,
+    entry_z: float,
+    max_entry_z: float,
+    min_std_bps: float,
+    min_edge_bps: float,
+    max_tick_ratio: float,
+    max_flow_imbalance: float,
+    target_fraction: float,
+    stop_std: float,
+    max_hold_ns: int,
+    cooldown_ns: int,
+    columns: bool = False,
+) -> tuple[
+    tuple[_I64, _I64, _I64, npt.NDArray[np.int8], npt.NDArray[np.int8], _F64, _F64],
+    tuple[npt.NDArray[np.int8], _F64, _F64, _F64] | None,
+]:
+    """The research screen in one pass (see bx_screen.h): ``(trades, columns)``."""
+
 @disjoint_base
 class FeatureEngine:
     """Per-symbol feature state that writes the model's feature vector in place."""

@@ -13,7 +13,7 @@ from cpython.object cimport PyObject
 from cpython.sequence cimport PySequence_Fast, PySequence_Fast_GET_SIZE, PySequence_Fast_ITEMS
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_Check
-from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint32_t
 
 import types
 
@@ -446,6 +446,95 @@ def realized_vol_batch(const int64_t[::1] ts_ns, const double[::1] price, int64_
         with nogil:
             bx_vol_add_many(&state._s, &ts_ns[0], &price[0], <size_t>n, &o[0])
     return out
+
+
+def screen_run(const int64_t[::1] ts_ns, const double[::1] price, const double[::1] qty,
+               is_buy, *, int64_t vwap_window_ns, Py_ssize_t vwap_max_samples,
+               Py_ssize_t tick_n, int64_t flow_window_ns, Py_ssize_t flow_max_samples,
+               Py_ssize_t min_samples, double entry_z, double max_entry_z,
+               double min_std_bps, double min_edge_bps, double max_tick_ratio,
+               double max_flow_imbalance, double target_fraction, double stop_std,
+               int64_t max_hold_ns, int64_t cooldown_ns, bint columns=False):
+    """The research screen over clean trade arrays in one pass, GIL released (bx_screen.h).
+
+    Returns ``(trades, cols)``: ``trades`` the arrays ``(signal_i, entry_i, exit_i,
+    direction, reason, target, stop)``, one row per round trip; ``cols`` None, or with
+    ``columns`` the per-row ``(signal, z, tick_ratio, flow_imbalance)``.
+    """
+    cdef const uint8_t[::1] side = np.ascontiguousarray(is_buy, dtype=np.uint8)
+    cdef Py_ssize_t n = _same_length(ts_ns.shape[0], price.shape[0], "screen_run")
+    _same_length(n, qty.shape[0], "screen_run")
+    _same_length(n, side.shape[0], "screen_run")
+    if vwap_window_ns <= 0 or flow_window_ns <= 0:
+        raise ValueError("screen_run: windows must be > 0 ns")
+    for value, what in ((vwap_max_samples, "vwap_max_samples"), (tick_n, "tick_n"),
+                        (flow_max_samples, "flow_max_samples")):
+        if not 1 <= value <= 0xFFFFFFFF:
+            raise ValueError(f"screen_run: {what} must be in 1..2**32-1, was {value}")
+    if not 0 <= min_samples <= 0xFFFFFFFF:
+        raise ValueError(f"screen_run: min_samples must be >= 0, was {min_samples}")
+    if max_hold_ns < 0 or cooldown_ns < 0:
+        raise ValueError("screen_run: max_hold_ns and cooldown_ns must be >= 0")
+    cdef bx_screen_params_t p
+    p.vwap_window_ns = vwap_window_ns
+    p.vwap_max_samples = <uint32_t>vwap_max_samples
+    p.tick_n = <uint32_t>tick_n
+    p.flow_window_ns = flow_window_ns
+    p.flow_max_samples = <uint32_t>flow_max_samples
+    p.min_samples = <uint32_t>min_samples
+    p.entry_z = entry_z
+    p.max_entry_z = max_entry_z
+    p.min_std_bps = min_std_bps
+    p.min_edge_bps = min_edge_bps
+    p.max_tick_ratio = max_tick_ratio
+    p.max_flow_imbalance = max_flow_imbalance
+    p.target_fraction = target_fraction
+    p.stop_std = stop_std
+    p.max_hold_ns = max_hold_ns
+    p.cooldown_ns = cooldown_ns
+    cdef Py_ssize_t cap = n // 2 + 1
+    ring = np.zeros(tick_n, dtype=np.int8)
+    signal_i = np.empty(cap, dtype=np.int64)
+    entry_i = np.empty(cap, dtype=np.int64)
+    exit_i = np.empty(cap, dtype=np.int64)
+    direction = np.empty(cap, dtype=np.int8)
+    reason = np.empty(cap, dtype=np.int8)
+    target = np.empty(cap, dtype=np.float64)
+    stop = np.empty(cap, dtype=np.float64)
+    cdef int8_t[::1] r = ring, dv = direction, rv = reason
+    cdef int64_t[::1] sv = signal_i, ev = entry_i, xv = exit_i
+    cdef double[::1] tv = target, pv = stop
+    cdef bx_screen_trades_t out
+    out.signal_i = &sv[0]
+    out.entry_i = &ev[0]
+    out.exit_i = &xv[0]
+    out.direction = &dv[0]
+    out.reason = &rv[0]
+    out.target = &tv[0]
+    out.stop = &pv[0]
+    out.cap = <size_t>cap
+    cdef int8_t[::1] sig_col
+    cdef double[::1] z_col, tick_col, flow_col
+    cdef int8_t *sig_p = NULL
+    cdef double *z_p = NULL
+    cdef double *tick_p = NULL
+    cdef double *flow_p = NULL
+    cols = None
+    if columns:
+        cols = (np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.float64),
+                np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.float64))
+        if n:
+            sig_col, z_col, tick_col, flow_col = cols
+            sig_p, z_p, tick_p, flow_p = &sig_col[0], &z_col[0], &tick_col[0], &flow_col[0]
+    cdef size_t k = 0
+    if n:
+        with nogil:
+            k = bx_screen_run(&ts_ns[0], &price[0], &qty[0], &side[0], <size_t>n, &p, &r[0],
+                              &out, sig_p, z_p, tick_p, flow_p)
+    # copies: views would keep the n / 2 capacity arrays alive
+    trades = tuple(a[:k].copy() for a in (signal_i, entry_i, exit_i, direction, reason, target,
+                                          stop))
+    return trades, cols
 
 
 cdef class FeatureEngine:

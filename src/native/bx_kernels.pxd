@@ -124,3 +124,36 @@ cdef extern from "bx_features.h" nogil:
     size_t bx_features_trades_many(bx_features_t *s, const int64_t *ts, const double *px,
                                    const double *qty, const uint8_t *is_buy, size_t n,
                                    float *out, uint8_t *valid)
+
+
+cdef extern from "bx_screen.h" nogil:
+    ctypedef struct bx_screen_params_t:
+        int64_t vwap_window_ns
+        uint32_t vwap_max_samples
+        uint32_t tick_n
+        int64_t flow_window_ns
+        uint32_t flow_max_samples
+        uint32_t min_samples
+        double entry_z
+        double max_entry_z
+        double min_std_bps
+        double min_edge_bps
+        double max_tick_ratio
+        double max_flow_imbalance
+        double target_fraction
+        double stop_std
+        int64_t max_hold_ns
+        int64_t cooldown_ns
+    ctypedef struct bx_screen_trades_t:
+        int64_t *signal_i
+        int64_t *entry_i
+        int64_t *exit_i
+        int8_t *direction
+        int8_t *reason
+        double *target
+        double *stop
+        size_t cap
+    size_t bx_screen_run(const int64_t *ts, const double *px, const double *qty,
+                         const uint8_t *is_buy, size_t n, const bx_screen_params_t *p,
+                         int8_t *tick_ring, bx_screen_trades_t *out, int8_t *signal_out,
+                         double *z_out, double *tick_out, double *flow_out)
