@@ -10,11 +10,11 @@ corrupt) is one :class:`DataFileError` naming the file and line, never an ``OSEr
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from bitunix.core.errors import BitunixError
 
@@ -30,9 +30,9 @@ class DataFileError(BitunixError, ValueError):
     """A market-data file that cannot be read; the message names the file (and line)."""
 
 
-def _open(path: Path) -> BinaryIO:
+def _open(path: Path) -> io.BufferedIOBase:
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.GzipFile(path, "rb")
     return path.open("rb")
 
 
@@ -72,7 +72,9 @@ def read_lines(
         pending = b""
         while True:
             try:
-                chunk = fh.read(_CHUNK_BYTES)
+                # read1: one read of the decompressor, so the data before a truncation
+                # are returned before its EOFError (read() would drop them with it).
+                chunk = fh.read1(_CHUNK_BYTES)
             except EOFError as exc:
                 if not truncated_ok:
                     raise error(f"{path}:{lineno + 1}: {_describe(exc)}") from None
