@@ -178,8 +178,9 @@ def run_task(task: SweepTask) -> TaskResult:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bitunix-sweep-") as scratch:
         try:
-            overrides: dict[str, object] = dict(task.params)
-            overrides["signal.models_dir"] = task.models_dir or _bundled_registry(scratch)
+            overrides: dict[str, object] = {
+                "signal.models_dir": task.models_dir or _bundled_registry(scratch),
+                **task.params}
             config = load_config(Path(task.config_path) if task.config_path else None,
                                  task.environ, overrides=overrides)
             result = run_backtest(task_events(task), config, seed=task.seed)
