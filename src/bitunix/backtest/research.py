@@ -30,18 +30,18 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from bitunix._native import screen_run
 from bitunix.core.errors import ConfigError
 from bitunix.data import DataFileError, TradeEvent
 from bitunix.data.files import iter_market_file
 from bitunix.features import (
     flow_imbalance_batch,
     realized_vol_batch,
+    screen_run,
     tick_ratio_batch,
     vwap_batch,
 )
 from bitunix.strategy.config import MeanReversionConfig, OvirxConfig
-from bitunix.strategy.registry import convert_params
+from bitunix.strategy.registry import StrategySpec, convert_params
 from bitunix.strategy.stack import SignalConfig
 
 __all__ = [
@@ -95,8 +95,9 @@ class TradeArrays:
             bad = ~(np.isfinite(column) & (column > 0.0))
             if bad.any():
                 row = int(np.argmax(bad))
-                raise ResearchDataError(f"{source}: trade {row}: {name} {column[row]!r} is not "
-                                        "a finite number > 0")
+                value = float(column[row])
+                raise ResearchDataError(f"{source}: trade {row}: {name} {value!r} is not a "
+                                        "finite number > 0")
         back = np.diff(self.ts_ns) < 0
         if back.any():
             row = int(np.argmax(back)) + 1
@@ -222,6 +223,7 @@ class ScreenParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         the spread and book-lean rules, the trailing stop.
         """
         specs = signal.strategies
+        spec: StrategySpec | None
         if strategy is not None:
             chosen = [s for s in specs if strategy in (s.name, s.kind)]
             if not chosen:
