@@ -56,7 +56,7 @@ from bitunix.sim.venue import InProcessVenue
 from bitunix.strategy import SignalStack
 from bitunix.wire.public import Book, DepthBook15, Level, TradeItem, TradePush
 
-__all__ = ["BacktestResult", "LatentVenue", "market_events", "run_backtest"]
+__all__ = ["BacktestResult", "BacktestRun", "LatentVenue", "market_events", "run_backtest"]
 
 _NS = 1_000_000_000
 _MS = 1_000_000
@@ -78,8 +78,12 @@ class LatentVenue:
         self._latency_s = latency_s
         self._jitter_s = jitter_s
         self._rng = rng
+        #: Off while the run starts: the fresh venue is read before the first event.
+        self.latency_on = True
 
     def _delay(self) -> float:
+        if not self.latency_on:
+            return 0.0
         jitter = self._jitter_s
         return self._latency_s + (self._rng.uniform(0.0, jitter) if jitter else 0.0)
 
@@ -154,15 +158,21 @@ class LatentVenue:
         await self.inner.close()
 
 
-def market_events(files: Sequence[Path], *, symbol: str | None = None,
+def market_events(files: Sequence[Path | tuple[Path, str | None]], *,
+                  symbol: str | None = None,
                   reader: Callable[..., Iterator[MarketEvent]] | None = None,
                   ) -> Iterator[MarketEvent]:
     """The events of ``files`` in time order (a stable merge: a tie keeps the files'
-    order), each file read lazily by ``bitunix.data.files.iter_market_file``."""
+    order), each read lazily by ``bitunix.data.files.iter_market_file``. An entry may be
+    ``(path, symbol)``: the symbol of a file that names none (a trade CSV), else only that
+    symbol's events."""
     if reader is None:
         from bitunix.data.files import iter_market_file
         reader = iter_market_file
-    streams = [reader(path, symbol=symbol) for path in files]
+    streams = []
+    for entry in files:
+        path, own = entry if isinstance(entry, tuple) else (entry, None)
+        streams.append(reader(path, symbol=own or symbol))
     if len(streams) == 1:
         return streams[0]
     return heapq.merge(*streams, key=_ts)
@@ -215,18 +225,17 @@ class BacktestResult:
         return self.trades + self.books
 
 
-class _Run:
+class BacktestRun:
     """One replay (see the module docs); ``await run()`` returns the result."""
 
     def __init__(self, config: BotConfig, events: Iterator[MarketEvent], first: MarketEvent,
                  symbols: list[str], contracts: dict[str, SimContract], *, seed: int,
-                 loop: MarketTimeLoop, clock: ManualClock,
-                 progress: Callable[[int], None] | None) -> None:
+                 progress: Callable[[int], None] | None,
+                 on_event: Callable[[BacktestRun, MarketEvent], None] | None = None) -> None:
         bt = config.backtest
         self.config = config
-        self.clock = clock
-        self.loop = loop
         self.progress = progress
+        self.on_event = on_event
         self.symbols = symbols
         self.specs = {s: contract_spec(c) for s, c in contracts.items()}
         self.books = DerivedBooks(
@@ -238,6 +247,10 @@ class _Run:
             **_sim_options(bt.funding_interval_h, bt.slippage_ticks))
         for symbol in symbols:
             self.sim.engine.change_leverage(self.sim.uid, symbol, bt.leverage)
+        # One clock for everything: the venue's, which each event moves forward.
+        self.clock: ManualClock = self.sim.clock
+        self.loop = loop = MarketTimeLoop(self.clock)
+        clock = self.clock
         self.adapter = InProcessVenueAdapter(self.sim, self.specs)
         self.venue = LatentVenue(self.adapter, loop, latency_s=bt.latency_ms / 1000,
                                  jitter_s=bt.latency_jitter_ms / 1000,
@@ -275,8 +288,10 @@ class _Run:
         """Reconcile, replay every event, flatten, and collect."""
         started = time.perf_counter()
         engine, loop, result = self.engine, self.loop, self.result
+        self.venue.latency_on = False
         report = await engine.reconcile()
-        if report.drift:
+        self.venue.latency_on = True
+        if report.drift or not engine.ready:
             raise BitunixError("backtest: the fresh venue did not reconcile")
         self.trader.enabled = True
         self._every(_RISK_POLL_S, self._poll_risk)
@@ -318,6 +333,8 @@ class _Run:
                     symbol=symbol, ts=ts // _MS,
                     data=Book(b=[Level(float(p), float(q)) for p, q in event.bids],
                               a=[Level(float(p), float(q)) for p, q in event.asks])))
+            if self.on_event is not None:
+                self.on_event(self, event)
             count += 1
             if progress is not None and not count & 0xFFFF:
                 progress(count)
@@ -453,21 +470,22 @@ def _pick_symbols(events: Iterator[MarketEvent], wanted: Sequence[str] | None,
 
 def run_backtest(events: Iterable[MarketEvent], config: BotConfig, *, seed: int = 0,
                  symbols: Sequence[str] | None = None,
-                 progress: Callable[[int], None] | None = None) -> BacktestResult:
+                 progress: Callable[[int], None] | None = None,
+                 on_event: Callable[[BacktestRun, MarketEvent], None] | None = None,
+                 ) -> BacktestResult:
     """Replay ``events`` (time-ordered) through the live trading path; see the module docs.
 
     ``symbols``: the traded symbols (default: those of the data's first 10,000 events);
     other symbols' events are skipped and counted. ``progress(events_done)`` is called
-    every 65,536 events.
+    every 65,536 events. ``on_event(run, event)`` runs after each event has been through
+    the trading path (for tests and studies: it may submit through ``run.engine``).
     """
     known = bundled_contracts()
     first, stream, traded = _pick_symbols(iter(events), symbols, known)
     contracts = {s: known[s] for s in traded}
-    clock = ManualClock(first.ts_ns)
-    loop = MarketTimeLoop(clock)
+    run = BacktestRun(config, stream, first, traded, contracts, seed=seed, progress=progress,
+                      on_event=on_event)
     try:
-        run = _Run(config, stream, first, traded, contracts, seed=seed, loop=loop,
-                   clock=clock, progress=progress)
-        return loop.run_until_complete(run.run())
+        return run.loop.run_until_complete(run.run())
     finally:
-        loop.close()
+        run.loop.close()

@@ -26,7 +26,7 @@ from bitunix.core.clock import ManualClock
 __all__ = ["MarketTimeLoop"]
 
 _NS = 1_000_000_000
-#: Seconds since the epoch as a float carry about 0.2 us: a timer is due within 1 us.
+#: A timer is due within 1 us of its deadline.
 _RESOLUTION_NS = 1_000
 
 
@@ -53,11 +53,13 @@ class MarketTimeLoop(asyncio.SelectorEventLoop):
     def __init__(self, clock: ManualClock) -> None:
         super().__init__(_JumpingSelector(clock))
         self.clock = clock
+        # Seconds from the start, not from the epoch: a float keeps nanoseconds there.
+        self._base_ns = clock.now_ns()
         self._clock_resolution = _RESOLUTION_NS / _NS
 
     def time(self) -> float:
-        """The market clock, in seconds."""
-        return self.clock.now_ns() / _NS
+        """The market clock, in seconds since the loop was made."""
+        return (self.clock.now_ns() - self._base_ns) / _NS
 
     def has_due(self) -> bool:
         """Is a callback ready, or a timer due, at the market clock's time?"""
@@ -78,7 +80,7 @@ class MarketTimeLoop(asyncio.SelectorEventLoop):
         if self._ready:  # type: ignore[attr-defined]
             return True
         scheduled: Any = self._scheduled  # type: ignore[attr-defined]
-        return bool(scheduled) and scheduled[0].when() < ts_ns / _NS
+        return bool(scheduled) and scheduled[0].when() < (ts_ns - self._base_ns) / _NS
 
     async def advance_to(self, ts_ns: int) -> None:
         """Run, each at its own market time and in order, every callback and timer due
@@ -87,7 +89,8 @@ class MarketTimeLoop(asyncio.SelectorEventLoop):
         clock = self.clock
         while self.has_due_before(ts_ns):
             if not self._ready:  # type: ignore[attr-defined]
-                when_ns = math.ceil(self._scheduled[0].when() * _NS)  # type: ignore[attr-defined]
+                when_s = self._scheduled[0].when()  # type: ignore[attr-defined]
+                when_ns = self._base_ns + round(when_s * _NS)
                 if when_ns > clock.now_ns():
                     clock.set_ns(min(when_ns, ts_ns))
             await asyncio.sleep(0)

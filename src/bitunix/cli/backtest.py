@@ -14,8 +14,8 @@ inputs: the recorder's files, captures, Parquet, and trade CSV files (header
 timestamp,price,qty,side or id,price,qty,quote_qty,time,is_buyer_maker), several at once
 (merged in time order). Outputs in --out: report.json, equity.csv, trades.csv, orders.csv,
 equity.png, trades.png, report.html. The same data, configuration and seed write the
-same files byte for byte. Exit status: 0 done, 1 the run failed (the report says why),
-2 bad input."""
+same files byte for byte. Exit status: 0 done, 1 the run failed or
+its input is bad (one line says which file, line, flag or key), 2 a bad command line."""
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", nargs="+", action="extend", metavar="FILE",
-                        help="market-data files (default: the bundled BTCUSDT capture)")
+                        help="market-data files, directories or globs of recorder parts; "
+                        "SYMBOL=FILE names the symbol of a file that has none (default: "
+                        "the bundled BTCUSDT capture)")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output directory (created; existing report files replaced)")
     parser.add_argument("--config", help="TOML configuration file (every key is optional)")
@@ -67,10 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from bitunix.core.errors import ConfigError
     from bitunix.data import bundled_capture
 
-    files = [Path(p) for p in (args.data or [str(bundled_capture())])]
-    for path in files:
-        if not path.is_file():
-            raise ConfigError(f"--data {str(path)!r}: no such file")
+    sources = [_source(text) for text in (args.data or [str(bundled_capture())])]
+    files = [path for path, _ in sources]
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {args.out!r}: exists and is not a directory")
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         config = with_models_dir(config, args.models_dir, Path(scratch))
         try:
             result = run_backtest(
-                market_events(files), config, seed=args.seed, symbols=symbols,
+                market_events(sources), config, seed=args.seed, symbols=symbols,
                 progress=None if bar is None else bar.update_to)
         finally:
             if bar is not None:
@@ -118,6 +118,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
     print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 1 if result.errors else 0
+
+
+def _source(text: str) -> tuple[Path, str | None]:
+    """``PATH`` or ``SYMBOL=PATH`` (the symbol of a file that names none), checked."""
+    from bitunix.core.errors import ConfigError
+
+    symbol, sep, rest = text.partition("=")
+    named = bool(sep) and symbol.isascii() and symbol.isalnum() and symbol.isupper()
+    path = Path(rest if named else text)
+    if not path.exists() and not any(c in str(path) for c in "*?["):
+        raise ConfigError(f"--data {text!r}: no such file or directory")
+    return path, symbol if named else None
 
 
 def _fmt(value: object) -> str:
