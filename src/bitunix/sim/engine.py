@@ -1,29 +1,36 @@
 """The matching engine of the simulated exchange: pure, exact and clock-driven.
 
 One engine serves the socket server (live/paper against ``bitunix-bot sim``) and the
-backtester (in process), so every venue shares one model of the exchange:
+backtester (in process), so every venue shares one model of the exchange.
+:class:`MatchingEngine` is the facade; each concept lives in its own module:
 
-* the public book is replayed from market data (:meth:`MatchingEngine.on_book`,
-  :meth:`MatchingEngine.on_trade`); user orders never enter the public book, a taker walks a
-  private copy of it (consumed until the next snapshot) and a resting order fills as maker
-  at its own price when a trade prints through it or the book moves across it;
-* money is :class:`~decimal.Decimal` throughout; the wallet moves only through ledger
-  entries (realized PnL, fees, funding, the insurance top-up after a bankrupt
-  liquidation), so ``wallet change == sum(ledger)`` exactly;
-* one-way and hedge position modes (spec 6.1), isolated and cross margin, TP/SL on last or
-  mark price, trailing stops, liquidation at maintenance margin and funding every interval.
+* :mod:`~bitunix.sim.matching`: takers walk a private copy of the replayed book, resting
+  orders fill as makers when a trade prints through them or the book moves across them;
+* :mod:`~bitunix.sim.positions`: how a fill changes positions and the wallet (ledger
+  entries only, so ``wallet change == sum(ledger)`` exactly);
+* :mod:`~bitunix.sim.margin`: order margin, maintenance margin and liquidation;
+* :mod:`~bitunix.sim.funding`: the settlement grid and what a position pays;
+* :mod:`~bitunix.sim.tpsl` and :mod:`~bitunix.sim.triggers`: TP/SL on last or mark price,
+  trailing stops;
+* :mod:`~bitunix.sim.pushes`: the private pushes, ``(uid, channel, ws_data)``;
+* :mod:`~bitunix.sim.state`: the plain data (orders, positions, accounts, market).
+
+Money is :class:`~decimal.Decimal` throughout. Most market events touch nothing: no order
+rests within reach, no trigger is near, no position is open. The engine keeps per symbol
+the price window inside which an event changes nothing but the last price, mark and book
+(resting limits, trigger levels), so such an event costs a few comparisons; the book's
+strings become Decimal levels only when something reads them (see ``docs/simulator.md``).
 
 Time comes from the injected :class:`~bitunix.core.clock.Clock`; nothing here does I/O.
-State changes are reported to ``listeners`` as ``(uid, channel, ws_data)`` private pushes.
 """
 
 from __future__ import annotations
 
 import itertools
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from bitunix.core.clock import Clock
-from bitunix.sim import shapes
+from bitunix.sim import margin, matching, positions
 from bitunix.sim.contracts import SimContract, default_contracts
 from bitunix.sim.errors import (
     ABNORMAL_ORDER_STATUS,
@@ -38,26 +45,27 @@ from bitunix.sim.errors import (
     POSITION_NOT_EXIST,
     REDUCE_ONLY_NO_POSITION,
     REDUCE_ONLY_SAME_DIRECTION,
-    SELECT_TP_OR_SL,
-    TPSL_QTY_TOO_LARGE,
     TRADING_DISABLED,
-    TRIGGER_PRICE_NOT_POSITIVE,
     SimError,
 )
+from bitunix.sim.funding import FundingSchedule, funding_amount
+from bitunix.sim.matching import RestingOrders
+from bitunix.sim.pushes import PushPublisher
 from bitunix.sim.state import (
     BUY,
     HOUR_NS,
     LONG,
     MODIFIABLE_TPSL,
     OPEN_STATUSES,
-    QUANTUM,
     SELL,
     SHORT,
     ZERO,
+    DecimalCache,
     FeeSchedule,
     LedgerEntry,
     MarketState,
     PushListener,
+    RawLevels,
     SimAccount,
     SimFill,
     SimLevel,
@@ -67,6 +75,7 @@ from bitunix.sim.state import (
     SimTpSl,
     opposite,
 )
+from bitunix.sim.tpsl import TriggerBook, check_tpsl_legs, validate_tpsl
 from bitunix.sim.triggers import fired_leg, opt_decimal, stop_type
 
 __all__ = [
@@ -86,8 +95,18 @@ __all__ = [
     "SimTpSl",
 ]
 
+
 class MatchingEngine:
-    """The simulated exchange without its sockets. See the module docstring."""
+    """The simulated exchange without its sockets. See the module docstring.
+
+    ``fees``: maker and taker rates; ``funding_rate_pct`` every ``funding_interval_h``
+    hours; ``slippage_ticks``: every taker fill trades that many ticks worse than the level
+    it takes (a buy higher, a sell lower; never below one tick); ``market_stats``: keep the
+    24-hour ticker figures (open, high, low, volumes) that the REST and WebSocket tickers
+    serve (a backtest reads none of them and may turn them off); ``fast_path`` False
+    checks every event against every resting order, trigger and position, as if each could
+    fill or fire (the reference the fast path is tested against).
+    """
 
     def __init__(
         self,
@@ -99,29 +118,86 @@ class MatchingEngine:
         funding_interval_h: int = 8,
         fill_at_touch: bool = True,
         quirks: bool = False,
+        slippage_ticks: int = 0,
+        market_stats: bool = True,
+        fast_path: bool = True,
     ) -> None:
+        if slippage_ticks < 0:
+            raise ValueError(f"slippage_ticks {slippage_ticks} must be >= 0")
         self.clock = clock
         self.contracts = contracts if contracts is not None else default_contracts()
         self.fees = fees or FeeSchedule()
-        self.funding_rate_pct = funding_rate_pct
-        self.funding_interval_ns = funding_interval_h * HOUR_NS
         self.fill_at_touch = fill_at_touch
-        self.quirks = quirks
+        self.slippage_ticks = slippage_ticks
+        self.market_stats = market_stats
+        self.fast_path = fast_path
+        self.pushes = PushPublisher(quirks=quirks)
+        self.funding = FundingSchedule(clock.now_ns(), rate_pct=funding_rate_pct,
+                                       interval_h=funding_interval_h)
         #: Fault injection: cap each fill at this fraction of what the book offers.
         self.max_fill_fraction: Decimal | None = None
         self.accounts: dict[str, SimAccount] = {}
-        self.markets: dict[str, MarketState] = {s: MarketState() for s in self.contracts}
-        self.listeners: list[PushListener] = []
-        self.last_funding_ns = 0
-        #: Settlements: (ts_ns, symbol, rate in percent, mark price).
-        self.funding_history: list[tuple[int, str, Decimal, Decimal]] = []
-        self.next_funding_ns = self._next_funding_after(clock.now_ns())
+        #: Decimal of the market data's strings, shared by every symbol.
+        self.decimals = DecimalCache()
+        self.markets: dict[str, MarketState] = {
+            s: MarketState(decimals=self.decimals) for s in self.contracts}
+        symbols = list(self.contracts)
         self._order_ids = itertools.count(1_000_000_001)
         self._position_ids = itertools.count(6_000_000_000_000_001)
         self._trade_ids = itertools.count(9_000_000_001)
         self._tpsl_ids = itertools.count(5_000_001)
-        self._resting: dict[str, dict[str, SimOrder]] = {s: {} for s in self.contracts}
-        self._triggers: dict[str, dict[str, SimTpSl]] = {s: {} for s in self.contracts}
+        #: Per symbol, what market events must be checked against (see _refresh_watch);
+        #: None: to be recomputed.
+        self._watch: dict[str, _Watch | None] = dict.fromkeys(symbols)
+        self._resting = RestingOrders(symbols, on_change=self._stale)
+        self._triggers = TriggerBook(symbols, on_change=self._stale)
+        #: Open positions per symbol over all accounts: none, no liquidation check.
+        self._open_positions: dict[str, int] = dict.fromkeys(symbols, 0)
+        self._slippage = {s: c.tick * slippage_ticks for s, c in self.contracts.items()}
+
+    # ------------------------------------------------------------------ facade state
+    @property
+    def listeners(self) -> list[PushListener]:
+        """Receivers of the private pushes ``(uid, channel, ws_data)``."""
+        return self.pushes.listeners
+
+    @property
+    def quirks(self) -> bool:
+        """Format pushes and rows as the live venue sends them (see ``shapes``)."""
+        return self.pushes.quirks
+
+    @quirks.setter
+    def quirks(self, value: bool) -> None:
+        self.pushes.quirks = value
+
+    @property
+    def funding_rate_pct(self) -> Decimal:
+        """The funding rate of every settlement, in percent."""
+        return self.funding.rate_pct
+
+    @funding_rate_pct.setter
+    def funding_rate_pct(self, value: Decimal) -> None:
+        self.funding.rate_pct = value
+
+    @property
+    def funding_interval_ns(self) -> int:
+        """Time between funding settlements."""
+        return self.funding.interval_ns
+
+    @property
+    def next_funding_ns(self) -> int:
+        """The next settlement instant."""
+        return self.funding.next_ns
+
+    @property
+    def last_funding_ns(self) -> int:
+        """The last settlement instant passed (0: none yet)."""
+        return self.funding.last_ns
+
+    @property
+    def funding_history(self) -> list[tuple[int, str, Decimal, Decimal]]:
+        """Settlements: ``(ts_ns, symbol, rate in percent, mark price)``."""
+        return self.funding.history
 
     # ------------------------------------------------------------------ accounts
     def add_account(self, uid: str, balance: Decimal, *,
@@ -211,37 +287,98 @@ class MatchingEngine:
 
     def on_book(self, symbol: str, bids: list[SimLevel], asks: list[SimLevel]) -> None:
         """Replace the public book (best first); match resting orders; mark-price triggers."""
-        self._maybe_fund()  # a settlement instant before this event pays on the state before it
+        if self.clock.now_ns() >= self.funding.next_ns:
+            self._maybe_fund()  # a settlement instant before this event pays on the state before it
         mkt = self.markets[symbol]
         mkt.bids = bids
         mkt.asks = asks
         if bids and asks:
             mkt.mark = (bids[0][0] + asks[0][0]) / 2
+        self._after_book(symbol, mkt)
+
+    def on_book_text(self, symbol: str, bids: RawLevels, asks: RawLevels) -> None:
+        """:meth:`on_book` with the levels as the venue's decimal strings, converted to exact
+        levels only when something reads them (the book of an idle event never is)."""
+        if self.clock.now_ns() >= self.funding.next_ns:
+            self._maybe_fund()
+        mkt = self.markets[symbol]
+        mkt.set_raw_book(bids, asks)
+        if bids and asks:
+            mkt.mark = self.decimals.mid(bids[0][0], asks[0][0])
+        self._after_book(symbol, mkt)
+
+    def _after_book(self, symbol: str, mkt: MarketState) -> None:
         mkt.last_ts_ns = self.clock.now_ns()
-        if self._resting[symbol]:
-            self._match_resting_on_book(symbol, mkt)
-        if mkt.mark is not None:
-            self._check_triggers(symbol, "MARK_PRICE", mkt.mark)
-            self._check_liquidations(symbol, mkt.mark)
+        watch = self._watch[symbol] or self._refresh_watch(symbol)
+        if watch is _IDLE and not self._open_positions[symbol]:
+            return  # no resting order, no trigger, no position: nothing to match or check
+        if self._resting.by_symbol[symbol]:
+            # A resting buy at or above the best ask, or sell at or below the best bid.
+            ask, bid = mkt.best_ask(), mkt.best_bid()
+            if (ask is not None and ask <= watch[4]) or (bid is not None and bid >= watch[5]):
+                self._match_resting_on_book(symbol, mkt)
+        mark = mkt.mark
+        if mark is not None:
+            watch = self._watch[symbol] or self._refresh_watch(symbol)
+            if not watch[2] < mark < watch[3]:
+                self._check_triggers(symbol, "MARK_PRICE", mark)
+            if self._open_positions[symbol] or not self.fast_path:
+                self._check_liquidations(symbol, mark)
 
     def on_trade(self, symbol: str, price: Decimal, qty: Decimal, is_buy: bool) -> None:
         """Record a public trade (aggressor ``is_buy``); fill resting orders it prints through."""
-        self._maybe_fund()  # a settlement instant before this event pays on the state before it
+        now = self.clock.now_ns()
+        if now >= self.funding.next_ns:
+            self._maybe_fund()  # a settlement instant before this event pays on the state before it
         mkt = self.markets[symbol]
         mkt.last = price
-        if mkt.open_24h is None:
-            mkt.open_24h = mkt.high_24h = mkt.low_24h = price
-        else:
-            mkt.high_24h = max(mkt.high_24h or price, price)
-            mkt.low_24h = min(mkt.low_24h or price, price)
-        mkt.base_volume += qty
-        mkt.quote_volume += qty * price
+        if self.market_stats:
+            if mkt.open_24h is None:
+                mkt.open_24h = mkt.high_24h = mkt.low_24h = price
+            else:  # compared, not max()/min(): a call costs four comparisons here
+                if price > mkt.high_24h:  # type: ignore[operator]  # noqa: PLR1730
+                    mkt.high_24h = price
+                if price < mkt.low_24h:  # type: ignore[operator]  # noqa: PLR1730
+                    mkt.low_24h = price
+            mkt.base_volume += qty
+            mkt.quote_volume += qty * price
         if mkt.mark is None:
             mkt.mark = price
-        mkt.last_ts_ns = self.clock.now_ns()
-        if self._resting[symbol]:
+        mkt.last_ts_ns = now
+        watch = self._watch[symbol] or self._refresh_watch(symbol)
+        if watch is _IDLE or watch[0] < price < watch[1]:
+            return  # no resting order within reach, no last-price trigger near
+        if self._resting.by_symbol[symbol]:
             self._match_resting_on_trade(symbol, price, qty, is_buy)
         self._check_triggers(symbol, "LAST_PRICE", price)
+
+    def on_trade_text(self, symbol: str, price: str, qty: str, is_buy: bool) -> None:
+        """:meth:`on_trade` with price and qty as the venue's decimal strings."""
+        decimals = self.decimals
+        self.on_trade(symbol, decimals(price), decimals(qty), is_buy)
+
+    def _stale(self, symbol: str) -> None:
+        """Resting orders or triggers of ``symbol`` changed: recompute its watch window."""
+        self._watch[symbol] = None
+
+    def _refresh_watch(self, symbol: str) -> _Watch:
+        """``(trade low, trade high, mark low, mark high, highest buy, lowest sell)``: a trade
+        strictly inside ``(trade low, trade high)`` fills no resting order and fires no
+        last-price trigger; a mark strictly inside the mark window fires no mark trigger;
+        a book crosses a resting order only at or through the last two. ``_IDLE`` when
+        nothing of ``symbol`` is watched."""
+        if not self.fast_path:
+            self._watch[symbol] = _EVERYTHING
+            return _EVERYTHING
+        high_buy, low_sell = self._resting.bounds(symbol)
+        last_low, last_high = self._triggers.window(symbol, "LAST_PRICE")
+        mark_low, mark_high = self._triggers.window(symbol, "MARK_PRICE")
+        watch: _Watch = (max(high_buy, last_low), min(low_sell, last_high), mark_low,
+                         mark_high, high_buy, low_sell)
+        if watch == _IDLE:
+            watch = _IDLE
+        self._watch[symbol] = watch
+        return watch
 
     # ------------------------------------------------------------------ orders
     def place_order(self, uid: str, req: SimOrderRequest) -> SimOrder:
@@ -274,10 +411,10 @@ class MatchingEngine:
         if req.client_id and req.client_id in acct.client_ids:
             raise SimError(CLIENT_ID_DUPLICATE, req.client_id)
         if req.tp_price is not None or req.sl_price is not None:
-            self._check_tpsl_legs(spec, tp_price=req.tp_price, tp_stop=req.tp_stop_type,
-                                  tp_type=req.tp_order_type, tp_order_price=req.tp_order_price,
-                                  sl_price=req.sl_price, sl_stop=req.sl_stop_type,
-                                  sl_type=req.sl_order_type, sl_order_price=req.sl_order_price)
+            check_tpsl_legs(spec, tp_price=req.tp_price, tp_stop=req.tp_stop_type,
+                            tp_type=req.tp_order_type, tp_order_price=req.tp_order_price,
+                            sl_price=req.sl_price, sl_stop=req.sl_stop_type,
+                            sl_type=req.sl_order_type, sl_order_price=req.sl_order_price)
         action, pos_side, closing = self._resolve_sides(acct, symbol, side, req)
         if order_type == "LIMIT" and req.price is not None:
             spec.check_band(req.price, is_buy=action == BUY, mark=mkt.mark)
@@ -294,7 +431,7 @@ class MatchingEngine:
         if closing:
             order.target_position_id = acct.positions[(symbol, pos_side)].position_id
         if not order.reduce_only:
-            self._reserve(acct, order, mkt)
+            margin.reserve(acct, order, mkt, self.fees.taker)
         if req.tp_price is not None or req.sl_price is not None:
             order.attached = req
         acct.orders[order.order_id] = order
@@ -342,43 +479,13 @@ class MatchingEngine:
             return side, opposite(pos_side), True
         return side, pos_side, False
 
-    def _reference_price(self, order: SimOrder, mkt: MarketState) -> Decimal | None:
-        if order.price is not None:
-            return order.price
-        levels = mkt.asks if order.side == BUY else mkt.bids
-        return levels[0][0] if levels else mkt.mark
-
-    def _order_margin(self, order: SimOrder, qty: Decimal, mkt: MarketState) -> Decimal:
-        ref = self._reference_price(order, mkt)
-        if ref is None:
-            return ZERO
-        return (qty * ref / order.leverage).quantize(QUANTUM, ROUND_UP)
-
-    def _reserve(self, acct: SimAccount, order: SimOrder, mkt: MarketState) -> None:
-        """Freeze the initial margin of the part of ``order`` that can open a position.
-
-        In one-way mode the part that nets an opposite position opens nothing, so closing
-        with a plain order never needs free balance beyond its fee."""
-        opening = order.qty
-        if acct.position_mode == "ONE_WAY":
-            other = acct.positions.get((order.symbol, opposite(order.pos_side)))
-            if other is not None:
-                opening = max(ZERO, opening - other.qty)
-        need = self._order_margin(order, opening, mkt)
-        ref = self._reference_price(order, mkt) or ZERO
-        fee = order.qty * ref * self.fees.taker
-        if need + fee > acct.available():
-            raise SimError(INSUFFICIENT_BALANCE, f"needs {need + fee}, available "
-                           f"{acct.available()}")
-        order.frozen = need
-
     def _execute_new(self, acct: SimAccount, order: SimOrder, mkt: MarketState) -> None:
         """Take liquidity now, then rest, cancel or finish according to the effect."""
-        crosses = self._crosses(order, mkt)
+        crosses = matching.crosses(order, mkt)
         if order.effect == "POST_ONLY" and order.order_type == "LIMIT" and crosses:
             self._finish(acct, order, "SYSTEM_CANCELED")
             return
-        if order.effect == "FOK" and self._available_liquidity(order, mkt) < order.remaining:
+        if order.effect == "FOK" and matching.available_liquidity(order, mkt) < order.remaining:
             self._finish(acct, order, "SYSTEM_CANCELED")
             return
         if crosses:
@@ -389,25 +496,7 @@ class MatchingEngine:
             self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty
                          else "SYSTEM_CANCELED")
         else:
-            self._resting[order.symbol][order.order_id] = order
-
-    def _crosses(self, order: SimOrder, mkt: MarketState) -> bool:
-        levels = mkt.asks if order.side == BUY else mkt.bids
-        if not levels:
-            return False
-        if order.price is None:
-            return True
-        best = levels[0][0]
-        return best <= order.price if order.side == BUY else best >= order.price
-
-    def _eligible(self, order: SimOrder, price: Decimal) -> bool:
-        if order.price is None:
-            return True
-        return price <= order.price if order.side == BUY else price >= order.price
-
-    def _available_liquidity(self, order: SimOrder, mkt: MarketState) -> Decimal:
-        levels = mkt.asks if order.side == BUY else mkt.bids
-        return sum((q for p, q in levels if self._eligible(order, p)), ZERO)
+            self._resting.add(order)
 
     def _cap(self, order: SimOrder, qty: Decimal) -> Decimal:
         """Cap a fill: fault-injected fraction and reduce-only never flipping a position."""
@@ -424,24 +513,15 @@ class MatchingEngine:
         return qty
 
     def _take(self, acct: SimAccount, order: SimOrder, mkt: MarketState) -> None:
-        self._walk(acct, order, mkt.asks if order.side == BUY else mkt.bids, "TAKER")
+        self._walk(acct, order, mkt.asks if order.side == BUY else mkt.bids, maker=False)
         self._settle_status(acct, order)
 
-    def _walk(self, acct: SimAccount, order: SimOrder, levels: list[SimLevel], role: str) -> None:
-        """Fill ``order`` against ``levels`` (consumed) while they reach its limit: a taker
-        trades at each level's price, a resting order (maker) at its own."""
-        while levels and order.remaining > 0 and self._eligible(order, levels[0][0]):
-            level = levels[0]
-            qty = self._cap(order, min(order.remaining, level[1]))
-            if qty <= 0:
-                break
-            level[1] -= qty
-            if level[1] <= 0:
-                levels.pop(0)
-            price = level[0] if role == "TAKER" or order.price is None else order.price
+    def _walk(self, acct: SimAccount, order: SimOrder, levels: list[SimLevel], *,
+              maker: bool) -> None:
+        role = "MAKER" if maker else "TAKER"
+        for qty, price in matching.walk(order, levels, maker, self._cap,
+                                        one_fill=self.max_fill_fraction is not None):
             self._fill(acct, order, qty, price, role)
-            if self.max_fill_fraction is not None:
-                break  # fault injection: one partial fill per market event
 
     def _settle_status(self, acct: SimAccount, order: SimOrder) -> None:
         if order.remaining <= 0:
@@ -453,45 +533,24 @@ class MatchingEngine:
 
     def _match_resting_on_trade(self, symbol: str, price: Decimal, qty: Decimal,
                                 is_buy: bool) -> None:
-        left = qty
-        for order in self._priority(symbol, BUY if not is_buy else SELL, price):
-            if left <= 0:
-                break
-            if order.status not in OPEN_STATUSES:
-                continue
-            assert order.price is not None
-            through = price < order.price if order.side == BUY else price > order.price
-            if not (through or (self.fill_at_touch and price == order.price)):
-                continue
-            take = self._cap(order, min(order.remaining, left))
+        candidates = self._resting.priority(symbol, BUY if not is_buy else SELL, price)
+        for order, take in matching.trade_fills(candidates, price, qty, self.fill_at_touch,
+                                                self._cap):
+            acct = self.accounts[order.uid]
             if take > 0:
-                left -= take
-                self._fill(self.accounts[order.uid], order, take, order.price, "MAKER")
-            self._settle_status(self.accounts[order.uid], order)
+                assert order.price is not None
+                self._fill(acct, order, take, order.price, "MAKER")
+            self._settle_status(acct, order)
 
     def _match_resting_on_book(self, symbol: str, mkt: MarketState) -> None:
         for side, levels in ((BUY, mkt.asks), (SELL, mkt.bids)):
             if not levels:
                 continue
-            for order in self._priority(symbol, side, levels[0][0]):
+            for order in self._resting.priority(symbol, side, levels[0][0]):
                 if order.status in OPEN_STATUSES:
                     acct = self.accounts[order.uid]
-                    self._walk(acct, order, levels, "MAKER")
+                    self._walk(acct, order, levels, maker=True)
                     self._settle_status(acct, order)
-
-    def _priority(self, symbol: str, side: str, reach: Decimal) -> list[SimOrder]:
-        """Resting orders of ``side`` whose limit reaches ``reach`` (a buy at or above it, a
-        sell at or below it), best price first, then time. Most events match none of them,
-        so the filter runs before the sort."""
-        if side == BUY:
-            orders = [o for o in self._resting[symbol].values()
-                      if o.side == BUY and o.price is not None and o.price >= reach]
-            orders.sort(key=lambda o: (-(o.price or ZERO), o.ctime_ns, int(o.order_id)))
-        else:
-            orders = [o for o in self._resting[symbol].values()
-                      if o.side == SELL and o.price is not None and o.price <= reach]
-            orders.sort(key=lambda o: (o.price or ZERO, o.ctime_ns, int(o.order_id)))
-        return orders
 
     def cancel_order(self, uid: str, symbol: str | None = None, *, order_id: str | None = None,
                      client_id: str | None = None) -> SimOrder:
@@ -530,10 +589,11 @@ class MatchingEngine:
         spec.check_band(price, is_buy=order.side == BUY, mark=mkt.mark)
         old = (order.qty, order.price, order.frozen)
         order.qty, order.price = qty, price
+        self._resting.repriced(order.symbol)
         if not order.reduce_only:
             order.frozen = ZERO
             try:
-                need = self._order_margin(order, order.remaining, mkt)
+                need = margin.order_margin(order, order.remaining, mkt)
                 if need > acct.available():
                     raise SimError(INSUFFICIENT_BALANCE)
             except SimError:
@@ -544,7 +604,7 @@ class MatchingEngine:
         self._push_order(order, "UPDATE")
         if order.frozen != old[2]:
             self._push_balance(acct)
-        if self._crosses(order, mkt):
+        if matching.crosses(order, mkt):
             self._take(acct, order, mkt)
         return order
 
@@ -565,7 +625,7 @@ class MatchingEngine:
         order.frozen = ZERO
         order.mtime_ns = self.clock.now_ns()
         acct.open_orders.pop(order.order_id, None)
-        self._resting[order.symbol].pop(order.order_id, None)
+        self._resting.discard(order)
         self._push_order(order, "CLOSE")
         self._push_balance(acct)
 
@@ -595,29 +655,41 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ fills and money
     def _credit(self, acct: SimAccount, kind: str, amount: Decimal, ref: str) -> None:
-        acct.wallet += amount
-        acct.ledger.append(LedgerEntry(self.clock.now_ns(), kind, amount, ref))
+        positions.credit(acct, kind, amount, ref, self.clock.now_ns())
+
+    def _slipped(self, order: SimOrder, price: Decimal) -> Decimal:
+        """A taker's fill price moved ``slippage_ticks`` against it (never below a tick)."""
+        slip = self._slippage[order.symbol]
+        if order.side == BUY:
+            return price + slip
+        return max(price - slip, self.contracts[order.symbol].tick)
 
     def _fill(self, acct: SimAccount, order: SimOrder, qty: Decimal, price: Decimal,
               role: str) -> None:
         now = self.clock.now_ns()
-        rate = self.fees.maker if role == "MAKER" else self.fees.taker
+        if role == "MAKER":
+            rate = self.fees.maker
+        else:
+            rate = self.fees.taker
+            if self.slippage_ticks:
+                price = self._slipped(order, price)
         fee = qty * price * rate
         pnl = ZERO
-        touched: SimPosition | None = None
         event = "UPDATE"
         opened = ZERO  # the part of this fill that opens or adds to order.pos_side
+        emptied: SimPosition | None = None
         if order.closing:
             touched = acct.positions[(order.symbol, order.pos_side)]
-            pnl = self._reduce(touched, qty, price)
+            pnl = positions.reduce(touched, qty, price)
             touched.realized_pnl += pnl
         else:
-            opened = qty
-            if acct.position_mode == "ONE_WAY":
-                other = acct.positions.get((order.symbol, opposite(order.pos_side)))
-                if other is not None:
-                    opened = max(ZERO, qty - other.qty)
-            touched, event, pnl = self._increase(acct, order, qty, price, now)
+            opened = positions.opening_part(acct, order, qty)
+            touched, event, pnl, emptied = positions.increase(
+                acct, order, qty, price, now_ns=now, new_position_id=self._new_position_id)
+            if emptied is not None:
+                self._close_position(acct, emptied)
+            if event == "OPEN":
+                self._open_positions[order.symbol] += 1
         order.filled_qty += qty
         order.filled_value += qty * price
         order.fee += fee
@@ -626,7 +698,7 @@ class MatchingEngine:
         if order.status == "NEW":
             order.status = "PART_FILLED"
         if order.frozen:  # release margin as the order fills; it never grows
-            order.frozen = min(order.frozen, self._order_margin(
+            order.frozen = min(order.frozen, margin.order_margin(
                 order, order.remaining, self.markets[order.symbol]))
         touched.fee -= fee
         touched.mtime_ns = now
@@ -652,55 +724,12 @@ class MatchingEngine:
             # Only on the position this fill opened, never on one it merely netted.
             self._attach_tpsl(acct, order, touched, opened)
 
-    def _increase(self, acct: SimAccount, order: SimOrder, qty: Decimal, price: Decimal,
-                  now: int) -> tuple[SimPosition, str, Decimal]:
-        """Add ``qty`` to the order's side; in one-way mode net the opposite side first."""
-        key = (order.symbol, order.pos_side)
-        pnl = ZERO
-        if acct.position_mode == "ONE_WAY":
-            other = acct.positions.get((order.symbol, opposite(order.pos_side)))
-            if other is not None:
-                reduce_q = min(qty, other.qty)
-                pnl = self._reduce(other, reduce_q, price)
-                other.realized_pnl += pnl
-                qty -= reduce_q
-                if qty == 0:
-                    return other, "UPDATE", pnl
-                self._close_position(acct, other)
-        pos = acct.positions.get(key)
-        event = "UPDATE"
-        if pos is None:
-            pos = SimPosition(position_id=str(next(self._position_ids)), uid=acct.uid,
-                              symbol=order.symbol, side=order.pos_side, leverage=order.leverage,
-                              margin_mode=order.margin_mode, position_mode=acct.position_mode,
-                              ctime_ns=now, mtime_ns=now)
-            acct.positions[key] = pos
-            event = "OPEN"
-        pos.qty += qty
-        pos.entry_value += qty * price
-        pos.opened_qty += qty
-        pos.opened_value += qty * price
-        pos.max_qty = max(pos.max_qty, pos.qty)
-        pos.margin += (qty * price / pos.leverage).quantize(QUANTUM, ROUND_UP)
-        return pos, event, pnl
-
-    def _reduce(self, pos: SimPosition, qty: Decimal, price: Decimal) -> Decimal:
-        """Remove ``qty`` from ``pos`` at ``price``; return the realized PnL (not credited)."""
-        if qty >= pos.qty:
-            removed, released = pos.entry_value, pos.margin
-        else:
-            removed = (pos.entry_value * qty / pos.qty).quantize(QUANTUM)
-            released = (pos.margin * qty / pos.qty).quantize(QUANTUM)
-        pos.qty -= qty
-        pos.entry_value -= removed
-        pos.margin -= released
-        value = qty * price
-        pos.closed_qty += qty
-        pos.closed_value += value
-        return value - removed if pos.side == LONG else removed - value
+    def _new_position_id(self) -> str:
+        return str(next(self._position_ids))
 
     def _close_position(self, acct: SimAccount, pos: SimPosition) -> None:
-        acct.positions.pop((pos.symbol, pos.side), None)
+        if acct.positions.pop((pos.symbol, pos.side), None) is not None:
+            self._open_positions[pos.symbol] -= 1
         acct.closed_positions.append(pos)
         pos.mtime_ns = self.clock.now_ns()
         self._push_position(pos, "CLOSE")
@@ -732,34 +761,22 @@ class MatchingEngine:
         backs it too (every cross position is priced with all of it, a simplification).
         """
         mmr = self.contracts[pos.symbol].maintenance_margin_rate
-        backing = pos.margin
-        if pos.margin_mode == "CROSS":
-            backing += max(self.accounts[pos.uid].available(), ZERO)
-        if not pos.qty:
-            return ZERO
-        if pos.side == LONG:
-            price = (pos.entry_value - backing) / (pos.qty * (1 - mmr))
-        else:
-            price = (pos.entry_value + backing) / (pos.qty * (1 + mmr))
-        return max(price, ZERO)
+        available = (self.accounts[pos.uid].available() if pos.margin_mode == "CROSS"
+                     else ZERO)
+        return margin.liquidation_price(pos, mmr, available)
 
     def _check_liquidations(self, symbol: str, mark: Decimal) -> None:
         mmr = self.contracts[symbol].maintenance_margin_rate
         for acct in self.accounts.values():
             for key in ((symbol, LONG), (symbol, SHORT)):
                 pos = acct.positions.get(key)
-                if pos is None:
-                    continue
-                equity = pos.margin + pos.unrealized(mark)
-                if pos.margin_mode == "CROSS":
-                    equity += max(acct.available(), ZERO)
-                if equity <= pos.qty * mark * mmr:
+                if pos is not None and margin.below_maintenance(pos, mark, mmr, acct):
                     self._liquidate(acct, pos, mark)
 
     def _liquidate(self, acct: SimAccount, pos: SimPosition, mark: Decimal) -> None:
         """Close ``pos`` at ``mark`` as a taker. The insurance fund takes what the account
         cannot lose: beyond its margin for an isolated position, beyond the wallet for cross."""
-        wallet_before, margin = acct.wallet, pos.margin
+        wallet_before, pos_margin = acct.wallet, pos.margin
         for order in [o for o in acct.open_orders.values() if o.symbol == pos.symbol]:
             self._finish(acct, order, "PART_FILLED_CANCELED" if order.filled_qty
                          else "SYSTEM_CANCELED")
@@ -775,42 +792,34 @@ class MatchingEngine:
         self._fill(acct, order, pos.qty, mark, "TAKER")
         order.status = "FILLED"
         self._push_order(order, "CLOSE")
-        if pos.margin_mode == "ISOLATION":
-            shortfall = (wallet_before - acct.wallet) - margin
-        else:
-            shortfall = -acct.wallet
+        shortfall = margin.insurance_shortfall(pos.margin_mode, pos_margin, wallet_before,
+                                               acct.wallet)
         if shortfall > 0:
             self._credit(acct, "insurance", shortfall, order.order_id)
             self._push_balance(acct)
 
     # ------------------------------------------------------------------ funding
-    def _next_funding_after(self, now_ns: int) -> int:
-        return (now_ns // self.funding_interval_ns + 1) * self.funding_interval_ns
-
     def _maybe_fund(self) -> None:
         now = self.clock.now_ns()
-        while now >= self.next_funding_ns:
-            self.settle_funding(self.next_funding_ns)
-            self.last_funding_ns = self.next_funding_ns
-            self.next_funding_ns += self.funding_interval_ns
+        while (due := self.funding.pop_due(now)) is not None:
+            self.settle_funding(due)
 
     def settle_funding(self, ts_ns: int | None = None) -> None:
         """Charge every open position ``notional at mark x rate``; longs pay a positive rate.
 
         ``ts_ns`` is the settlement instant recorded in the history (default: now)."""
-        rate = self.funding_rate_pct / 100
+        rate_pct = self.funding.rate_pct
         now = self.clock.now_ns() if ts_ns is None else ts_ns
         for symbol, mkt in self.markets.items():
             if mkt.mark is not None:
-                self.funding_history.append((now, symbol, self.funding_rate_pct, mkt.mark))
+                self.funding.history.append((now, symbol, rate_pct, mkt.mark))
         for acct in self.accounts.values():
             touched = False
             for pos in list(acct.positions.values()):
                 mark = self.markets[pos.symbol].mark
                 if mark is None:
                     continue
-                payment = pos.qty * mark * rate
-                amount = -payment if pos.side == LONG else payment
+                amount = funding_amount(pos, mark, rate_pct)
                 pos.funding += amount
                 self._credit(acct, "funding", amount, pos.position_id)
                 self._push_position(pos, "UPDATE")
@@ -852,7 +861,7 @@ class MatchingEngine:
                      sl_stop_type=stop_type(sl_stop), sl_order_type=sl_type.upper(),
                      sl_order_price=sl_order_price, sl_qty=sl_qty)
         acct.tpsl[tp.tpsl_id] = tp
-        self._triggers[pos.symbol][tp.tpsl_id] = tp
+        self._triggers.add(tp)
         self._push_tpsl(tp, "CREATE")
         return tp
 
@@ -869,9 +878,9 @@ class MatchingEngine:
         pos = self._position_by_id(acct, position_id)
         if pos.symbol != spec.symbol:
             raise SimError(POSITION_NOT_EXIST, f"{position_id} is not a {spec.symbol} position")
-        self._validate_tpsl(spec, pos, tp_price=tp_price, tp_qty=tp_qty, sl_price=sl_price,
+        validate_tpsl(spec, pos, tp_price=tp_price, tp_qty=tp_qty, sl_price=sl_price,
                             sl_qty=sl_qty, position_level=position_level)
-        self._check_tpsl_legs(spec, tp_price=tp_price, tp_stop=tp_stop_type,
+        check_tpsl_legs(spec, tp_price=tp_price, tp_stop=tp_stop_type,
                               tp_type="MARKET" if position_level else tp_order_type,
                               tp_order_price=tp_order_price, sl_price=sl_price,
                               sl_stop=sl_stop_type,
@@ -889,50 +898,6 @@ class MatchingEngine:
                               sl_price=sl_price, sl_stop=sl_stop_type, sl_type=sl_order_type,
                               sl_order_price=sl_order_price,
                               sl_qty=sl_qty if sl_price is not None else None)
-
-    def _validate_tpsl(self, spec: SimContract, pos: SimPosition, *, tp_price: Decimal | None,
-                       tp_qty: Decimal | None, sl_price: Decimal | None,
-                       sl_qty: Decimal | None, position_level: bool) -> None:
-        if tp_price is None and sl_price is None:
-            raise SimError(SELECT_TP_OR_SL)
-        for price in (tp_price, sl_price):
-            if price is not None:
-                if price <= 0:
-                    raise SimError(TRIGGER_PRICE_NOT_POSITIVE, str(price))
-                spec.check_price(price)
-        if position_level:
-            return
-        if (tp_price is not None and tp_qty is None) or (sl_price is not None and sl_qty is None):
-            raise SimError(PARAMETER_ERROR, "tpQty/slQty is required for a TP/SL order")
-        for qty in (tp_qty, sl_qty):
-            if qty is not None:
-                spec.check_qty(qty, market=True)
-                if qty > pos.qty:
-                    raise SimError(TPSL_QTY_TOO_LARGE, f"{qty} > {pos.qty}")
-
-    @staticmethod
-    def _check_tpsl_legs(spec: SimContract, *, tp_price: Decimal | None, tp_stop: str,
-                         tp_type: str, tp_order_price: Decimal | None,
-                         sl_price: Decimal | None, sl_stop: str, sl_type: str,
-                         sl_order_price: Decimal | None) -> None:
-        """Trigger prices, stop types and child orders of the legs that are set: a trigger
-        > 0 on the tick, LAST/MARK, MARKET or LIMIT with a price on the tick."""
-        legs = ((tp_price, tp_stop, tp_type, tp_order_price),
-                (sl_price, sl_stop, sl_type, sl_order_price))
-        for trigger, stop, order_type, order_price in legs:
-            if trigger is None:
-                continue
-            if trigger <= 0:
-                raise SimError(TRIGGER_PRICE_NOT_POSITIVE, str(trigger))
-            spec.check_price(trigger)
-            stop_type(stop)
-            kind = order_type.upper()
-            if kind not in ("MARKET", "LIMIT"):
-                raise SimError(PARAMETER_ERROR, f"TP/SL order type {order_type!r}")
-            if kind == "LIMIT":
-                if order_price is None:
-                    raise SimError(PARAMETER_ERROR, "a LIMIT TP/SL needs its order price")
-                spec.check_price(order_price)
 
     def place_trailing_stop(self, uid: str, position_id: str, callback_rate: Decimal, *,
                             stop_type: str = "LAST_PRICE", qty: Decimal | None = None) -> SimTpSl:
@@ -968,13 +933,13 @@ class MatchingEngine:
         }
         merged.update({k: v for k, v in changes.items() if k in merged and v is not None})
         spec = self.contracts[tp.symbol]
-        self._validate_tpsl(spec, pos,
+        validate_tpsl(spec, pos,
                             tp_price=opt_decimal(merged["tp_price"]),
                             tp_qty=opt_decimal(merged["tp_qty"]),
                             sl_price=opt_decimal(merged["sl_price"]),
                             sl_qty=opt_decimal(merged["sl_qty"]), position_level=tp.kind != "TPSL")
         if tp.kind == "TPSL":
-            self._check_tpsl_legs(
+            check_tpsl_legs(
                 spec, tp_price=opt_decimal(merged["tp_price"]),
                 tp_stop=str(merged["tp_stop_type"]), tp_type=str(merged["tp_order_type"]),
                 tp_order_price=opt_decimal(merged["tp_order_price"]),
@@ -984,6 +949,7 @@ class MatchingEngine:
         for key, value in changes.items():
             if value is not None:
                 setattr(tp, key, stop_type(str(value)) if key.endswith("stop_type") else value)
+        self._triggers.changed(tp.symbol)
         self._push_tpsl(tp, "UPDATE")
         return tp
 
@@ -1006,19 +972,23 @@ class MatchingEngine:
     def _end_tpsl(self, acct: SimAccount, tp: SimTpSl, status: str) -> None:
         tp.status = status
         acct.tpsl.pop(tp.tpsl_id, None)
-        self._triggers[tp.symbol].pop(tp.tpsl_id, None)
+        self._triggers.discard(tp)
         acct.tpsl_history.append(tp)
         self._push_tpsl(tp, "CLOSE")
 
     def _check_triggers(self, symbol: str, stop_type: str, price: Decimal) -> None:
-        triggers = self._triggers[symbol]
+        triggers = self._triggers.by_symbol[symbol]
         if not triggers:
             return
         fired: list[tuple[SimTpSl, str]] = []
+        trailing = False
         for tp in triggers.values():
+            trailing = trailing or tp.trail_rate is not None
             leg = fired_leg(tp, stop_type, price)
             if leg:
                 fired.append((tp, leg))
+        if trailing:
+            self._triggers.changed(symbol)  # a trailing stop may have a new extreme
         for tp, leg in fired:
             if tp.status != "NEW":
                 continue  # cancelled by an earlier trigger closing the position
@@ -1032,7 +1002,7 @@ class MatchingEngine:
         # which cancels the position's pending TP/SLs); ended, and pushed, once its outcome
         # is known, so the CLOSE push carries the final status.
         acct.tpsl.pop(tp.tpsl_id, None)
-        self._triggers[tp.symbol].pop(tp.tpsl_id, None)
+        self._triggers.discard(tp)
         status = "FILLED"
         pos = acct.positions.get((tp.symbol, tp.pos_side))
         if pos is not None and pos.position_id == tp.position_id:
@@ -1051,25 +1021,24 @@ class MatchingEngine:
         self._end_tpsl(acct, tp, status)
 
     # ------------------------------------------------------------------ pushes
-    def _push(self, uid: str, channel: str, data: dict[str, object]) -> None:
-        for listener in self.listeners:
-            listener(uid, channel, data)
-
     def _push_order(self, order: SimOrder, event: str) -> None:
-        if self.listeners:
-            self._push(order.uid, "order", shapes.ws_order(order, event, self.quirks))
+        self.pushes.order(order, event)
 
     def _push_position(self, pos: SimPosition, event: str) -> None:
-        if self.listeners:
-            self._push(pos.uid, "position", shapes.ws_position(
-                pos, event, self.markets[pos.symbol].mark))
+        self.pushes.position(pos, event, self.markets[pos.symbol].mark)
 
     def _push_balance(self, acct: SimAccount) -> None:
-        if self.listeners:
-            self._push(acct.uid, "balance", shapes.ws_balance(acct))
+        self.pushes.balance(acct)
 
     def _push_tpsl(self, tp: SimTpSl, event: str) -> None:
-        if self.listeners:
+        if self.pushes.listeners:
             acct = self.accounts[tp.uid]
-            self._push(tp.uid, "tpsl", shapes.ws_tpsl(
-                tp, event, acct, self.leverage_of(acct, tp.symbol), self.quirks))
+            self.pushes.tpsl(tp, event, acct, self.leverage_of(acct, tp.symbol))
+
+
+_Watch = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
+_IDLE: _Watch = (matching.NEG_INF, matching.INF, matching.NEG_INF, matching.INF,
+                 matching.NEG_INF, matching.INF)
+#: Empty windows: every price is checked (``fast_path=False``).
+_EVERYTHING: _Watch = (matching.INF, matching.NEG_INF, matching.INF, matching.NEG_INF,
+                       matching.INF, matching.NEG_INF)

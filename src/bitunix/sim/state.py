@@ -240,20 +240,118 @@ class SimAccount:
         return self.wallet - self.position_margin() - self.frozen()
 
 
-@dataclass(slots=True)
-class MarketState:
-    """The replayed public market of one symbol."""
+class DecimalCache:
+    """Exact ``Decimal`` of a decimal string, remembered: market data repeats a few hundred
+    prices and sizes per minute, and a lookup costs a sixth of a conversion here. Bounded:
+    the memory is dropped once ``limit`` strings are held."""
 
-    bids: list[SimLevel] = field(default_factory=list)
-    asks: list[SimLevel] = field(default_factory=list)
-    last: Decimal | None = None
-    mark: Decimal | None = None
-    open_24h: Decimal | None = None
-    high_24h: Decimal | None = None
-    low_24h: Decimal | None = None
-    base_volume: Decimal = ZERO
-    quote_volume: Decimal = ZERO
-    last_ts_ns: int = 0
+    __slots__ = ("_known", "_mids", "limit")
+
+    def __init__(self, limit: int = 16_384) -> None:
+        self._known: dict[str, Decimal] = {}
+        self._mids: dict[tuple[str, str], Decimal] = {}
+        self.limit = limit
+
+    def __call__(self, text: str) -> Decimal:
+        value = self._known.get(text)
+        if value is None:
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            value = self._known[text] = Decimal(text)
+        return value
+
+    def mid(self, bid: str, ask: str) -> Decimal:
+        """``(bid + ask) / 2``, exactly as computed from the two Decimals."""
+        key = (bid, ask)
+        value = self._mids.get(key)
+        if value is None:
+            if len(self._mids) >= self.limit:
+                self._mids.clear()
+            value = self._mids[key] = (self(bid) + self(ask)) / 2
+        return value
+
+    def level(self, pair: tuple[str, str]) -> SimLevel:
+        """A fresh mutable ``[price, qty]`` level from its decimal strings."""
+        return [self(pair[0]), self(pair[1])]
+
+
+RawLevels = list[tuple[str, str]]
+
+
+class MarketState:
+    """The replayed public market of one symbol.
+
+    A book given as the venue's decimal strings (:meth:`set_raw_book`) becomes exact
+    ``[price, qty]`` levels only when something reads :attr:`bids` or :attr:`asks` (a
+    taker walking it, a resting order it crosses, the REST depth endpoint); a takers walk
+    consumes those levels until the next snapshot. Most snapshots are never read.
+    """
+
+    __slots__ = ("_asks", "_bids", "_decimals", "_raw_asks", "_raw_bids", "base_volume",
+                 "high_24h", "last", "last_ts_ns", "low_24h", "mark", "open_24h",
+                 "quote_volume")
+
+    def __init__(self, bids: list[SimLevel] | None = None, asks: list[SimLevel] | None = None,
+                 *, decimals: DecimalCache | None = None) -> None:
+        self._bids: list[SimLevel] | None = bids if bids is not None else []
+        self._asks: list[SimLevel] | None = asks if asks is not None else []
+        self._raw_bids: RawLevels = []
+        self._raw_asks: RawLevels = []
+        self._decimals = decimals if decimals is not None else DecimalCache()
+        self.last: Decimal | None = None
+        self.mark: Decimal | None = None
+        self.open_24h: Decimal | None = None
+        self.high_24h: Decimal | None = None
+        self.low_24h: Decimal | None = None
+        self.base_volume: Decimal = ZERO
+        self.quote_volume: Decimal = ZERO
+        self.last_ts_ns = 0
+
+    @property
+    def bids(self) -> list[SimLevel]:
+        """Bid levels, best first (exact; consumed by takers until the next snapshot)."""
+        levels = self._bids
+        if levels is None:
+            levels = self._bids = list(map(self._decimals.level, self._raw_bids))
+        return levels
+
+    @bids.setter
+    def bids(self, levels: list[SimLevel]) -> None:
+        self._bids = levels
+
+    @property
+    def asks(self) -> list[SimLevel]:
+        """Ask levels, best first (exact; consumed by takers until the next snapshot)."""
+        levels = self._asks
+        if levels is None:
+            levels = self._asks = list(map(self._decimals.level, self._raw_asks))
+        return levels
+
+    @asks.setter
+    def asks(self, levels: list[SimLevel]) -> None:
+        self._asks = levels
+
+    def set_raw_book(self, bids: RawLevels, asks: RawLevels) -> None:
+        """Replace the book by levels given as decimal strings (converted when read)."""
+        self._bids = self._asks = None
+        self._raw_bids = bids
+        self._raw_asks = asks
+
+    def best_bid(self) -> Decimal | None:
+        """The best bid price left in the book, without converting the rest of it."""
+        levels = self._bids
+        if levels is not None:
+            return levels[0][0] if levels else None
+        raw = self._raw_bids
+        return self._decimals(raw[0][0]) if raw else None
+
+    def best_ask(self) -> Decimal | None:
+        """The best ask price left in the book, without converting the rest of it."""
+        levels = self._asks
+        if levels is not None:
+            return levels[0][0] if levels else None
+        raw = self._raw_asks
+        return self._decimals(raw[0][0]) if raw else None
 
 
 def opposite(pos_side: str) -> str:

@@ -1,0 +1,158 @@
+"""TP/SL of the simulated exchange: validating take-profit / stop-loss legs, and the book of
+pending triggers with the price window inside which none of them can fire.
+
+When a trigger fires is :func:`bitunix.sim.triggers.fired_leg`; this module keeps, per symbol
+and stop type (last or mark price), the open interval ``(low, high)`` of prices at which no
+pending trigger fires and no trailing stop moves, so that a market event inside it costs
+one comparison. The window is recomputed only after the triggers changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, Inexact, localcontext
+
+from bitunix.sim.contracts import SimContract
+from bitunix.sim.errors import (
+    PARAMETER_ERROR,
+    SELECT_TP_OR_SL,
+    TPSL_QTY_TOO_LARGE,
+    TRIGGER_PRICE_NOT_POSITIVE,
+    SimError,
+)
+from bitunix.sim.matching import INF, NEG_INF
+from bitunix.sim.state import LONG, SimPosition, SimTpSl
+from bitunix.sim.triggers import stop_type
+
+__all__ = ["TriggerBook", "check_tpsl_legs", "trigger_window", "validate_tpsl"]
+
+STOP_TYPES = ("LAST_PRICE", "MARK_PRICE")
+
+
+def validate_tpsl(spec: SimContract, pos: SimPosition, *, tp_price: Decimal | None,
+                  tp_qty: Decimal | None, sl_price: Decimal | None, sl_qty: Decimal | None,
+                  position_level: bool) -> None:
+    """Trigger prices (at least one, > 0, on the tick) and, for a TP/SL order, quantities
+    (required, valid, at most the position's)."""
+    if tp_price is None and sl_price is None:
+        raise SimError(SELECT_TP_OR_SL)
+    for price in (tp_price, sl_price):
+        if price is not None:
+            if price <= 0:
+                raise SimError(TRIGGER_PRICE_NOT_POSITIVE, str(price))
+            spec.check_price(price)
+    if position_level:
+        return
+    if (tp_price is not None and tp_qty is None) or (sl_price is not None and sl_qty is None):
+        raise SimError(PARAMETER_ERROR, "tpQty/slQty is required for a TP/SL order")
+    for qty in (tp_qty, sl_qty):
+        if qty is not None:
+            spec.check_qty(qty, market=True)
+            if qty > pos.qty:
+                raise SimError(TPSL_QTY_TOO_LARGE, f"{qty} > {pos.qty}")
+
+
+def check_tpsl_legs(spec: SimContract, *, tp_price: Decimal | None, tp_stop: str,
+                    tp_type: str, tp_order_price: Decimal | None,
+                    sl_price: Decimal | None, sl_stop: str, sl_type: str,
+                    sl_order_price: Decimal | None) -> None:
+    """Trigger prices, stop types and child orders of the legs that are set: a trigger
+    > 0 on the tick, LAST/MARK, MARKET or LIMIT with a price on the tick."""
+    legs = ((tp_price, tp_stop, tp_type, tp_order_price),
+            (sl_price, sl_stop, sl_type, sl_order_price))
+    for trigger, stop, order_type, order_price in legs:
+        if trigger is None:
+            continue
+        if trigger <= 0:
+            raise SimError(TRIGGER_PRICE_NOT_POSITIVE, str(trigger))
+        spec.check_price(trigger)
+        stop_type(stop)
+        kind = order_type.upper()
+        if kind not in ("MARKET", "LIMIT"):
+            raise SimError(PARAMETER_ERROR, f"TP/SL order type {order_type!r}")
+        if kind == "LIMIT":
+            if order_price is None:
+                raise SimError(PARAMETER_ERROR, "a LIMIT TP/SL needs its order price")
+            spec.check_price(order_price)
+
+
+def trigger_window(tp: SimTpSl, stop: str) -> tuple[Decimal, Decimal]:
+    """The open interval of ``stop`` prices at which :func:`fired_leg` of ``tp`` returns
+    nothing and changes nothing (``(-inf, inf)``: it does not watch ``stop``).
+
+    A trailing stop moves with every new extreme, so its window is ``(retrace level,
+    extreme)``; it is empty before its first price. Bounds are exact: should the retrace
+    level not be exact in the context's precision, the window is empty (every price is
+    then checked the slow way)."""
+    low, high = NEG_INF, INF
+    long = tp.pos_side == LONG
+    if tp.trail_rate is not None:
+        if tp.sl_stop_type != stop:
+            return low, high
+        extreme = tp.trail_extreme
+        if extreme is None:
+            return INF, NEG_INF
+        with localcontext() as ctx:
+            ctx.traps[Inexact] = True
+            try:
+                level = (extreme - extreme * tp.trail_rate if long
+                         else extreme + extreme * tp.trail_rate)
+            except Inexact:
+                return INF, NEG_INF
+        return (level, extreme) if long else (extreme, level)
+    if tp.tp_price is not None and tp.tp_stop_type == stop:
+        if long:
+            high = min(high, tp.tp_price)
+        else:
+            low = max(low, tp.tp_price)
+    if tp.sl_price is not None and tp.sl_stop_type == stop:
+        if long:
+            low = max(low, tp.sl_price)
+        else:
+            high = min(high, tp.sl_price)
+    return low, high
+
+
+class TriggerBook:
+    """Pending TP/SL orders, position TP/SLs and trailing stops by symbol, with the window
+    of each symbol and stop type inside which none of them fires (see the module);
+    ``on_change(symbol)`` is told whenever a window may have changed."""
+
+    __slots__ = ("_on_change", "_windows", "by_symbol")
+
+    def __init__(self, symbols: list[str],
+                 on_change: Callable[[str], None] | None = None) -> None:
+        self.by_symbol: dict[str, dict[str, SimTpSl]] = {s: {} for s in symbols}
+        self._windows: dict[str, dict[str, tuple[Decimal, Decimal]] | None] = (
+            dict.fromkeys(symbols))
+        self._on_change = on_change
+
+    def add(self, tp: SimTpSl) -> None:
+        """Arm ``tp``."""
+        self.by_symbol[tp.symbol][tp.tpsl_id] = tp
+        self.changed(tp.symbol)
+
+    def discard(self, tp: SimTpSl) -> None:
+        """Disarm ``tp`` (fired, cancelled), if armed."""
+        if self.by_symbol[tp.symbol].pop(tp.tpsl_id, None) is not None:
+            self.changed(tp.symbol)
+
+    def changed(self, symbol: str) -> None:
+        """A trigger of ``symbol`` changed (armed, disarmed, modified, a trailing stop
+        moved); ``on_change(symbol)`` is told."""
+        self._windows[symbol] = None
+        if self._on_change is not None:
+            self._on_change(symbol)
+
+    def window(self, symbol: str, stop: str) -> tuple[Decimal, Decimal]:
+        """The open interval of ``stop`` prices of ``symbol`` that fire nothing."""
+        windows = self._windows[symbol]
+        if windows is None:
+            windows = self._windows[symbol] = {}
+            for kind in STOP_TYPES:
+                low, high = NEG_INF, INF
+                for tp in self.by_symbol[symbol].values():
+                    tp_low, tp_high = trigger_window(tp, kind)
+                    low, high = max(low, tp_low), min(high, tp_high)
+                windows[kind] = (low, high)
+        return windows[stop]
