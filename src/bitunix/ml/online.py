@@ -15,8 +15,9 @@ log loss of ``(features at entry, hit)``. It is bounded and revertible:
   weights as ``LogisticParams``, to register as a new candidate model.
 
 It satisfies the ``Scorer`` protocol, so a ``Predictor`` serves it like any model; feed
-``update`` from a strategy's ``learner`` hook. Updates and scoring both run on the event
-loop thread (no locking needed).
+``update`` from a strategy's ``learner`` hook. ``SignalStack`` does both when
+``signal.online_learning`` is on (``docs/signal.md``). Updates and scoring both run on the
+event loop thread (no locking needed).
 """
 
 from __future__ import annotations
@@ -48,13 +49,14 @@ class OnlineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         for name in ("learning_rate", "max_step", "max_shift"):
             value = getattr(self, name)
             if not (value > 0.0 and math.isfinite(value)):
-                raise ConfigError(f"online.{name} must be > 0, was {value!r}")
+                raise ConfigError(f"key signal.online.{name}: must be > 0 (was {value!r})")
         for name in ("l2_to_anchor", "revert_margin"):
             value = getattr(self, name)
             if not (value >= 0.0 and math.isfinite(value)):
-                raise ConfigError(f"online.{name} must be >= 0, was {value!r}")
+                raise ConfigError(f"key signal.online.{name}: must be >= 0 (was {value!r})")
         if not 1 <= self.min_outcomes <= self.window:
-            raise ConfigError("online: need 1 <= min_outcomes <= window")
+            raise ConfigError(f"key signal.online: need 1 <= min_outcomes <= window (was "
+                              f"{self.min_outcomes}, {self.window})")
 
 
 def _sigmoid(x: float) -> float:

@@ -18,7 +18,7 @@ from bitunix.strategy.base import FeatureSource, Signal, Strategy
 from bitunix.strategy.config import MeanReversionConfig, OvirxConfig
 from bitunix.strategy.meanrev import MeanReversionStrategy
 from bitunix.strategy.ovirx import Gate, OvirxStrategy
-from bitunix.strategy.reversion import OutcomeSink
+from bitunix.strategy.reversion import Learner, OutcomeSink
 
 _C = TypeVar("_C", bound=msgspec.Struct)
 
@@ -31,31 +31,34 @@ class StrategySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-Builder = Callable[
-    [str, Sequence[str], StrategySpec, "Gate | None", "OutcomeSink | None"], Strategy
-]
+class StrategyHooks(msgspec.Struct, frozen=True, kw_only=True):
+    """What a strategy is wired to: ``gate`` (the model, for the kinds it gates),
+    ``outcome_sink`` (the model monitor) and ``learner`` (online learning)."""
+
+    gate: Gate | None = None
+    outcome_sink: OutcomeSink | None = None
+    learner: Learner | None = None
+
+
+Builder = Callable[[str, Sequence[str], StrategySpec, StrategyHooks], Strategy]
 
 
 def _build_ovirx(
-    symbol: str,
-    names: Sequence[str],
-    spec: StrategySpec,
-    gate: Gate | None,
-    sink: OutcomeSink | None,
+    symbol: str, names: Sequence[str], spec: StrategySpec, hooks: StrategyHooks
 ) -> Strategy:
     cfg = convert_params(spec, OvirxConfig)
-    return OvirxStrategy(symbol, names, cfg, gate=gate, name=spec.name, outcome_sink=sink)
+    return OvirxStrategy(symbol, names, cfg, gate=hooks.gate, name=spec.name,
+                         outcome_sink=hooks.outcome_sink, learner=hooks.learner)
 
 
 def _build_mean_reversion(
-    symbol: str,
-    names: Sequence[str],
-    spec: StrategySpec,
-    gate: Gate | None,
-    sink: OutcomeSink | None,
+    symbol: str, names: Sequence[str], spec: StrategySpec, hooks: StrategyHooks
 ) -> Strategy:
+    # No learner: its entries are not the model's decisions, so their outcomes would
+    # teach the model about a rule it never applied.
     cfg = convert_params(spec, MeanReversionConfig)
-    return MeanReversionStrategy(symbol, names, cfg, name=spec.name, outcome_sink=sink)
+    return MeanReversionStrategy(symbol, names, cfg, name=spec.name,
+                                 outcome_sink=hooks.outcome_sink)
 
 
 STRATEGY_KINDS: dict[str, Builder] = {
@@ -97,14 +100,17 @@ def build_strategy(
     *,
     gate: Gate | None = None,
     outcome_sink: OutcomeSink | None = None,
+    learner: Learner | None = None,
 ) -> Strategy:
-    """Build the strategy ``spec.kind`` for ``symbol``; unknown kinds are a ConfigError."""
+    """Build the strategy ``spec.kind`` for ``symbol``; unknown kinds are a ConfigError.
+    ``learner`` (online learning) goes to the model-gated kinds (OVIR-X) only."""
     builder = STRATEGY_KINDS.get(spec.kind)
     if builder is None:
         raise ConfigError(
             f"unknown strategy kind {spec.kind!r}; known: {sorted(STRATEGY_KINDS)}"
         )
-    return builder(symbol, feature_names, spec, gate, outcome_sink)
+    hooks = StrategyHooks(gate=gate, outcome_sink=outcome_sink, learner=learner)
+    return builder(symbol, feature_names, spec, hooks)
 
 
 class SymbolStrategies:
@@ -130,11 +136,14 @@ class SymbolStrategies:
         *,
         gate: Gate | None = None,
         outcome_sink: OutcomeSink | None = None,
+        learner: Learner | None = None,
     ) -> SymbolStrategies:
-        """Build every spec for ``symbol``; OVIR-X instances share ``gate``."""
+        """Build every spec for ``symbol``; OVIR-X instances share ``gate`` and
+        ``learner``."""
         return cls(
             symbol,
-            (build_strategy(symbol, feature_names, s, gate=gate, outcome_sink=outcome_sink)
+            (build_strategy(symbol, feature_names, s, gate=gate, outcome_sink=outcome_sink,
+                            learner=learner)
              for s in specs),
         )
 

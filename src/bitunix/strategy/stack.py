@@ -19,12 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from bitunix.core.errors import ConfigError
 from bitunix.ml.drift import DriftConfig
 from bitunix.ml.fallback import RuleFallbackConfig
 from bitunix.ml.hotswap import ActiveModelWatcher
+from bitunix.ml.manifest import LogisticParams
 from bitunix.ml.monitor import Alert, ModelHealth, MonitorConfig, PerformanceMonitor
+from bitunix.ml.online import OnlineConfig, OnlineLogistic
 from bitunix.ml.registry import LoadedModel, ModelRegistry, load_predictor
 from bitunix.ml.runtime import Predictor, RuntimeConfig
 from bitunix.ml.shadow import ShadowPair
@@ -42,7 +46,9 @@ class SignalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     whether to score the shadow model, and the runtime, fallback, drift and monitor
     settings. ``drift_min_abs_z`` / ``drift_sample_every``: live vectors are compared with
     the training reference only when ``|vwap_z|`` reaches the training sampling cut (1.0)
-    and then one in ``drift_sample_every`` (10), to keep the cost off most ticks."""
+    and then one in ``drift_sample_every`` (10), to keep the cost off most ticks.
+    ``online_learning`` (off): the served logistic model learns from OVIR-X's closed
+    positions within the bounds of ``online`` (``ml.online.OnlineConfig``)."""
 
     strategies: list[StrategySpec] = msgspec.field(default_factory=_default_specs)
     models_dir: str | None = "models"
@@ -53,6 +59,8 @@ class SignalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
     drift_min_abs_z: float = 1.0
     drift_sample_every: int = 10
+    online_learning: bool = False
+    online: OnlineConfig = msgspec.field(default_factory=OnlineConfig)
 
     def __post_init__(self) -> None:
         if self.drift_sample_every < 1:
@@ -80,6 +88,13 @@ class ModelStatus(msgspec.Struct, frozen=True, kw_only=True):
     ``refused_calls`` (the model could not answer: 0.0), ``fallback_calls`` (answered by
     the rule fallback), ``errors``, ``invalid_inputs``; ``latency_p99_us``: p99 of the
     recent model calls (None before any).
+
+    Online learning (``signal.online_learning``): ``online`` is ``off`` (not configured),
+    ``learning`` (the served model is the online learner) or ``inactive: <why>`` (on, but
+    no logistic model to anchor it); ``online_updates`` (outcomes learnt),
+    ``online_ignored`` (non-finite entry features), ``online_reverts`` (back to the anchor,
+    ``online_auto_reverts`` of them because it scored worse than the anchor) and
+    ``online_max_shift`` (largest weight distance from the anchor, standardised units).
     """
 
     model: str
@@ -98,6 +113,12 @@ class ModelStatus(msgspec.Struct, frozen=True, kw_only=True):
     errors: int
     invalid_inputs: int
     latency_p99_us: float | None
+    online: str = "off"
+    online_updates: int = 0
+    online_ignored: int = 0
+    online_reverts: int = 0
+    online_auto_reverts: int = 0
+    online_max_shift: float = 0.0
 
 
 class SignalStack:
@@ -129,12 +150,22 @@ class SignalStack:
         self._sample_every = config.drift_sample_every
         self._min_abs_z = config.drift_min_abs_z
         self._ticks = 0
+        #: The online learner serving as the model (None: online learning off or inactive).
+        self.online: OnlineLogistic | None = None
+        self.online_state = "off"
+        self._online_anchor: LogisticParams | None = None
 
     @classmethod
     def build(
-        cls, symbols: Sequence[str], feature_names: Sequence[str], config: SignalConfig
+        cls, symbols: Sequence[str], feature_names: Sequence[str], config: SignalConfig,
+        *, online_anchor: LogisticParams | None = None,
     ) -> SignalStack:
-        """Load models and build every symbol's strategies."""
+        """Load models and build every symbol's strategies.
+
+        With ``config.online_learning``, the served model becomes an
+        :class:`~bitunix.ml.online.OnlineLogistic` anchored at ``online_anchor`` when
+        given (it then serves whatever the registry holds), else at the active model when
+        that is a logistic one (re-anchored when a hot swap brings another)."""
         registry = None if config.models_dir is None else ModelRegistry(Path(config.models_dir))
         predictor, loaded = load_predictor(
             registry, feature_names, runtime=config.runtime, fallback=config.fallback
@@ -166,6 +197,8 @@ class SignalStack:
             config, feature_names, predictor=predictor, loaded=loaded, registry=registry,
             shadow=shadow,
         )
+        stack._online_anchor = online_anchor
+        stack._setup_online(loaded)
         for symbol in symbols:
             stack.by_symbol[symbol] = SymbolStrategies.from_specs(
                 symbol,
@@ -173,8 +206,35 @@ class SignalStack:
                 config.strategies,
                 gate=shadow if shadow is not None else predictor,
                 outcome_sink=stack._record_outcome,
+                learner=stack._learn if config.online_learning else None,
             )
         return stack
+
+    def _setup_online(self, loaded: LoadedModel | None) -> None:
+        """Serve an online learner anchored at the given or the active logistic model."""
+        if not self.config.online_learning:
+            return
+        anchor = self._online_anchor
+        if anchor is None and loaded is not None and loaded.manifest.kind == "logistic":
+            anchor = loaded.manifest.logistic
+        if anchor is None:
+            self.online = None
+            self.online_state = ("inactive: the served model is not a logistic one "
+                                 "(online learning needs a logistic anchor)")
+            return
+        if len(anchor.weights) != len(self.feature_names):
+            raise ConfigError(f"signal.online_learning: the anchor has {len(anchor.weights)} "
+                              f"weights for {len(self.feature_names)} features")
+        if self.online is None or self.online.anchor != anchor:
+            self.online = OnlineLogistic(anchor, self.config.online)
+        base = self.predictor.name or "anchor"
+        self.predictor.swap(self.online, name=f"{base}+online")
+        self.online_state = "learning"
+
+    def _learn(self, vector: npt.NDArray[np.float32], hit: bool) -> None:
+        """A closed OVIR-X position's outcome, to the online learner if one serves."""
+        if self.online is not None:
+            self.online.update(vector, hit)
 
     @property
     def load_error(self) -> str:
@@ -226,6 +286,7 @@ class SignalStack:
         pred = self.predictor
         stats = pred.stats
         watcher = self.watcher
+        online = self.online
         p99 = pred.latency_percentiles_ns().get("p99")
         return ModelStatus(
             model=pred.name,
@@ -244,10 +305,17 @@ class SignalStack:
             errors=stats.errors,
             invalid_inputs=stats.invalid_inputs,
             latency_p99_us=None if p99 is None else p99 / 1000.0,
+            online=self.online_state,
+            online_updates=0 if online is None else online.updates,
+            online_ignored=0 if online is None else online.ignored,
+            online_reverts=0 if online is None else online.reverts,
+            online_auto_reverts=0 if online is None else online.auto_reverts,
+            online_max_shift=0.0 if online is None else online.max_shift(),
         )
 
     def _after_swap(self, watcher: ActiveModelWatcher) -> None:
         loaded = watcher.loaded
+        self._setup_online(loaded)
         self.health = (
             None if loaded is None
             else ModelHealth(loaded.manifest, self.config.drift, self.config.monitor)
