@@ -31,6 +31,7 @@ __all__ = [
     "FileKind",
     "file_kind",
     "iter_market_file",
+    "iter_market_files",
     "market_paths",
     "symbols_in",
 ]
@@ -132,6 +133,16 @@ def iter_market_file(path: str | Path, *, symbol: str | None = None) -> Iterator
     if len(paths) == 1 and Path(path).is_file():
         return _iter_one(paths[0], symbol, truncated_ok=False)
     return _iter_parts(paths, symbol)
+
+
+def iter_market_files(paths: list[str | Path], *, symbol: str | None = None
+                      ) -> Iterator[MarketEvent]:
+    """Several inputs (files, directories, patterns) read in the order given as one set of
+    parts: times must run on from each to the next. One file alone is
+    :func:`iter_market_file`."""
+    if len(paths) == 1:
+        return iter_market_file(paths[0], symbol=symbol)
+    return _iter_parts([part for path in paths for part in market_paths(path)], symbol)
 
 
 def _iter_parts(paths: list[Path], symbol: str | None) -> Iterator[MarketEvent]:
