@@ -55,6 +55,7 @@ HIGHER_IS_BETTER = ("sharpe", "sortino", "calmar", "total_return", "annual_retur
 LOWER_IS_BETTER = ("max_drawdown", "volatility", "fees")
 RANK_METRICS = HIGHER_IS_BETTER + LOWER_IS_BETTER
 
+_BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_./:+-]*")
 _KEY = re.compile(r"[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)*")
 
 
@@ -66,11 +67,14 @@ def _check_key(flag: str, text: str, key: str) -> None:
 
 def _scalar(text: str) -> Param:
     """``text`` as a TOML scalar (``3``, ``2.5``, ``true``, ``"a b"``); a bare word that is
-    not one (``market``) is that string, as ``BITUNIX_CFG_*`` values are read."""
+    not one (``market``, ``limit_ioc``) is that string; anything else (``[1``) is a
+    ValueError."""
     try:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
-        return text
+        if _BARE.fullmatch(text):
+            return text
+        raise ValueError(text) from None
     if not isinstance(value, (int, float, bool, str)):  # an array, a table, a date
         raise ValueError(text)
     return value
