@@ -62,6 +62,8 @@ _NS = 1_000_000_000
 _MS = 1_000_000
 #: Events read ahead to find the symbols of a run that names none.
 _SNIFF = 10_000
+#: The longest a trade push gathers trades (market time): the venue pushes trades in arrays.
+_PUSH_NS = 100 * _MS
 #: How often the risk gate polls the account (the daily loss limit), as live.
 _RISK_POLL_S = 1.0
 
@@ -240,7 +242,8 @@ class BacktestRun:
         self.specs = {s: contract_spec(c) for s, c in contracts.items()}
         self.books = DerivedBooks(
             itertools.chain((first,), events), {s: c.tick for s, c in contracts.items()},
-            interval_ns=max(1, int(bt.derived_book_ms * _MS)))
+            interval_ns=max(1, int(bt.derived_book_ms * _MS)),
+            steps={s: c.step for s, c in contracts.items()})
         self.sim = InProcessVenue(
             lambda: iter(()), balance=bt.balance, fees=FeeSchedule(bt.maker_fee, bt.taker_fee),
             funding_rate_pct=bt.funding_rate_pct, contracts=contracts, start_ns=first.ts_ns,
@@ -300,15 +303,25 @@ class BacktestRun:
         pipeline = self.pipeline
         traded = set(self.symbols)
         ignored = result.ignored_symbols
-        progress = self.progress
+        progress, on_event = self.progress, self.on_event
         count = 0
         last_ns = result.first_ns
+        # Trades reach the strategies as the venue pushes them: in arrays, one push per
+        # symbol per ``_PUSH_NS`` at most, and always before the next book. The matching
+        # engine still sees every trade on its own, at its own time.
+        batch: list[TradeItem] = []
+        batch_symbol = ""
+        batch_start = batch_last = 0
         for event in self.books:
             ts = event.ts_ns
             symbol = event.symbol
             if symbol not in traded:
                 ignored[symbol] = ignored.get(symbol, 0) + 1
                 continue
+            if batch and (symbol != batch_symbol or ts - batch_start >= _PUSH_NS
+                          or type(event) is not TradeEvent):
+                self._push_trades(batch_symbol, batch_last, batch)
+                batch = []
             if loop.has_due_before(ts):
                 await loop.advance_to(ts)
             last_ns = max(last_ns, ts)
@@ -319,13 +332,11 @@ class BacktestRun:
             if loop.has_due():
                 await loop.run_due()
             if type(event) is TradeEvent:
-                price = float(event.price)
-                self._last_price[symbol] = price
-                result.trades += 1
-                pipeline.on_trade(TradePush(
-                    symbol=symbol, ts=ts // _MS,
-                    data=[TradeItem(p=price, v=float(event.qty),
-                                    s="buy" if event.is_buy else "sell")]))
+                if not batch:
+                    batch_symbol, batch_start = symbol, ts
+                batch_last = ts
+                batch.append(TradeItem(p=float(event.price), v=float(event.qty),
+                                       s="buy" if event.is_buy else "sell"))
             else:
                 assert isinstance(event, BookEvent)
                 result.books += 1
@@ -333,18 +344,26 @@ class BacktestRun:
                     symbol=symbol, ts=ts // _MS,
                     data=Book(b=[Level(float(p), float(q)) for p, q in event.bids],
                               a=[Level(float(p), float(q)) for p, q in event.asks])))
-            if self.on_event is not None:
-                self.on_event(self, event)
+            if on_event is not None:
+                on_event(self, event)
             count += 1
             if progress is not None and not count & 0xFFFF:
                 progress(count)
             if pipeline.stats.errors:
                 raise BitunixError(f"backtest: the market path failed at "
                                    f"{ts} ns: {pipeline.stats.errors[0]}")
+        if batch:
+            self._push_trades(batch_symbol, batch_last, batch)
         result.last_ns = last_ns
         await self._finish()
         result.wall_s = time.perf_counter() - started
         return result
+
+    def _push_trades(self, symbol: str, ts_ns: int, trades: list[TradeItem]) -> None:
+        """One trade push of ``symbol`` (its last trade at ``ts_ns``) to the strategies."""
+        self.result.trades += len(trades)
+        self._last_price[symbol] = trades[-1].p
+        self.pipeline.on_trade(TradePush(symbol=symbol, ts=ts_ns // _MS, data=trades))
 
     async def _finish(self) -> None:
         """The data ended: no new entries; flatten (as ``run.flatten_on_exit`` says), let
@@ -477,8 +496,9 @@ def run_backtest(events: Iterable[MarketEvent], config: BotConfig, *, seed: int 
 
     ``symbols``: the traded symbols (default: those of the data's first 10,000 events);
     other symbols' events are skipped and counted. ``progress(events_done)`` is called
-    every 65,536 events. ``on_event(run, event)`` runs after each event has been through
-    the trading path (for tests and studies: it may submit through ``run.engine``).
+    every 65,536 events. ``on_event(run, event)`` runs after each event has reached the
+    venue (and, for a book, the strategies; trades reach them in pushes: see
+    :meth:`BacktestRun.run`); for tests and studies, it may submit through ``run.engine``.
     """
     known = bundled_contracts()
     first, stream, traded = _pick_symbols(iter(events), symbols, known)

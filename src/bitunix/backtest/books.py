@@ -10,8 +10,8 @@ look-ahead):
   last price a seller hit; when one is missing or they cross, the side of the last trade
   is kept and the other one is one tick away;
 * ``levels`` levels a tick apart on each side, each with the volume traded since the
-  previous derived book (at least the last trade's size), so an order of the size the
-  market was trading fills at the touch.
+  previous derived book (at least the last trade's size, rounded up to the contract's
+  step), so an order of the size the market was trading fills at the touch.
 
 The report says which symbols traded on derived books: depth imbalance on them says
 nothing about the real book.
@@ -20,7 +20,7 @@ nothing about the real book.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from bitunix.model.market import BookEvent, MarketEvent, TradeEvent
 
@@ -35,8 +35,8 @@ class _TradeState:
         self.ask: str | None = None
         self.last = ""
         self.last_buy = True
-        self.last_qty = "0"
-        self.volume = Decimal(0)
+        self.last_qty = 0.0
+        self.volume = 0.0
         self.next_ns = 0
 
 
@@ -45,11 +45,13 @@ class DerivedBooks:
     holds the symbols that got at least one."""
 
     def __init__(self, events: Iterable[MarketEvent], ticks: Mapping[str, Decimal], *,
-                 interval_ns: int, levels: int = 5) -> None:
+                 interval_ns: int, levels: int = 5,
+                 steps: Mapping[str, Decimal] | None = None) -> None:
         if interval_ns <= 0 or levels <= 0:
             raise ValueError("a derived book needs interval_ns > 0 and levels > 0")
         self._events = events
         self._ticks = ticks
+        self._steps = {s: (steps or {}).get(s, Decimal("0.001")) for s in ticks}
         self._interval_ns = interval_ns
         self._levels = levels
         self.derived: set[str] = set()
@@ -75,11 +77,12 @@ class DerivedBooks:
                 state.ask = event.price
             else:
                 state.bid = event.price
-            state.last, state.last_buy, state.last_qty = event.price, event.is_buy, event.qty
-            state.volume += Decimal(event.qty)
+            qty = float(event.qty)
+            state.last, state.last_buy, state.last_qty = event.price, event.is_buy, qty
+            state.volume += qty
             if event.ts_ns >= state.next_ns:
                 yield self._book(symbol, event.ts_ns, state)
-                state.volume = Decimal(0)
+                state.volume = 0.0
                 state.next_ns = event.ts_ns + interval
 
     def _book(self, symbol: str, ts_ns: int, state: _TradeState) -> BookEvent:
@@ -89,7 +92,11 @@ class DerivedBooks:
         if bid is None or ask is None or bid >= ask:
             last = Decimal(state.last)
             bid, ask = (last - tick, last) if state.last_buy else (last, last + tick)
-        qty = str(max(state.volume, Decimal(state.last_qty)))
+        # A modelling choice, not money: the size shown at each level, on the contract's
+        # step (rounded up: never an empty level).
+        step = self._steps[symbol]
+        qty = str((Decimal(repr(max(state.volume, state.last_qty))) / step).to_integral_value(
+            rounding=ROUND_CEILING) * step)
         self.derived.add(symbol)
         self.books[symbol] = self.books.get(symbol, 0) + 1
         n = self._levels
