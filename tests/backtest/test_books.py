@@ -32,6 +32,11 @@ def derive(events: list[MarketEvent], interval_ms: int = 300,
     return books, list(books)
 
 
+def levels(side: list[tuple[str, str]]) -> list[tuple[str, Decimal]]:
+    """Prices as written, sizes by value (a size's trailing zeros are not its meaning)."""
+    return [(price, D(qty)) for price, qty in side]
+
+
 def derived_only(out: list[MarketEvent], events: list[MarketEvent]) -> list[BookEvent]:
     return [e for e in out if isinstance(e, BookEvent) and e not in events]
 
@@ -61,8 +66,8 @@ def test_the_interval_counts_from_the_trade_that_made_the_last_book() -> None:
 
 def test_no_book_is_derived_for_a_symbol_whose_real_book_arrives_within_the_interval(
         ) -> None:
-    events: list[MarketEvent] = [trade(0, "60000.0", True), book(100)] + [
-        trade(ms, "60000.0", True) for ms in range(200, 3_000, 100)]
+    events: list[MarketEvent] = [trade(0, "60000.0", True), book(100)]
+    events += [trade(ms, "60000.0", True) for ms in range(200, 3_000, 100)]
     books, out = derive(events, interval_ms=300)
     assert out == events
     assert books.derived == set()
@@ -118,19 +123,19 @@ def test_levels_are_a_tick_apart_with_the_volume_traded_since_the_last_book() ->
         trade(300, "100.1", False, "0.001")]               # book 3: the last size, 0.001
     books = DerivedBooks(events, TICKS, interval_ns=100 * MS, levels=3)
     first, second, third = derived_only(list(books), events)
-    assert first.bids == [("100.0", "2.00"), ("99.9", "2.00"), ("99.8", "2.00")]
-    assert first.asks == [("100.2", "2.00"), ("100.3", "2.00"), ("100.4", "2.00")]
-    assert second.bids[0] == ("100.1", "0.625")
-    assert second.asks[0] == ("100.2", "0.625")
-    assert third.bids[0] == ("100.1", "0.001")  # only its own trade since book 2
+    assert levels(first.bids) == [("100.0", D(2)), ("99.9", D(2)), ("99.8", D(2))]
+    assert levels(first.asks) == [("100.2", D(2)), ("100.3", D(2)), ("100.4", D(2))]
+    assert levels(second.bids)[0] == ("100.1", D("0.625"))
+    assert levels(second.asks)[0] == ("100.2", D("0.625"))
+    assert levels(third.bids)[0] == ("100.1", D("0.001"))  # only its own trade since book 2
 
 
 def test_the_first_book_counts_the_volume_since_the_first_trade() -> None:
     events: list[MarketEvent] = [trade(0, "50.0", True, "3"), trade(100, "50.0", True, "2")]
     books = DerivedBooks(events, TICKS, interval_ns=100 * MS, levels=1)
     (only,) = derived_only(list(books), events)
-    assert only.asks == [("50.0", "5")]
-    assert only.bids == [("49.9", "5")]
+    assert levels(only.asks) == [("50.0", D(5))]
+    assert levels(only.bids) == [("49.9", D(5))]
 
 
 def test_no_bid_level_at_or_below_zero() -> None:
@@ -191,10 +196,10 @@ def test_each_symbol_has_its_own_trades_and_interval() -> None:
         trade(300, "60000.5", True), trade(310, "2000.01", False, symbol="ETHUSDT")]
     _, out = derive(events, interval_ms=300, levels=1)
     btc, eth = derived_only(out, events)
-    assert (btc.symbol, btc.ts_ns, btc.bids, btc.asks) == (
-        "BTCUSDT", T0 + 300 * MS, [("60000.4", "0.020")], [("60000.5", "0.020")])
-    assert (eth.symbol, eth.ts_ns, eth.bids, eth.asks) == (
-        "ETHUSDT", T0 + 310 * MS, [("2000.01", "0.020")], [("2000.02", "0.020")])
+    assert (btc.symbol, btc.ts_ns, levels(btc.bids), levels(btc.asks)) == (
+        "BTCUSDT", T0 + 300 * MS, [("60000.4", D("0.02"))], [("60000.5", D("0.02"))])
+    assert (eth.symbol, eth.ts_ns, levels(eth.bids), levels(eth.asks)) == (
+        "ETHUSDT", T0 + 310 * MS, [("2000.01", D("0.02"))], [("2000.02", D("0.02"))])
 
 
 @pytest.mark.parametrize(("interval_ns", "levels"), [(0, 5), (-1, 5), (MS, 0), (MS, -3)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-import empyrical
+import empyrical  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 
@@ -105,6 +105,7 @@ def test_one_return_has_no_std_but_an_annual_return() -> None:
     assert perf.volatility is None
     assert perf.annual_return == pytest.approx(0.99 ** 365 - 1.0, rel=1e-9)
     assert perf.max_drawdown == pytest.approx(0.01, rel=1e-12)
+    assert perf.annual_return is not None
     assert perf.calmar == pytest.approx(perf.annual_return / 0.01, rel=1e-12)
 
 
