@@ -16,6 +16,7 @@ from distributed import LocalCluster
 
 from bitunix.app.backtest import run_backtest
 from bitunix.app.sweep import (
+    LOCAL_SCHEDULER,
     SweepTask,
     TaskResult,
     check_key,
@@ -73,7 +74,7 @@ def cluster() -> Iterator[LocalCluster]:
     gone."""
     before = _python_children()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as local:
+                      dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER) as local:
         assert len(_python_children() - before) >= 2
         yield local
     deadline = time.monotonic() + 10

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FLOAT_METRICS",
     "INT_METRICS",
+    "LOCAL_SCHEDULER",
     "TEXT_METRICS",
     "SweepTask",
     "TaskResult",
@@ -77,6 +78,10 @@ _ID_COLUMNS = ("phase", "window", "data")
 _SHOWN = ("sharpe", "sortino", "total_return", "max_drawdown", "calmar", "win_rate",
           "profit_factor", "trades", "pnl", "fees")
 _CONNECT_TIMEOUT_S = 10
+#: Without a dashboard the scheduler still serves its health routes over HTTP, on port
+#: 8787 unless told otherwise; a second cluster (or another program) there gets a warning
+#: and another port. Any free port on the loopback instead.
+LOCAL_SCHEDULER = {"dashboard_address": "127.0.0.1:0"}
 
 
 def check_key(dotted: str, flag: str = "--grid") -> None:
@@ -224,7 +229,7 @@ def sweep_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Cli
         return
     cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None)
+        dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER)
     with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client
 
