@@ -90,9 +90,13 @@ def performance(equity: Sequence[float] | npt.NDArray[np.float64],
             sortino = _finite(mean * factor / (downside * math.sqrt(factor)))
     if n >= 1:
         years = n / factor
-        growth = curve[-1] / curve[0]
-        # A loss of everything has no compounded rate; empyrical says -1 there too.
-        annual = -1.0 if growth <= 0 else _finite(float(growth ** (1.0 / years) - 1.0))
+        growth = float(curve[-1] / curve[0])
+        # A loss of everything has no compounded rate; empyrical says -1 there too. A gain
+        # compounded over a tiny fraction of a year overflows: no figure, not infinity.
+        try:
+            annual = -1.0 if growth <= 0 else _finite(growth ** (1.0 / years) - 1.0)
+        except OverflowError:
+            annual = None
         if annual is not None and max_drawdown > 0:
             calmar = _finite(annual / max_drawdown)
     return PerformanceFigures(
