@@ -20,6 +20,8 @@ from bitunix.cli._data import no_events_error
 from bitunix.core.errors import ConfigError
 
 DEFAULT_TICKS = {"BTCUSDT": 0.1, "ETHUSDT": 0.01}
+#: Market time between the books derived for data without any (trade CSV, trades tables).
+DERIVED_BOOK_NS = 250_000_000
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +30,8 @@ def register(subparsers: Any) -> None:
         "train",
         help="train an OVIR-X model on recorded data and register it",
         description=(
-            "Replay captures through the FeatureEngine, label every deviation sample (does "
+            "Replay market data (captures, recordings, trade CSV, Parquet) through the "
+            "FeatureEngine, label every deviation sample (does "
             "price revert to the target before the stop within the horizon, after fees), "
             "split by time with purging, fit a seeded gradient-boosted model, calibrate, "
             "export to ONNX (parity-checked) and register it with its manifest. Defaults "
@@ -39,7 +42,9 @@ def register(subparsers: Any) -> None:
         "--data",
         action="append",
         metavar="SYMBOL[=PATH]",
-        help="a capture per symbol (repeatable; default: the bundled BTCUSDT and ETHUSDT)",
+        help="market data per symbol: a capture, a recording or the recorder's directory, a "
+        "trade CSV or Parquet; a file, directory or glob pattern (repeatable; default: the "
+        "bundled BTCUSDT and ETHUSDT captures)",
     )
     parser.add_argument(
         "--tick", action="append", metavar="SYMBOL=TICK", help="tick size per symbol"
@@ -101,15 +106,18 @@ def _tick_sizes(items: list[str] | None) -> dict[str, float]:
 
 def _sources(items: list[str] | None, ticks: dict[str, float]) -> dict[str, Path]:
     """Every ``--data`` checked (tick known, file there) before anything is read."""
-    from bitunix.data import bundled_capture
+    from bitunix.data import DataFileError, bundled_capture
+    from bitunix.data.files import market_paths
 
     sources: dict[str, Path] = {}
     for symbol, path_text in (_pairs(items, "data") or dict.fromkeys(DEFAULT_TICKS, "")).items():
         if symbol not in ticks:
             raise ConfigError(f"no tick size for {symbol}; pass --tick {symbol}=TICK")
         path = Path(path_text) if path_text else bundled_capture(symbol)
-        if not path.is_file():
-            raise ConfigError(f"--data {symbol}={path_text}: no such market-data file")
+        try:
+            market_paths(path)  # a file, a directory of parts or a glob pattern
+        except DataFileError as exc:
+            raise ConfigError(f"--data {symbol}={path_text}: {exc}") from None
         sources[symbol] = path
     return sources
 
@@ -137,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
     """Train, export, register; print a summary."""
     import shutil
     import tempfile
+    from decimal import Decimal
 
+    from bitunix.backtest.books import DerivedBooks
     from bitunix.data.files import iter_market_file
     from bitunix.features import FEATURE_NAMES
     from bitunix.ml.dataset import FeatureParams, build_samples
@@ -154,10 +164,16 @@ def run(args: argparse.Namespace) -> int:
     for symbol, path in sources.items():
         params = FeatureParams(tick_size=ticks[symbol])
         counted = _Counted(iter_market_file(path, symbol=symbol))
-        samples = build_samples(counted, params, min_abs_z=args.min_abs_z)
+        # Trade-only data (CSV, trades tables): samples are taken on book updates, so books
+        # are derived from the trades, as the backtester does, and that is said.
+        books = DerivedBooks(counted, {symbol: Decimal(str(ticks[symbol]))},
+                             interval_ns=DERIVED_BOOK_NS)
+        samples = build_samples(books, params, min_abs_z=args.min_abs_z)
         if not counted.n:
             raise no_events_error(path, symbol, flag="--data")
-        print(f"{symbol}: {len(samples)} samples from {path.name}")
+        derived = " (no book in the data: books derived from its trades every " \
+            f"{DERIVED_BOOK_NS // 10**6} ms)" if symbol in books.derived else ""
+        print(f"{symbol}: {len(samples)} samples from {path.name}{derived}")
         datasets.append(Dataset(source=path.name, symbol=symbol, samples=samples, params=params))
     cfg = TrainConfig(
         estimator=args.estimator,
