@@ -50,10 +50,16 @@ enum { FLAT = 0, PENDING = 1, HOLDING = 2 };
 
 size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
                      const double *restrict qty, const uint8_t *restrict is_buy, size_t n,
-                     const bx_screen_params_t *p, int8_t *restrict tick_ring,
-                     bx_screen_trades_t *out, int8_t *restrict signal_out,
+                     const bx_screen_params_t *params, int8_t *restrict tick_ring,
+                     bx_screen_trades_t *trades, int8_t *restrict signal_out,
                      double *restrict z_out, double *restrict tick_out,
                      double *restrict flow_out) {
+    /* Local copies: an int8_t store (the tick ring, the signal column) may alias anything,
+     * so through the pointers every parameter would be reloaded after each one. */
+    const bx_screen_params_t P = *params;
+    const bx_screen_params_t *p = &P;
+    bx_screen_trades_t T = *trades;
+    bx_screen_trades_t *out = &T;
     if (out->cap < n / 2 + 1) {
         return (size_t)-1;
     }
@@ -88,15 +94,19 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
         const int64_t t = ts[i];
         const double price = px[i], q = qty[i];
 
-        /* ---- VWAP and std ---- */
+        /* ---- VWAP and std ----
+         * What leaves the window is summed apart and the row's net change added once: one
+         * dependent add per row on each running sum instead of one per eviction and one for
+         * the new trade (the loop is bound by those chains). */
         const int64_t vcut = t - p->vwap_window_ns;
+        vsums_t gone = {0.0, 0.0, 0.0};
         while (vj < i && ts[vj] <= vcut) {
-            vs_add(&vs, -qty[vj], px[vj] - ref);
+            vs_add(&gone, qty[vj], px[vj] - ref);
             ++vj;
             ++v_evicted;
         }
         if (i - vj == p->vwap_max_samples) {
-            vs_add(&vs, -qty[vj], px[vj] - ref);
+            vs_add(&gone, qty[vj], px[vj] - ref);
             ++vj;
             ++v_evicted;
         }
@@ -104,6 +114,7 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
             memset(&vs, 0, sizeof(vs));
             v_evicted = 0;
             ref = price;
+            vs.q = q;
         } else if (should_resum(v_evicted, i - vj)) {
             memset(&vs, 0, sizeof(vs));
             v_evicted = 0;
@@ -111,8 +122,13 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
             for (size_t r = vj; r < i; ++r) {
                 vs_add(&vs, qty[r], px[r] - ref);
             }
+            vs_add(&vs, q, price - ref);
+        } else {
+            const double d = price - ref;
+            vs.q += q - gone.q;
+            vs.dq += q * d - gone.dq;
+            vs.ddq += q * d * d - gone.ddq;
         }
-        vs_add(&vs, q, price - ref);
         const size_t v_count = i - vj + 1;
 
         /* ---- tick rule ---- */
@@ -140,28 +156,30 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
         /* ---- flow imbalance: total and signed quantity (branch-free: the side of a trade
          * is a coin toss to the branch predictor) ---- */
         const int64_t fcut = t - p->flow_window_ns;
+        double gone_tot = 0.0, gone_net = 0.0;
         while (fj < i && ts[fj] <= fcut) {
-            tot += -qty[fj];
-            net += -qty[fj] * side_sign(is_buy[fj]);
+            gone_tot += qty[fj];
+            gone_net += qty[fj] * side_sign(is_buy[fj]);
             ++fj;
             ++f_evicted;
         }
         if (i - fj == p->flow_max_samples) {
-            tot += -qty[fj];
-            net += -qty[fj] * side_sign(is_buy[fj]);
+            gone_tot += qty[fj];
+            gone_net += qty[fj] * side_sign(is_buy[fj]);
             ++fj;
             ++f_evicted;
         }
         if (fj == i || should_resum(f_evicted, i - fj)) {
             tot = net = 0.0;
             f_evicted = 0;
-            for (size_t r = fj; r < i; ++r) {
+            for (size_t r = fj; r <= i; ++r) {
                 tot += qty[r];
                 net += qty[r] * side_sign(is_buy[r]);
             }
+        } else {
+            tot += q - gone_tot;
+            net += q * side_sign(is_buy[i]) - gone_net;
         }
-        tot += q;
-        net += q * side_sign(is_buy[i]);
 
         /* ---- the position ---- */
         int exited = 0;
