@@ -167,6 +167,8 @@ def test_a_bad_value_is_its_rows_error_and_the_others_run(
     assert good["events"] == 500
     assert "trader.entry_order" in word["error"]
     assert "limit_fok" in word["error"]
+    # The same tasks run here (not on a worker) give the same rows.
+    assert [run_task(t).row for t in tasks] == [bad, good, word]
 
 
 def test_walk_forward_on_the_cluster_tests_the_chosen_config_on_the_next_window(
