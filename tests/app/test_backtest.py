@@ -91,6 +91,25 @@ def test_hand_computed_scenario_gives_the_exact_pnl() -> None:
     assert result.equity[-1][1] == result.final_equity
 
 
+def test_slippage_moves_every_taker_fill_against_the_taker() -> None:
+    config = _config(latency_ms=0.0, slippage_ticks=2, funding_rate_pct="0",
+                     sampling_interval_s=3600.0)
+    result = run_backtest(SCENARIO, config, on_event=_scripted({1: Side.BUY, 4: Side.SELL}))
+    assert [f.price for f in result.fills] == [D("60000.3"), D("59999.8") + 100]
+    trip = result.trips[0]
+    assert trip.gross_pnl == D("0.1") * (D("60099.8") - D("60000.3"))
+    assert trip.fees == D("0.1") * (D("60000.3") + D("60099.8")) * D("0.0006")
+    assert result.final_equity == D("10000") + trip.net_pnl
+
+
+def test_funding_every_4_hours_charges_twice_over_8_hours() -> None:
+    events = [*SCENARIO[:2], _book(FUNDING - 4 * 3600 * S - S, "60050.0", "60050.2"),
+              _trade(FUNDING - 4 * 3600 * S + S, "60050.1"), *SCENARIO[2:]]
+    config = _config(latency_ms=0.0, funding_interval_h=4, sampling_interval_s=3600.0)
+    result = run_backtest(events, config, on_event=_scripted({1: Side.BUY, 6: Side.SELL}))
+    assert result.funding == 2 * D("0.1") * D("60050.1") * D("0.0001")
+
+
 def test_latency_delays_the_order_to_the_book_of_its_arrival() -> None:
     """With 1.5 s of latency, the buy sent at T0+1ms reaches the venue after the book of
     T0+1s has replaced the first one: it fills at that book's ask."""

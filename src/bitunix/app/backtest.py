@@ -246,8 +246,8 @@ class BacktestRun:
             steps={s: c.step for s, c in contracts.items()})
         self.sim = InProcessVenue(
             lambda: iter(()), balance=bt.balance, fees=FeeSchedule(bt.maker_fee, bt.taker_fee),
-            funding_rate_pct=bt.funding_rate_pct, contracts=contracts, start_ns=first.ts_ns,
-            **_sim_options(bt.funding_interval_h, bt.slippage_ticks))
+            funding_rate_pct=bt.funding_rate_pct, funding_interval_h=bt.funding_interval_h,
+            slippage_ticks=bt.slippage_ticks, contracts=contracts, start_ns=first.ts_ns)
         for symbol in symbols:
             self.sim.engine.change_leverage(self.sim.uid, symbol, bt.leverage)
         # One clock for everything: the venue's, which each event moves forward.
@@ -297,7 +297,8 @@ class BacktestRun:
         if report.drift or not engine.ready:
             raise BitunixError("backtest: the fresh venue did not reconcile")
         self.trader.enabled = True
-        self._every(_RISK_POLL_S, self._poll_risk)
+        poll_ns = next_poll = int(_RISK_POLL_S * _NS)
+        next_poll += result.first_ns
         apply = self.sim.playback.apply
         sync = self.adapter.sync
         pipeline = self.pipeline
@@ -327,6 +328,11 @@ class BacktestRun:
             last_ns = max(last_ns, ts)
             while ts >= self._next_sample_ns:
                 self._sample(self._next_sample_ns)
+            if ts >= next_poll:
+                # The live bot polls every second; nothing changes between events, so here
+                # the poll rides on the first event of each second (no timers in a gap).
+                self._poll_risk()
+                next_poll = ts - (ts - result.first_ns) % poll_ns + poll_ns
             apply(event)
             sync()
             if loop.has_due():
@@ -377,7 +383,6 @@ class BacktestRun:
                                      f"({'; '.join(report.errors) or 'no error reported'})")
         for task in list(self._tasks):
             await task
-        self._timers_off = True
         await engine.close()
         # The curve's last row is the first boundary at or after the end of everything.
         end_ns = max(self.clock.now_ns(), result.last_ns)
@@ -420,18 +425,7 @@ class BacktestRun:
         status = self.stack.model_status()
         result.model, result.model_source = status.model, status.source
 
-    # -- timers (market time) ---------------------------------------------------------------
-
-    _timers_off = False
-
-    def _every(self, period_s: float, fn: Callable[[], None]) -> None:
-        def tick() -> None:
-            if self._timers_off:
-                return
-            fn()
-            self.loop.call_later(period_s, tick)
-
-        self.loop.call_later(period_s, tick)
+    # -- risk -------------------------------------------------------------------------------
 
     def _poll_risk(self) -> None:
         now = self.clock.now_ns()
@@ -449,26 +443,6 @@ class BacktestRun:
         report = await self.engine.flatten(timeout_s=30.0)
         if not report.flat:
             self.result.errors.append(f"daily-loss flatten left {report.remaining} open")
-
-
-def _sim_options(funding_interval_h: int, slippage_ticks: int) -> dict[str, Any]:
-    """The venue options the simulator takes beyond its defaults (refused, not dropped,
-    when this simulator cannot model them)."""
-    import inspect
-
-    accepted = inspect.signature(InProcessVenue).parameters
-    options: dict[str, Any] = {}
-    if "funding_interval_h" in accepted:
-        options["funding_interval_h"] = funding_interval_h
-    elif funding_interval_h != 8:
-        raise ConfigError("key backtest.funding_interval_h: this simulator funds every 8 h "
-                          f"only (was {funding_interval_h})")
-    if "slippage_ticks" in accepted:
-        options["slippage_ticks"] = slippage_ticks
-    elif slippage_ticks:
-        raise ConfigError("key backtest.slippage_ticks: this simulator has no slippage "
-                          f"model (was {slippage_ticks})")
-    return options
 
 
 def _pick_symbols(events: Iterator[MarketEvent], wanted: Sequence[str] | None,

@@ -49,6 +49,10 @@ def register(subparsers: Any) -> None:
                         help="decision-to-venue latency (backtest.latency_ms)")
     parser.add_argument("--models-dir", help="model registry (default: ./models, else the "
                         "model shipped with the package)")
+    parser.add_argument("--mode", choices=("full", "features"), default="full",
+                        help="full: the whole trading path (default); features: decode and "
+                        "features only, for feature studies (writes report.json with each "
+                        "feature's range, no orders)")
     parser.add_argument("--no-plots", action="store_true",
                         help="skip the PNG plots and the HTML report")
     progress = parser.add_mutually_exclusive_group()
@@ -90,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         if not symbols or bad:
             raise ConfigError(f"--symbols {args.symbols!r}: not a comma-separated list of "
                               "upper-case symbols like BTCUSDT")
+    if args.mode == "features":
+        return _features_only(sources, out, symbols, config.backtest.derived_book_ms)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     bar = _progress_bar() if show else None
     with tempfile.TemporaryDirectory(prefix="bitunix-models-") as scratch:
@@ -118,6 +124,68 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
     print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 1 if result.errors else 0
+
+
+def _features_only(sources: list[tuple[Path, str | None]], out: Path,
+                   symbols: list[str] | None, derived_book_ms: float) -> int:
+    """Decode and features only: the live feature engines over the data, in C, and a
+    summary of every feature in ``report.json``."""
+    import json
+    import time
+
+    from bitunix.app.backtest import market_events
+    from bitunix.app.replay import replay_features
+    from bitunix.backtest.books import DerivedBooks
+    from bitunix.core.errors import ConfigError
+    from bitunix.features import FeatureEngine
+    from bitunix.sim.contracts import bundled_contracts
+
+    contracts = bundled_contracts()
+    wanted = set(symbols or ())
+
+    def engine_for(symbol: str) -> FeatureEngine:
+        contract = contracts.get(symbol)
+        if contract is None:
+            raise ConfigError(f"no contract is known for {symbol}")
+        return FeatureEngine(tick_size=float(contract.tick))
+
+    events = market_events(sources)
+    if wanted:
+        events = (e for e in events if e.symbol in wanted)
+    # Trade-only data: the features need a book, derived as the full mode derives it.
+    derived = DerivedBooks(events, {s: c.tick for s, c in contracts.items()},
+                           interval_ns=max(1, int(derived_book_ms * 1_000_000)),
+                           steps={s: c.step for s, c in contracts.items()})
+    started = time.perf_counter()
+    summary = replay_features(derived, engine_for)
+    wall_s = time.perf_counter() - started
+    if not summary.events:
+        raise ConfigError("the market data holds no event" + (
+            f" of {', '.join(sorted(wanted))}" if wanted else ""))
+    report = {
+        "mode": "features",
+        "data": [p.name for p, _ in sources],
+        "events": summary.events,
+        "market_trades": summary.trades,
+        "books": summary.books,
+        "derived_books": dict(sorted(derived.books.items())),
+        "rejected": summary.rejected,
+        "valid_vectors": summary.valid_vectors,
+        "start": summary.first_ts_ns,
+        "end": summary.last_ts_ns,
+        "features": {
+            name: {"min": float(f"{r.low:.12g}"), "max": float(f"{r.high:.12g}"),
+                   "mean": float(f"{r.total / summary.valid_vectors:.12g}")}
+            for name, r in summary.ranges.items()} if summary.valid_vectors else {},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    rate = summary.events / wall_s if wall_s > 0 else 0.0
+    print(f"bitunix-bot backtest --mode features: {summary.events} events "
+          f"({summary.trades} trades, {summary.books} books) in {wall_s:.2f} s "
+          f"({rate:,.0f} events/s); {summary.valid_vectors} valid feature vectors")
+    print(f"wrote report.json to {out}")
+    return 0
 
 
 def _source(text: str) -> tuple[Path, str | None]:
