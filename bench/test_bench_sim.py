@@ -9,6 +9,12 @@ lines) is written from the first 5,000 events of the bundled real BTCUSDT captur
   (every event matches resting orders and checks triggers);
 * "sim/engine_only": pre-decoded events into the engine (no file, no JSON).
 
+Idle events: "sim/idle_trade" (a real trade that can fill or fire nothing, fed to the
+engine as strings), with the ticker figures kept ("sim/idle_trade_stats"), with 20 resting
+orders far away ("sim/idle_trade_far_orders"), in the reference mode that checks everything
+("sim/reference_trade"), and trades plus books through ``Playback`` as the in-process venue
+runs it ("sim/venue_idle_event"), against a no-op call per event ("floor/noop_call").
+
 The socket edge: "sim/ws_trade_push" (a trade event in, its frame received by a client)
 against bare aiohttp and bare picows servers sending the same frames ("bare/ws_send",
 "bare/picows_send"); "sim/rest_place_cancel" (signed place + cancel round trips) against a
@@ -124,6 +130,114 @@ def test_engine_only(benchmark, record, recording: Path) -> None:  # type: ignor
     assert n == len(events)
     benchmark.extra_info["events_per_s"] = n / benchmark.stats.stats.median
     record("sim/engine_only", benchmark, n)
+
+
+# ---------------------------------------------------------------------- idle events
+# What an event that can fill or fire nothing costs the engine: the bundled real ETHUSDT
+# trades fed as the venue's strings (``on_trade_text``, the path ``Playback.apply`` and
+# the in-process venue take), against a Python call per event doing nothing (the floor)
+# and against the engine's own reference mode (``fast_path=False``: every event checked
+# against every resting order, trigger and position), all in the same run.
+IDLE_SYMBOL = "ETHUSDT"
+
+RATIOS.extend([
+    ("sim/idle_trade vs a no-op call", "sim/idle_trade", "floor/noop_call"),
+    ("sim/idle_trade_far_orders vs a no-op call", "sim/idle_trade_far_orders",
+     "floor/noop_call"),
+    ("sim/reference_trade vs sim/idle_trade", "sim/reference_trade", "sim/idle_trade"),
+    ("sim/venue_idle_event vs a no-op call", "sim/venue_idle_event", "floor/noop_call"),
+])
+
+
+@pytest.fixture(scope="module")
+def eth_events() -> list[MarketEvent]:
+    from bitunix.data import bundled_capture
+
+    return list(iter_capture(bundled_capture(IDLE_SYMBOL)))
+
+
+def _idle_engine(events: list[MarketEvent], *, far_orders: bool = False,
+                 **options: Any) -> tuple[MatchingEngine, ManualClock]:
+    clock = ManualClock(events[0].ts_ns)
+    engine = MatchingEngine(clock, **options)
+    engine.add_account("bench", Decimal("10000000"))
+    if far_orders:  # 10 buys 3-30 % below and 10 sells 3-30 % above: never reached
+        book = next(e for e in events if isinstance(e, BookEvent))
+        engine.on_book_text(IDLE_SYMBOL, book.bids, book.asks)
+        mid = engine.markets[IDLE_SYMBOL].mark
+        assert mid is not None
+        for i in range(1, 11):
+            for side, k in (("BUY", -1), ("SELL", 1)):
+                price = (mid * (1 + k * Decimal("0.03") * i)).quantize(Decimal("0.01"))
+                engine.place_order("bench", SimOrderRequest(
+                    symbol=IDLE_SYMBOL, side=side, order_type="LIMIT", qty=Decimal("0.01"),
+                    price=price))
+    return engine, clock
+
+
+def _feed_trades(engine: MatchingEngine, clock: ManualClock,
+                 trades: list[TradeEvent]) -> int:
+    on_trade, set_ns = engine.on_trade_text, clock.set_ns
+    for t in trades:
+        set_ns(t.ts_ns)
+        on_trade(t.symbol, t.price, t.qty, t.is_buy)
+    return len(trades)
+
+
+def _trades(events: list[MarketEvent]) -> list[TradeEvent]:
+    return [e for e in events if isinstance(e, TradeEvent)]
+
+
+def test_noop_call_floor(benchmark, record, eth_events) -> None:  # type: ignore[no-untyped-def]
+    trades = _trades(eth_events)
+
+    def noop(symbol: str, price: str, qty: str, is_buy: bool) -> None:
+        pass
+
+    def feed(clock: ManualClock) -> int:
+        set_ns = clock.set_ns
+        for t in trades:
+            set_ns(t.ts_ns)
+            noop(t.symbol, t.price, t.qty, t.is_buy)
+        return len(trades)
+
+    n = benchmark.pedantic(feed, setup=lambda: ((ManualClock(trades[0].ts_ns),), {}),
+                           rounds=5)
+    record("floor/noop_call", benchmark, n)
+
+
+@pytest.mark.parametrize("case", [
+    ("sim/idle_trade", False, {"market_stats": False}),
+    ("sim/idle_trade_stats", False, {}),
+    ("sim/idle_trade_far_orders", True, {"market_stats": False}),
+    ("sim/reference_trade", False, {"fast_path": False}),
+], ids=lambda c: c[0])
+def test_idle_trades(benchmark, record, eth_events, case) -> None:  # type: ignore[no-untyped-def]
+    name, far, options = case
+    trades = _trades(eth_events)
+
+    def setup() -> tuple[tuple[MatchingEngine, ManualClock, list[TradeEvent]], dict[str, object]]:
+        engine, clock = _idle_engine(eth_events, far_orders=far, **options)
+        return (engine, clock, trades), {}
+
+    n = benchmark.pedantic(_feed_trades, setup=setup, rounds=5)
+    assert n == len(trades)
+    benchmark.extra_info["ns_per_event"] = benchmark.stats.stats.median * 1e9 / n
+    record(name, benchmark, n)
+
+
+def test_venue_idle_events(benchmark, record, eth_events) -> None:  # type: ignore[no-untyped-def]
+    """Trades and books through ``Playback.apply`` as the in-process venue runs it (no
+    candles, no ticker figures), no order resting."""
+
+    def setup() -> tuple[tuple[Playback], dict[str, object]]:
+        engine, clock = _idle_engine(eth_events, market_stats=False)
+        return (Playback(engine, lambda: iter(eth_events), clock=clock, candles=False),), {}
+
+    n = benchmark.pedantic(lambda pb: pb.step(10**9), setup=setup, rounds=5)
+    assert n == len(eth_events)
+    benchmark.extra_info["ns_per_event"] = benchmark.stats.stats.median * 1e9 / n
+    record("sim/venue_idle_event", benchmark, n)
 
 
 # ---------------------------------------------------------------------- the socket edge

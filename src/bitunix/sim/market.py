@@ -145,7 +145,9 @@ class Playback:
     times faster); :meth:`step` applies one event at once, regardless of speed. With a
     :class:`ManualClock` the clock follows the events' timestamps (backtests); otherwise
     the engine keeps its own (live) clock. ``loop`` restarts the source when it ends; every
-    pass keeps market time (see :meth:`run`).
+    pass keeps market time (see :meth:`run`). ``candles`` False keeps no candles (nothing
+    serves klines from an in-process backtest venue): an event then costs the engine's
+    share only, its strings going to the engine unconverted.
     """
 
     #: Events applied back to back at most before the replay yields to the event loop.
@@ -156,7 +158,8 @@ class Playback:
 
     def __init__(self, engine: MatchingEngine, source: EventSource, *, speed: float = 1.0,
                  loop: bool = False, clock: ManualClock | None = None,
-                 on_event: Callable[[MarketEvent], None] | None = None) -> None:
+                 on_event: Callable[[MarketEvent], None] | None = None,
+                 candles: bool = True) -> None:
         self.engine = engine
         self.source = source
         self.speed = speed
@@ -166,6 +169,7 @@ class Playback:
         self.applied = 0
         #: Passes of the source started so far (1 until a looped source restarts).
         self.passes = 1
+        self.candles = candles
         self.trades = {s: Candles() for s in engine.contracts}
         self.marks = {s: Candles() for s in engine.contracts}
         self._it: Iterator[MarketEvent] = iter(source())
@@ -182,20 +186,25 @@ class Playback:
     def apply(self, event: MarketEvent) -> None:
         """Apply one event to the engine (and the candles), then notify ``on_event``."""
         symbol = event.symbol
-        if symbol not in self.engine.contracts:
+        engine = self.engine
+        if symbol not in engine.contracts:
             return
-        if self.clock is not None and event.ts_ns > self.clock.now_ns():
-            self.clock.set_ns(event.ts_ns)
-        now_ms = self.engine.clock.now_ns() // 1_000_000
+        clock = self.clock
+        if clock is not None and event.ts_ns > clock.now_ns():
+            clock.set_ns(event.ts_ns)
         if isinstance(event, TradeEvent):
-            price, qty = Decimal(event.price), Decimal(event.qty)
-            self.engine.on_trade(symbol, price, qty, event.is_buy)
-            self.trades[symbol].add(now_ms, price, qty)
+            engine.on_trade_text(symbol, event.price, event.qty, event.is_buy)
+            if self.candles:
+                price = engine.markets[symbol].last
+                assert price is not None
+                self.trades[symbol].add(engine.clock.now_ns() // 1_000_000, price,
+                                        engine.decimals(event.qty))
         else:
-            self.engine.on_book(symbol, to_levels(event.bids), to_levels(event.asks))
-            mark = self.engine.markets[symbol].mark
-            if mark is not None:
-                self.marks[symbol].add(now_ms, mark)
+            engine.on_book_text(symbol, event.bids, event.asks)
+            if self.candles:
+                mark = engine.markets[symbol].mark
+                if mark is not None:
+                    self.marks[symbol].add(engine.clock.now_ns() // 1_000_000, mark)
         self.applied += 1
         if self.on_event is not None:
             self.on_event(event)

@@ -245,19 +245,20 @@ class DecimalCache:
     prices and sizes per minute, and a lookup costs a sixth of a conversion here. Bounded:
     the memory is dropped once ``limit`` strings are held."""
 
-    __slots__ = ("_known", "_mids", "limit")
+    __slots__ = ("_mids", "known", "limit")
 
     def __init__(self, limit: int = 16_384) -> None:
-        self._known: dict[str, Decimal] = {}
+        #: The strings converted so far (read it directly to save a call on a hit).
+        self.known: dict[str, Decimal] = {}
         self._mids: dict[tuple[str, str], Decimal] = {}
         self.limit = limit
 
     def __call__(self, text: str) -> Decimal:
-        value = self._known.get(text)
+        value = self.known.get(text)
         if value is None:
-            if len(self._known) >= self.limit:
-                self._known.clear()
-            value = self._known[text] = Decimal(text)
+            if len(self.known) >= self.limit:
+                self.known.clear()
+            value = self.known[text] = Decimal(text)
         return value
 
     def mid(self, bid: str, ask: str) -> Decimal:
