@@ -56,10 +56,10 @@ class Twin:
     """Two engines driven alike: ``fast`` (fed strings) and ``ref`` (fast path off, fed
     Decimal levels)."""
 
-    def __init__(self, hedge: bool) -> None:
+    def __init__(self, hedge: bool, slippage_ticks: int = 0) -> None:
         self.clock = ManualClock(START_NS)
-        self.fast = MatchingEngine(self.clock)
-        self.ref = MatchingEngine(self.clock, fast_path=False)
+        self.fast = MatchingEngine(self.clock, slippage_ticks=slippage_ticks)
+        self.ref = MatchingEngine(self.clock, fast_path=False, slippage_ticks=slippage_ticks)
         self.pushes: dict[str, list[tuple[str, str, dict[str, object]]]] = {"fast": [],
                                                                                "ref": []}
         for name, eng in (("fast", self.fast), ("ref", self.ref)):
@@ -175,9 +175,11 @@ class Twin:
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(hedge=st.booleans(), script=st.lists(ops, min_size=10, max_size=70))
-def test_fast_path_equals_the_reference(hedge: bool, script: list[tuple[object, ...]]) -> None:
-    twin = Twin(hedge)
+@given(hedge=st.booleans(), slippage=st.sampled_from([0, 0, 2]),
+       script=st.lists(ops, min_size=10, max_size=70))
+def test_fast_path_equals_the_reference(hedge: bool, slippage: int,
+                                        script: list[tuple[object, ...]]) -> None:
+    twin = Twin(hedge, slippage)
     for op in script:
         twin.run(op)
         twin.assert_same()

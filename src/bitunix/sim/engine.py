@@ -101,7 +101,8 @@ class MatchingEngine:
 
     ``fees``: maker and taker rates; ``funding_rate_pct`` every ``funding_interval_h``
     hours; ``slippage_ticks``: every taker fill trades that many ticks worse than the level
-    it takes (a buy higher, a sell lower; never below one tick); ``market_stats``: keep the
+    it takes (a buy higher, a sell lower), but never beyond a limit order's price nor below
+    one tick; a liquidation (a taker at the mark) slips too; ``market_stats``: keep the
     24-hour ticker figures (open, high, low, volumes) that the REST and WebSocket tickers
     serve (a backtest reads none of them and may turn them off); ``fast_path`` False
     checks every event against every resting order, trigger and position, as if each could
@@ -139,6 +140,7 @@ class MatchingEngine:
         self.accounts: dict[str, SimAccount] = {}
         #: Decimal of the market data's strings, shared by every symbol.
         self.decimals = DecimalCache()
+        self._known = self.decimals.known
         self.markets: dict[str, MarketState] = {
             s: MarketState(decimals=self.decimals) for s in self.contracts}
         symbols = list(self.contracts)
@@ -287,31 +289,38 @@ class MatchingEngine:
 
     def on_book(self, symbol: str, bids: list[SimLevel], asks: list[SimLevel]) -> None:
         """Replace the public book (best first); match resting orders; mark-price triggers."""
-        if self.clock.now_ns() >= self.funding.next_ns:
+        now = self.clock.now_ns()
+        if now >= self.funding.next_ns:
             self._maybe_fund()  # a settlement instant before this event pays on the state before it
         mkt = self.markets[symbol]
         mkt.bids = bids
         mkt.asks = asks
         if bids and asks:
             mkt.mark = (bids[0][0] + asks[0][0]) / 2
-        self._after_book(symbol, mkt)
+        mkt.last_ts_ns = now
+        watch = self._watch[symbol] or self._refresh_watch(symbol)
+        if watch is not _IDLE or self._open_positions[symbol]:
+            self._book_reached(symbol, mkt, watch)
 
     def on_book_text(self, symbol: str, bids: RawLevels, asks: RawLevels) -> None:
         """:meth:`on_book` with the levels as the venue's decimal strings, converted to exact
         levels only when something reads them (the book of an idle event never is)."""
-        if self.clock.now_ns() >= self.funding.next_ns:
+        now = self.clock.now_ns()
+        if now >= self.funding.next_ns:
             self._maybe_fund()
         mkt = self.markets[symbol]
         mkt.set_raw_book(bids, asks)
         if bids and asks:
             mkt.mark = self.decimals.mid(bids[0][0], asks[0][0])
-        self._after_book(symbol, mkt)
-
-    def _after_book(self, symbol: str, mkt: MarketState) -> None:
-        mkt.last_ts_ns = self.clock.now_ns()
+        mkt.last_ts_ns = now
         watch = self._watch[symbol] or self._refresh_watch(symbol)
-        if watch is _IDLE and not self._open_positions[symbol]:
-            return  # no resting order, no trigger, no position: nothing to match or check
+        if watch is not _IDLE or self._open_positions[symbol]:
+            self._book_reached(symbol, mkt, watch)
+        # else: no resting order, no trigger, no position: nothing to match or check
+
+    def _book_reached(self, symbol: str, mkt: MarketState, watch: _Watch) -> None:
+        """A book with something to check: resting orders it may cross, mark triggers and
+        liquidations."""
         if self._resting.by_symbol[symbol]:
             # A resting buy at or above the best ask, or sell at or below the best bid.
             ask, bid = mkt.best_ask(), mkt.best_bid()
@@ -333,29 +342,52 @@ class MatchingEngine:
         mkt = self.markets[symbol]
         mkt.last = price
         if self.market_stats:
-            if mkt.open_24h is None:
-                mkt.open_24h = mkt.high_24h = mkt.low_24h = price
-            else:  # compared, not max()/min(): a call costs four comparisons here
-                if price > mkt.high_24h:  # type: ignore[operator]  # noqa: PLR1730
-                    mkt.high_24h = price
-                if price < mkt.low_24h:  # type: ignore[operator]  # noqa: PLR1730
-                    mkt.low_24h = price
-            mkt.base_volume += qty
-            mkt.quote_volume += qty * price
+            self._trade_stats(mkt, price, qty)
         if mkt.mark is None:
             mkt.mark = price
         mkt.last_ts_ns = now
         watch = self._watch[symbol] or self._refresh_watch(symbol)
         if watch is _IDLE or watch[0] < price < watch[1]:
             return  # no resting order within reach, no last-price trigger near
+        self._trade_reached(symbol, price, qty, is_buy)
+
+    def on_trade_text(self, symbol: str, price: str, qty: str, is_buy: bool) -> None:
+        """:meth:`on_trade` with price and qty as the venue's decimal strings (the quantity
+        is converted only if something needs it)."""
+        # on_trade written out again: this is the replay's hottest line.
+        now = self.clock.now_ns()
+        if now >= self.funding.next_ns:
+            self._maybe_fund()
+        mkt = self.markets[symbol]
+        value = self._known.get(price) or self.decimals(price)
+        mkt.last = value
+        if self.market_stats:
+            self._trade_stats(mkt, value, self.decimals(qty))
+        if mkt.mark is None:
+            mkt.mark = value
+        mkt.last_ts_ns = now
+        watch = self._watch[symbol] or self._refresh_watch(symbol)
+        if watch is _IDLE or watch[0] < value < watch[1]:
+            return
+        self._trade_reached(symbol, value, self.decimals(qty), is_buy)
+
+    @staticmethod
+    def _trade_stats(mkt: MarketState, price: Decimal, qty: Decimal) -> None:
+        if mkt.open_24h is None:
+            mkt.open_24h = mkt.high_24h = mkt.low_24h = price
+        else:  # compared, not max()/min(): a call costs four comparisons here
+            if price > mkt.high_24h:  # type: ignore[operator]  # noqa: PLR1730
+                mkt.high_24h = price
+            if price < mkt.low_24h:  # type: ignore[operator]  # noqa: PLR1730
+                mkt.low_24h = price
+        mkt.base_volume += qty
+        mkt.quote_volume += qty * price
+
+    def _trade_reached(self, symbol: str, price: Decimal, qty: Decimal, is_buy: bool) -> None:
+        """A trade at or beyond a watched price: resting orders, last-price triggers."""
         if self._resting.by_symbol[symbol]:
             self._match_resting_on_trade(symbol, price, qty, is_buy)
         self._check_triggers(symbol, "LAST_PRICE", price)
-
-    def on_trade_text(self, symbol: str, price: str, qty: str, is_buy: bool) -> None:
-        """:meth:`on_trade` with price and qty as the venue's decimal strings."""
-        decimals = self.decimals
-        self.on_trade(symbol, decimals(price), decimals(qty), is_buy)
 
     def _stale(self, symbol: str) -> None:
         """Resting orders or triggers of ``symbol`` changed: recompute its watch window."""
@@ -658,11 +690,14 @@ class MatchingEngine:
         positions.credit(acct, kind, amount, ref, self.clock.now_ns())
 
     def _slipped(self, order: SimOrder, price: Decimal) -> Decimal:
-        """A taker's fill price moved ``slippage_ticks`` against it (never below a tick)."""
+        """A taker's fill price moved ``slippage_ticks`` against it: never beyond the order's
+        limit (a limit order does not trade through it), never below one tick."""
         slip = self._slippage[order.symbol]
         if order.side == BUY:
-            return price + slip
-        return max(price - slip, self.contracts[order.symbol].tick)
+            moved = price + slip
+            return moved if order.price is None else min(moved, max(order.price, price))
+        moved = max(price - slip, self.contracts[order.symbol].tick)
+        return moved if order.price is None else max(moved, min(order.price, price))
 
     def _fill(self, acct: SimAccount, order: SimOrder, qty: Decimal, price: Decimal,
               role: str) -> None:
