@@ -206,3 +206,16 @@ def test_each_symbol_has_its_own_trades_and_interval() -> None:
 def test_interval_and_levels_must_be_positive(interval_ns: int, levels: int) -> None:
     with pytest.raises(ValueError, match="interval_ns > 0 and levels > 0"):
         DerivedBooks([], TICKS, interval_ns=interval_ns, levels=levels)
+
+
+def test_level_sizes_are_rounded_up_to_the_contract_step() -> None:
+    events: list[MarketEvent] = [trade(0, "100.0", True, "0.004"),
+                                 trade(100, "100.0", True, "0.0011")]
+    books = DerivedBooks(events, TICKS, interval_ns=100 * MS, levels=1,
+                         steps={"BTCUSDT": D("0.01")})
+    (only,) = derived_only(list(books), events)
+    assert levels(only.asks) == [("100.0", D("0.01"))]  # 0.0051 up to the step, never 0
+    # Without a step the size is on 0.001.
+    (default,) = derived_only(list(DerivedBooks(events, TICKS, interval_ns=100 * MS,
+                                                levels=1)), events)
+    assert levels(default.asks) == [("100.0", D("0.006"))]
