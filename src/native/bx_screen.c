@@ -131,7 +131,7 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
         }
         const size_t v_count = i - vj + 1;
 
-        /* ---- tick rule ---- */
+        /* ---- tick rule: once the ring is full, the new sign takes the oldest one's slot ---- */
         if (i > 0) {
             int8_t sign = (int8_t)((price > last_px) - (price < last_px));
             sign = sign ? sign : last_sign;
@@ -139,17 +139,13 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
             if (sign != 0) {
                 last_sign = sign;
                 if (t_count == p->tick_n) {
-                    t_sum -= tick_ring[t_head];
+                    t_sum += sign - tick_ring[t_head];
+                    tick_ring[t_head] = sign;
                     t_head = (t_head + 1 == p->tick_n) ? 0 : t_head + 1;
-                    --t_count;
+                } else {
+                    tick_ring[t_count++] = sign; /* filling: the head is still slot 0 */
+                    t_sum += sign;
                 }
-                uint32_t tail = t_head + t_count;
-                if (tail >= p->tick_n) {
-                    tail -= p->tick_n;
-                }
-                tick_ring[tail] = sign;
-                t_sum += sign;
-                ++t_count;
             }
         }
 
