@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from msgspec.structs import replace
 
+from bitunix.config.bot import load_config
 from bitunix.core.errors import ConfigError
 from bitunix.features import FEATURE_NAMES
 from bitunix.ml.manifest import LogisticParams
@@ -182,3 +183,19 @@ def test_an_anchor_of_the_wrong_size_is_refused() -> None:
     with pytest.raises(ConfigError, match="the anchor has 1 weights for 8 features"):
         SignalStack.build(["BTCUSDT"], FEATURE_NAMES, config(None, on=True),
                           online_anchor=anchor)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("signal.online.learning_rate", 0, r"key signal\.online\.learning_rate: must be > 0"),
+        ("signal.online.revert_margin", -1.0, r"key signal\.online\.revert_margin: must be >= 0"),
+        ("signal.online.window", 10, r"key signal\.online: need 1 <= min_outcomes <= window"),
+        ("signal.online_learning", "yes", r"key signal\.online_learning: Expected `bool`"),
+    ],
+)
+def test_bad_online_settings_name_the_key(key: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, {}, overrides={key: value})
+    assert load_config(None, {}, overrides={"signal.online_learning": True}
+                       ).signal.online_learning
