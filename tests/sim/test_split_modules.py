@@ -22,7 +22,14 @@ from bitunix.sim.matching import INF, NEG_INF
 from bitunix.sim.positions import credit, increase, opening_part, reduce
 from bitunix.sim.pushes import PushPublisher
 from bitunix.sim.state import HOUR_NS, DecimalCache, MarketState, SimAccount, SimPosition, SimTpSl
-from bitunix.sim.tpsl import TriggerBook, check_tpsl_legs, trigger_window, validate_tpsl
+from bitunix.sim.tpsl import (
+    TriggerBook,
+    apply_tpsl_changes,
+    check_tpsl_legs,
+    child_order,
+    trigger_window,
+    validate_tpsl,
+)
 
 from .test_matching import order
 
@@ -241,3 +248,21 @@ def test_pushes_are_formatted_only_for_listeners() -> None:
     pub.balance(acct)
     pub.tpsl(trigger(tp_price=D("110")), "CREATE", acct, 10)
     assert seen == [("u", "order"), ("u", "position"), ("u", "balance"), ("u", "tpsl")]
+
+
+def test_tpsl_changes_are_all_or_nothing() -> None:
+    spec = default_contracts()["BTCUSDT"]
+    pos = SimPosition(position_id="p", uid="u", symbol="BTCUSDT", side="LONG", leverage=10,
+                      margin_mode="CROSS", position_mode="ONE_WAY", ctime_ns=0, mtime_ns=0,
+                      qty=D("1"))
+    tp = trigger(tp_price=D("110"), tp_qty=D("1"))
+    apply_tpsl_changes(spec, pos, tp, {"tp_price": D("120"), "sl_price": None,
+                                       "tp_stop_type": "MARK"})
+    assert (tp.tp_price, tp.tp_stop_type) == (D("120"), "MARK_PRICE")
+    for bad in ({"tp_qty": D("2")}, {"kind": "X"}, {"tp_stop_type": "INDEX"}):
+        with pytest.raises(SimError):
+            apply_tpsl_changes(spec, pos, tp, bad)
+    assert (tp.tp_price, tp.tp_qty) == (D("120"), D("1"))
+    assert child_order(tp, "tp", pos) == (D("1"), "MARKET", None)
+    tp.kind = "POSITION_TPSL"
+    assert child_order(tp, "sl", pos) == (D("1"), "MARKET", None)

@@ -55,7 +55,6 @@ from bitunix.sim.state import (
     BUY,
     HOUR_NS,
     LONG,
-    MODIFIABLE_TPSL,
     OPEN_STATUSES,
     SELL,
     SHORT,
@@ -75,8 +74,14 @@ from bitunix.sim.state import (
     SimTpSl,
     opposite,
 )
-from bitunix.sim.tpsl import TriggerBook, check_tpsl_legs, validate_tpsl
-from bitunix.sim.triggers import fired_leg, opt_decimal, stop_type
+from bitunix.sim.tpsl import (
+    TriggerBook,
+    apply_tpsl_changes,
+    check_tpsl_legs,
+    child_order,
+    validate_tpsl,
+)
+from bitunix.sim.triggers import fired_leg, stop_type
 
 __all__ = [
     "HOUR_NS",
@@ -914,13 +919,12 @@ class MatchingEngine:
         if pos.symbol != spec.symbol:
             raise SimError(POSITION_NOT_EXIST, f"{position_id} is not a {spec.symbol} position")
         validate_tpsl(spec, pos, tp_price=tp_price, tp_qty=tp_qty, sl_price=sl_price,
-                            sl_qty=sl_qty, position_level=position_level)
+                      sl_qty=sl_qty, position_level=position_level)
         check_tpsl_legs(spec, tp_price=tp_price, tp_stop=tp_stop_type,
-                              tp_type="MARKET" if position_level else tp_order_type,
-                              tp_order_price=tp_order_price, sl_price=sl_price,
-                              sl_stop=sl_stop_type,
-                              sl_type="MARKET" if position_level else sl_order_type,
-                              sl_order_price=sl_order_price)
+                        tp_type="MARKET" if position_level else tp_order_type,
+                        tp_order_price=tp_order_price, sl_price=sl_price, sl_stop=sl_stop_type,
+                        sl_type="MARKET" if position_level else sl_order_type,
+                        sl_order_price=sl_order_price)
         if position_level:
             for old in list(acct.tpsl.values()):
                 if old.position_id == pos.position_id and old.kind == "POSITION_TPSL":
@@ -954,36 +958,7 @@ class MatchingEngine:
         if tp is None:
             raise SimError(ORDER_NOT_FOUND, str(tpsl_id))
         pos = self._position_by_id(acct, tp.position_id)
-        for key, value in changes.items():  # refuse before changing anything
-            if value is not None and key not in MODIFIABLE_TPSL:
-                raise SimError(PARAMETER_ERROR, f"cannot modify {key}")
-            if value is not None and key.endswith("stop_type"):
-                stop_type(str(value))
-        merged: dict[str, object] = {
-            "tp_price": tp.tp_price, "tp_qty": tp.tp_qty, "sl_price": tp.sl_price,
-            "sl_qty": tp.sl_qty, "tp_stop_type": tp.tp_stop_type,
-            "tp_order_type": tp.tp_order_type, "tp_order_price": tp.tp_order_price,
-            "sl_stop_type": tp.sl_stop_type, "sl_order_type": tp.sl_order_type,
-            "sl_order_price": tp.sl_order_price,
-        }
-        merged.update({k: v for k, v in changes.items() if k in merged and v is not None})
-        spec = self.contracts[tp.symbol]
-        validate_tpsl(spec, pos,
-                            tp_price=opt_decimal(merged["tp_price"]),
-                            tp_qty=opt_decimal(merged["tp_qty"]),
-                            sl_price=opt_decimal(merged["sl_price"]),
-                            sl_qty=opt_decimal(merged["sl_qty"]), position_level=tp.kind != "TPSL")
-        if tp.kind == "TPSL":
-            check_tpsl_legs(
-                spec, tp_price=opt_decimal(merged["tp_price"]),
-                tp_stop=str(merged["tp_stop_type"]), tp_type=str(merged["tp_order_type"]),
-                tp_order_price=opt_decimal(merged["tp_order_price"]),
-                sl_price=opt_decimal(merged["sl_price"]), sl_stop=str(merged["sl_stop_type"]),
-                sl_type=str(merged["sl_order_type"]),
-                sl_order_price=opt_decimal(merged["sl_order_price"]))
-        for key, value in changes.items():
-            if value is not None:
-                setattr(tp, key, stop_type(str(value)) if key.endswith("stop_type") else value)
+        apply_tpsl_changes(self.contracts[tp.symbol], pos, tp, changes)
         self._triggers.changed(tp.symbol)
         self._push_tpsl(tp, "UPDATE")
         return tp
@@ -1041,12 +1016,7 @@ class MatchingEngine:
         status = "FILLED"
         pos = acct.positions.get((tp.symbol, tp.pos_side))
         if pos is not None and pos.position_id == tp.position_id:
-            if tp.kind == "POSITION_TPSL":
-                qty, order_type, price = pos.qty, "MARKET", None
-            elif leg == "tp":
-                qty, order_type, price = tp.tp_qty or pos.qty, tp.tp_order_type, tp.tp_order_price
-            else:
-                qty, order_type, price = tp.sl_qty or pos.qty, tp.sl_order_type, tp.sl_order_price
+            qty, order_type, price = child_order(tp, leg, pos)
             try:
                 self._close_at_market(acct, pos, min(qty, pos.qty), order_type=order_type,
                                       price=price)

@@ -21,10 +21,17 @@ from bitunix.sim.errors import (
     SimError,
 )
 from bitunix.sim.matching import INF, NEG_INF
-from bitunix.sim.state import LONG, SimPosition, SimTpSl
-from bitunix.sim.triggers import stop_type
+from bitunix.sim.state import LONG, MODIFIABLE_TPSL, SimPosition, SimTpSl
+from bitunix.sim.triggers import opt_decimal, stop_type
 
-__all__ = ["TriggerBook", "check_tpsl_legs", "trigger_window", "validate_tpsl"]
+__all__ = [
+    "TriggerBook",
+    "apply_tpsl_changes",
+    "check_tpsl_legs",
+    "child_order",
+    "trigger_window",
+    "validate_tpsl",
+]
 
 STOP_TYPES = ("LAST_PRICE", "MARK_PRICE")
 
@@ -74,6 +81,49 @@ def check_tpsl_legs(spec: SimContract, *, tp_price: Decimal | None, tp_stop: str
             if order_price is None:
                 raise SimError(PARAMETER_ERROR, "a LIMIT TP/SL needs its order price")
             spec.check_price(order_price)
+
+
+def apply_tpsl_changes(spec: SimContract, pos: SimPosition, tp: SimTpSl,
+                       changes: dict[str, object]) -> None:
+    """Apply ``changes`` (``None`` values ignored) to the pending ``tp`` of ``pos`` if the
+    result is a valid TP/SL; otherwise raise and change nothing."""
+    for key, value in changes.items():  # refuse before changing anything
+        if value is not None and key not in MODIFIABLE_TPSL:
+            raise SimError(PARAMETER_ERROR, f"cannot modify {key}")
+        if value is not None and key.endswith("stop_type"):
+            stop_type(str(value))
+    merged: dict[str, object] = {
+        "tp_price": tp.tp_price, "tp_qty": tp.tp_qty, "sl_price": tp.sl_price,
+        "sl_qty": tp.sl_qty, "tp_stop_type": tp.tp_stop_type,
+        "tp_order_type": tp.tp_order_type, "tp_order_price": tp.tp_order_price,
+        "sl_stop_type": tp.sl_stop_type, "sl_order_type": tp.sl_order_type,
+        "sl_order_price": tp.sl_order_price,
+    }
+    merged.update({k: v for k, v in changes.items() if k in merged and v is not None})
+    validate_tpsl(spec, pos, tp_price=opt_decimal(merged["tp_price"]),
+                  tp_qty=opt_decimal(merged["tp_qty"]), sl_price=opt_decimal(merged["sl_price"]),
+                  sl_qty=opt_decimal(merged["sl_qty"]), position_level=tp.kind != "TPSL")
+    if tp.kind == "TPSL":
+        check_tpsl_legs(
+            spec, tp_price=opt_decimal(merged["tp_price"]),
+            tp_stop=str(merged["tp_stop_type"]), tp_type=str(merged["tp_order_type"]),
+            tp_order_price=opt_decimal(merged["tp_order_price"]),
+            sl_price=opt_decimal(merged["sl_price"]), sl_stop=str(merged["sl_stop_type"]),
+            sl_type=str(merged["sl_order_type"]),
+            sl_order_price=opt_decimal(merged["sl_order_price"]))
+    for key, value in changes.items():
+        if value is not None:
+            setattr(tp, key, stop_type(str(value)) if key.endswith("stop_type") else value)
+
+
+def child_order(tp: SimTpSl, leg: str, pos: SimPosition) -> tuple[Decimal, str, Decimal | None]:
+    """``(qty, order type, limit price or None)`` of the closing order a fired ``leg`` of
+    ``tp`` places on ``pos`` (a position TP/SL closes all of it at market)."""
+    if tp.kind == "POSITION_TPSL":
+        return pos.qty, "MARKET", None
+    if leg == "tp":
+        return tp.tp_qty or pos.qty, tp.tp_order_type, tp.tp_order_price
+    return tp.sl_qty or pos.qty, tp.sl_order_type, tp.sl_order_price
 
 
 def trigger_window(tp: SimTpSl, stop: str) -> tuple[Decimal, Decimal]:
