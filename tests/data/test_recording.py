@@ -147,3 +147,47 @@ def test_a_recording_without_newlines_is_refused_in_bounded_memory(tmp_path: Pat
     finally:
         tracemalloc.stop()
     assert peak < 3 << 20
+
+
+FAST_AND_SLOW = [
+    TRADE,
+    DEPTH,
+    '{"ch":"trade","symbol":"ethusdt","data":[{"p":2500.5,"v":"1","s":"SELL"}]}',  # a number
+    '{"ch":"trade","symbol":"BTCUSDT","data":[{"p":"1","v":"1","s":"Buy","x":1}],"ts":1}',
+    '{"ch":"trade","symbol":"BTCUSDT","data":[]}',
+    '{"ch":"trade","symbol":"BTCUSDT","data":{"p":"1"}}',
+    '{"ch":"depth_book1","symbol":"BTCUSDT","data":{"b":[["",""]],"a":[["",""]]}}',
+    '{"ch":"depth_book5","symbol":"BTCUSDT","data":{"b":[["1","0"]],"a":[]}}',
+    '{"ch":"depth_books","symbol":"BTCUSDT","data":{"b":[["0010.00","1"]]}}',
+    '{"ch":"depth_book15","symbol":"BTCUSDT","data":{"b":[["1","1"],["",""]],"a":[["2","1"]]}}',
+    '{"ch":"ticker","symbol":"BTCUSDT","data":{"la":"1"}}',
+    '{"op":"pong","pong":1}',
+]
+
+
+@pytest.mark.parametrize("line", FAST_AND_SLOW)
+@pytest.mark.parametrize("symbol", [None, "BTCUSDT", "ETHUSDT"])
+def test_the_fast_path_gives_what_the_slow_path_gives(tmp_path: Path, line: str,
+                                                       symbol: str | None) -> None:
+    from bitunix.data.recording import _slow_events
+
+    path = tmp_path / "one.txt"
+    path.write_text(f"7 {line}\n")
+    assert list(iter_recording_events(path, symbol=symbol)) == _slow_events(
+        path, 1, 7, line.encode(), symbol)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"ch":"trade","symbol":"BTCUSDT","data":[{"p":"NaN","v":"1","s":"buy"}]}', "price 'NaN'"),
+    ('{"ch":"trade","symbol":"BTCUSDT","data":[{"p":"1","v":"0","s":"buy"}]}', "quantity '0'"),
+    ('{"ch":"trade","symbol":"","data":[{"p":"1","v":"1","s":"buy"}]}', "no symbol"),
+    ('{"ch":"depth_book1","symbol":"BTCUSDT","data":{"b":[["1","-1"]]}}', "quantity '-1'"),
+    ('{"ch":"trade","symbol":"BTCUSDT","data":[{"v":"1","s":"buy"}]}', "no field 'p'"),
+    ('{"ch":"trade"', "truncated"),
+])
+def test_what_the_fast_path_refuses_the_slow_path_names(tmp_path: Path, line: str,
+                                                         message: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text(f"1 {TRADE}\n2 {line}\n")
+    with pytest.raises(RecordingError, match=r"bad.txt:2: .*" + re.escape(message)):
+        list(iter_recording_events(path))

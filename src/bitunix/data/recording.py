@@ -15,13 +15,15 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 import msgspec
 
 from bitunix.data.events import (
+    MAX_QTY,
     BookEvent,
     CheckedLevels,
+    CheckedPrice,
     MarketEvent,
     TradeEvent,
     check_event,
@@ -142,25 +144,129 @@ def iter_recording_events(path: str | Path, *, symbol: str | None = None,
     """
     path = Path(path)
     wanted = symbol.upper() if symbol is not None else None
-    for lineno, ts_ns, raw, msg in _numbered(path, truncated_ok):
-        ch = msg.get("ch")
-        sym = str(msg.get("symbol", "")).upper()
-        if not isinstance(ch, str) or (wanted is not None and sym != wanted):
+    fast = _FAST_PUSH.decode
+    checked_trades = _CHECKED_TRADES.decode
+    checked_depth = _CHECKED_DEPTH.decode
+    fast_errors = (msgspec.ValidationError, msgspec.DecodeError)
+    last_ts_ns = 0
+    for lineno, line in read_lines(path, error=RecordingError, truncated_ok=truncated_ok):
+        if not line.strip():
             continue
+        ts_text, _, raw = line.partition(b" ")
         try:
-            events = _events_of(ch, sym, ts_ns, msg.get("data"))
-            for event in events:
-                if isinstance(event, TradeEvent):
-                    check_event(event)
+            ts_ns = int(ts_text)
+            check_ts(ts_ns, last_ts_ns)
+        except ValueError as exc:
+            raise RecordingError(f"{path}:{lineno}: {exc}") from None
+        last_ts_ns = ts_ns
+        # The fast path: trade and depth pushes of the usual shape, typed and checked by
+        # msgspec in C (two decodes: 4x faster than a dict and float() per value). Anything
+        # else, or anything it refuses, goes the slow way, which has the last word and
+        # says what is wrong.
+        try:
+            push = fast(raw)
+            sym = push.symbol.upper()
+            if wanted is not None and sym != wanted:
+                continue
+            if sym:
+                if type(push) is _TradePush:
+                    checked_trades(raw)
+                    for item in push.data:
+                        yield TradeEvent(ts_ns, sym, item.p, item.v, item.s.lower() == "buy")
                     continue
-                try:
-                    _CHECKED_DEPTH.decode(raw)
-                except msgspec.ValidationError:
-                    check_event(event)  # the last word, and the message
-        except (KeyError, TypeError, ValueError) as exc:
-            what = f"no field {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise RecordingError(f"{path}:{lineno}: bad {ch!r} push: {what}") from None
-        yield from events
+                levels = push.data
+                bids, asks = _pairs(levels.b), _pairs(levels.a)
+                if not (bids or asks):
+                    continue
+                checked_depth(raw)
+                yield BookEvent(ts_ns, sym, bids, asks)
+                continue
+        except fast_errors:
+            pass
+        yield from _slow_events(path, lineno, ts_ns, raw, wanted)
+
+
+def _slow_events(path: Path, lineno: int, ts_ns: int, raw: bytes, wanted: str | None
+                 ) -> list[MarketEvent]:
+    """The events of one line read as any JSON object (the fast path's fallback)."""
+    try:
+        # msgspec: half the time of json.loads, and NaN/Infinity literals are errors.
+        msg = msgspec.json.decode(raw)
+    except ValueError as exc:
+        raise RecordingError(f"{path}:{lineno}: {exc}") from None
+    if not isinstance(msg, dict):
+        raise RecordingError(f"{path}:{lineno}: not a JSON object")
+    ch = msg.get("ch")
+    sym = str(msg.get("symbol", "")).upper()
+    if not isinstance(ch, str) or (wanted is not None and sym != wanted):
+        return []
+    try:
+        events = _events_of(ch, sym, ts_ns, msg.get("data"))
+        for event in events:
+            if isinstance(event, TradeEvent):
+                check_event(event)
+                continue
+            try:
+                _CHECKED_DEPTH.decode(raw)
+            except msgspec.ValidationError:
+                check_event(event)  # the last word, and the message
+    except (KeyError, TypeError, ValueError) as exc:
+        what = f"no field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise RecordingError(f"{path}:{lineno}: bad {ch!r} push: {what}") from None
+    return events
+
+
+class _TradeText(msgspec.Struct, gc=False):
+    p: str
+    v: str
+    s: str
+
+
+class _TradePush(msgspec.Struct, tag_field="ch", tag="trade", gc=False):
+    symbol: str
+    data: list[_TradeText]
+
+
+class _LevelsText(msgspec.Struct, gc=False):
+    b: list[tuple[str, str]] = []
+    a: list[tuple[str, str]] = []
+
+
+class _DepthPush(msgspec.Struct, tag_field="ch", gc=False):
+    symbol: str
+    data: _LevelsText
+
+
+class _DepthBook1(_DepthPush, tag="depth_book1"):
+    pass
+
+
+class _DepthBook5(_DepthPush, tag="depth_book5"):
+    pass
+
+
+class _DepthBook15(_DepthPush, tag="depth_book15"):
+    pass
+
+
+class _DepthBooks(_DepthPush, tag="depth_books"):
+    pass
+
+
+_FAST_PUSH = msgspec.json.Decoder(
+    _TradePush | _DepthBook1 | _DepthBook5 | _DepthBook15 | _DepthBooks)
+
+
+class _CheckedTrade(msgspec.Struct):
+    p: CheckedPrice
+    v: Annotated[float, msgspec.Meta(gt=0.0, le=MAX_QTY)]
+
+
+class _CheckedTrades(msgspec.Struct):
+    data: list[_CheckedTrade]
+
+
+_CHECKED_TRADES = msgspec.json.Decoder(_CheckedTrades, strict=False)
 
 
 class _CheckedDepthData(msgspec.Struct):
