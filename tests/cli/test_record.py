@@ -280,3 +280,46 @@ def test_a_killed_recorder_loses_at_most_the_unflushed_tail(
     events: list[MarketEvent] = list(iter_market_file(out))
     assert len(events) >= 5
     assert "read up to its last complete line" in caplog.text
+
+
+def _gz(text: str) -> bytes:
+    return gzip.compress(text.encode())
+
+
+T_MS = 1_723_075_200_123
+CSV_HEAD = "timestamp,price,qty,side\n"
+# name -> (bytes, what the one error line must say besides the file's name)
+BAD_INPUTS: dict[str, tuple[bytes, list[str]]] = {
+    "BTCUSDT-cut.csv.gz": (_gz(CSV_HEAD + "".join(f"{T_MS + i},{100 + i % 7}.5,1,buy\n"
+                                                  for i in range(20_000)))[:-300],
+                           ["end early"]),
+    "BTCUSDT-empty.csv": (b"", ["no market events in", "empty"]),
+    "BTCUSDT-garbage.gz": (bytes((i * 97 + 13) % 256 for i in range(4096)),
+                           [":1:", "not valid gzip"]),
+    "BTCUSDT-header.csv": (b"when,px,size\n1,2,3\n", [":1:", "'when,px,size'"]),
+    "BTCUSDT-nan.csv": ((CSV_HEAD + f"{T_MS},nan,1,buy\n").encode(), [":2:", "price 'nan'"]),
+    "BTCUSDT-inf.csv": ((CSV_HEAD + f"{T_MS},1,-inf,buy\n").encode(), [":2:", "'-inf'"]),
+    "BTCUSDT-neg.csv": ((CSV_HEAD + f"{T_MS},-1,1,buy\n").encode(), [":2:", "price '-1'"]),
+    "BTCUSDT-zero.csv": ((CSV_HEAD + f"{T_MS},1,0,buy\n").encode(), [":2:", "quantity '0'"]),
+    "BTCUSDT-back.csv": ((CSV_HEAD + f"{T_MS},1,1,buy\n{T_MS - 1},1,1,buy\n").encode(),
+                         [":3:", "goes back in time"]),
+    "BTCUSDT-ts.csv": ((CSV_HEAD + "yesterday,1,1,buy\n").encode(), [":2:", "'yesterday'"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_inputs_are_one_line_naming_file_line_and_value(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    data, fragments = BAD_INPUTS[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, _, err = _run(["record", "convert", str(path), "--out", str(tmp_path / "o.parquet")],
+                        capsys)
+    assert code == 1
+    assert "Traceback" not in err
+    (line,) = err.splitlines()
+    assert line.startswith("bitunix-bot record: error: ")
+    assert str(path) in line
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    assert not (tmp_path / "o.parquet").exists()
