@@ -323,3 +323,28 @@ def test_bad_inputs_are_one_line_naming_file_line_and_value(
     for fragment in fragments:
         assert fragment in line, (fragment, line)
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_ws_url_records_from_any_bitunix_compatible_server(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A venue in another process (the simulator's own command) given by --ws-url."""
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "bitunix", "sim", "--port", "0", "--speed", "50",
+         "--wait-for-subscriber", "--duration", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        urls = dict(sim.stdout.readline().split() for _ in range(4))
+        url = urls["public_ws_url"]
+        code, stdout, err = _run(["record", "--ws-url", url, "--out", str(tmp_path / "r"),
+                                  "--symbols", "btcusdt", "--duration", "3"], capsys)
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+    assert code == 0, err
+    assert "venue sim" not in stdout
+    assert f"from {url}" in stdout
+    assert "--duration 3 s" in stdout
+    trades = [e for e in iter_market_file(tmp_path / "r") if isinstance(e, TradeEvent)]
+    assert len(trades) > 10
+    assert {e.symbol for e in trades} == {"BTCUSDT"}
