@@ -44,6 +44,8 @@ ops = st.one_of(
     st.tuples(st.just("modify"), st.integers(0, 20), offsets),
     st.tuples(st.just("trail"), st.integers(1, 30), st.sampled_from(["LAST_PRICE", "MARK_PRICE"])),
     st.tuples(st.just("time"), st.integers(1, 9)),
+    st.tuples(st.just("jump"), st.sampled_from([-1, 1]).flatmap(
+        lambda sign: st.integers(500, 4000).map(lambda n: sign * n))),
 )
 
 
@@ -56,14 +58,19 @@ class Twin:
     """Two engines driven alike: ``fast`` (fed strings) and ``ref`` (fast path off, fed
     Decimal levels)."""
 
-    def __init__(self, hedge: bool, slippage_ticks: int = 0) -> None:
+    def __init__(self, hedge: bool, slippage_ticks: int = 0, account: str = "rich") -> None:
         self.clock = ManualClock(START_NS)
         self.fast = MatchingEngine(self.clock, slippage_ticks=slippage_ticks)
         self.ref = MatchingEngine(self.clock, fast_path=False, slippage_ticks=slippage_ticks)
         self.pushes: dict[str, list[tuple[str, str, dict[str, object]]]] = {"fast": [],
                                                                                "ref": []}
         for name, eng in (("fast", self.fast), ("ref", self.ref)):
-            eng.add_account("p", D("1000000"), position_mode="HEDGE" if hedge else "ONE_WAY")
+            # "rich" is never liquidated; the others trade at 125x and are, by "jump" moves.
+            eng.add_account("p", D("1000000") if account == "rich" else D("300"),
+                            position_mode="HEDGE" if hedge else "ONE_WAY")
+            if account != "rich":
+                eng.change_leverage("p", "BTCUSDT", 125)
+                eng.change_margin_mode("p", "BTCUSDT", account)
             eng.listeners.append(lambda u, c, d, k=name: self.pushes[k].append((u, c, d)))
         self.hedge = hedge
         self.mid = D("60000")
@@ -157,6 +164,8 @@ class Twin:
             for pos in list(acct.positions.values()):
                 self.both("place_trailing_stop", "p", pos.position_id,
                           D(int(str(rate))) / 10_000, stop_type=str(stop))
+        elif kind == "jump":
+            self.book(int(str(op[1])), 20, both=True)
         elif kind == "time":
             self.clock.advance_ns(int(str(op[1])) * HOUR_NS)
 
@@ -176,10 +185,11 @@ class Twin:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hedge=st.booleans(), slippage=st.sampled_from([0, 0, 2]),
+       account=st.sampled_from(["rich", "CROSS", "ISOLATION"]),
        script=st.lists(ops, min_size=10, max_size=70))
-def test_fast_path_equals_the_reference(hedge: bool, slippage: int,
+def test_fast_path_equals_the_reference(hedge: bool, slippage: int, account: str,
                                         script: list[tuple[object, ...]]) -> None:
-    twin = Twin(hedge, slippage)
+    twin = Twin(hedge, slippage, account)
     for op in script:
         twin.run(op)
         twin.assert_same()

@@ -160,6 +160,10 @@ class MatchingEngine:
         self._triggers = TriggerBook(symbols, on_change=self._stale)
         #: Open positions per symbol over all accounts: none, no liquidation check.
         self._open_positions: dict[str, int] = dict.fromkeys(symbols, 0)
+        #: Moves whenever a wallet, a position or an order's frozen margin changes: the
+        #: liquidation windows computed at another version are stale.
+        self._accounts_version = 0
+        self._liquidation_windows: dict[str, tuple[int, Decimal, Decimal]] = {}
         self._slippage = {s: c.tick * slippage_ticks for s, c in self.contracts.items()}
 
     # ------------------------------------------------------------------ facade state
@@ -283,6 +287,7 @@ class MatchingEngine:
                 symbol).maintenance_margin_rate:
             raise SimError(INSUFFICIENT_BALANCE, "margin would fall below maintenance")
         pos.margin += amount
+        self._accounts_version += 1
         pos.mtime_ns = self.clock.now_ns()
         self._push_position(pos, "UPDATE")
         self._push_balance(acct)
@@ -337,7 +342,35 @@ class MatchingEngine:
             if not watch[2] < mark < watch[3]:
                 self._check_triggers(symbol, "MARK_PRICE", mark)
             if self._open_positions[symbol] or not self.fast_path:
+                if self.fast_path:
+                    low, high = self._liquidation_window(symbol)
+                    if low < mark < high:
+                        return  # every position of the symbol is clear of maintenance
                 self._check_liquidations(symbol, mark)
+
+    def _liquidation_window(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """Marks strictly inside which no open position of ``symbol`` reaches maintenance
+        margin: above every long's and below every short's liquidation price, each moved
+        away by a relative 1e-18 (far beyond the context's rounding of the price) so that
+        the exact check decides every mark near one. Valid until an account changes."""
+        cached = self._liquidation_windows.get(symbol)
+        if cached is not None and cached[0] == self._accounts_version:
+            return cached[1], cached[2]
+        mmr = self.contracts[symbol].maintenance_margin_rate
+        low, high = matching.NEG_INF, matching.INF
+        for acct in self.accounts.values():
+            for side in (LONG, SHORT):
+                pos = acct.positions.get((symbol, side))
+                if pos is None:
+                    continue
+                available = acct.available() if pos.margin_mode == "CROSS" else ZERO
+                price = margin.liquidation_price(pos, mmr, available)
+                if side == LONG:
+                    low = max(low, price + price * _LIQUIDATION_GUARD)
+                else:
+                    high = min(high, price - price * _LIQUIDATION_GUARD)
+        self._liquidation_windows[symbol] = (self._accounts_version, low, high)
+        return low, high
 
     def on_trade(self, symbol: str, price: Decimal, qty: Decimal, is_buy: bool) -> None:
         """Record a public trade (aggressor ``is_buy``); fill resting orders it prints through."""
@@ -471,6 +504,7 @@ class MatchingEngine:
             margin.reserve(acct, order, mkt, self.fees.taker)
         if req.tp_price is not None or req.sl_price is not None:
             order.attached = req
+        self._accounts_version += 1  # margin frozen
         acct.orders[order.order_id] = order
         if order.client_id:
             acct.client_ids[order.client_id] = order.order_id
@@ -637,6 +671,7 @@ class MatchingEngine:
                 order.qty, order.price, order.frozen = old
                 raise
             order.frozen = need
+        self._accounts_version += 1
         order.mtime_ns = self.clock.now_ns()
         self._push_order(order, "UPDATE")
         if order.frozen != old[2]:
@@ -660,6 +695,7 @@ class MatchingEngine:
     def _finish(self, acct: SimAccount, order: SimOrder, status: str) -> None:
         order.status = status
         order.frozen = ZERO
+        self._accounts_version += 1
         order.mtime_ns = self.clock.now_ns()
         acct.open_orders.pop(order.order_id, None)
         self._resting.discard(order)
@@ -693,6 +729,7 @@ class MatchingEngine:
     # ------------------------------------------------------------------ fills and money
     def _credit(self, acct: SimAccount, kind: str, amount: Decimal, ref: str) -> None:
         positions.credit(acct, kind, amount, ref, self.clock.now_ns())
+        self._accounts_version += 1
 
     def _slipped(self, order: SimOrder, price: Decimal) -> Decimal:
         """A taker's fill price moved ``slippage_ticks`` against it: never beyond the order's
@@ -707,6 +744,7 @@ class MatchingEngine:
     def _fill(self, acct: SimAccount, order: SimOrder, qty: Decimal, price: Decimal,
               role: str) -> None:
         now = self.clock.now_ns()
+        self._accounts_version += 1  # positions, margin and the wallet change below
         if role == "MAKER":
             rate = self.fees.maker
         else:
@@ -768,6 +806,7 @@ class MatchingEngine:
         return str(next(self._position_ids))
 
     def _close_position(self, acct: SimAccount, pos: SimPosition) -> None:
+        self._accounts_version += 1
         if acct.positions.pop((pos.symbol, pos.side), None) is not None:
             self._open_positions[pos.symbol] -= 1
         acct.closed_positions.append(pos)
@@ -1044,6 +1083,8 @@ class MatchingEngine:
 _Watch = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
 _IDLE: _Watch = (matching.NEG_INF, matching.INF, matching.NEG_INF, matching.INF,
                  matching.NEG_INF, matching.INF)
+#: How far (relative) a liquidation window stays from each liquidation price.
+_LIQUIDATION_GUARD = Decimal("1e-18")
 #: Empty windows: every price is checked (``fast_path=False``).
 _EVERYTHING: _Watch = (matching.INF, matching.NEG_INF, matching.INF, matching.NEG_INF,
                        matching.INF, matching.NEG_INF)
