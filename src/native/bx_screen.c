@@ -29,21 +29,131 @@ static inline double flow_imbalance(double total, double net) {
     return total > 0.0 ? net / total : 0.0;
 }
 
-/* The entry rule on one row's readings: +1 (long), -1 (short) or 0. Every comparison fails
- * on NaN. */
-static inline int8_t rule(const bx_screen_params_t *p, double price, double vwap, double std,
-                          double z, double tick, double flow) {
+/* The rule's price checks on one row: d = sign(z) when they pass, else 0. Every comparison
+ * fails on NaN. */
+static inline int price_rule(const bx_screen_params_t *p, double price, double vwap,
+                             double std, double z) {
     const double az = fabs(z);
     if (!(p->entry_z <= az && az <= p->max_entry_z && std / price * 1e4 >= p->min_std_bps)) {
         return 0;
     }
     const int d = z > 0.0 ? 1 : -1;
     const double edge = d * (price - vwap) * p->target_fraction / price * 1e4;
-    if (edge >= p->min_edge_bps && edge > 0.0 && d * tick <= p->max_tick_ratio &&
-        d * flow <= p->max_flow_imbalance) {
-        return (int8_t)-d;
+    return edge >= p->min_edge_bps && edge > 0.0 ? d : 0;
+}
+
+/* The tick rule and the flow window are brought up to date only when a row needs them (a
+ * row that passed the price checks, or every row for the columns): most rows never do, and
+ * kept per row the two cost two thirds of the pass. */
+typedef struct {
+    size_t start, done; /* the window is [start, done); rows from done on not seen yet */
+    double tot, net;    /* quantity and signed quantity */
+    uint32_t evicted;
+} flow_t;
+
+static void flow_sum(flow_t *f, const double *qty, const uint8_t *is_buy, size_t i) {
+    double tot = 0.0, net = 0.0;
+    for (size_t r = f->start; r <= i; ++r) {
+        tot += qty[r];
+        net += qty[r] * side_sign(is_buy[r]);
     }
-    return 0;
+    f->tot = tot;
+    f->net = net;
+    f->evicted = 0;
+}
+
+/* The flow window after row i: rows with ts > ts[i] - flow_window_ns, at most
+ * flow_max_samples of them (what a per-row window holds after i). */
+static inline void flow_catch_up(flow_t *f, const int64_t *ts, const double *qty,
+                                 const uint8_t *is_buy, size_t i,
+                                 const bx_screen_params_t *p) {
+    const int64_t cut = ts[i] - p->flow_window_ns;
+    size_t s = f->start;
+    while (ts[s] <= cut) { /* stops at i at the latest: ts[i] > cut */
+        ++s;
+    }
+    if (i + 1 - s > p->flow_max_samples) {
+        s = i + 1 - p->flow_max_samples;
+    }
+    if (s >= f->done) { /* nothing summed so far is still in: sum the window afresh */
+        f->start = s;
+        flow_sum(f, qty, is_buy, i);
+    } else {
+        double dt = 0.0, dn = 0.0;
+        for (size_t r = f->done; r <= i; ++r) {
+            dt += qty[r];
+            dn += qty[r] * side_sign(is_buy[r]);
+        }
+        for (size_t r = f->start; r < s; ++r) {
+            dt -= qty[r];
+            dn -= qty[r] * side_sign(is_buy[r]);
+        }
+        f->tot += dt;
+        f->net += dn;
+        f->evicted += (uint32_t)(s - f->start);
+        f->start = s;
+        if (should_resum(f->evicted, i + 1 - s)) {
+            flow_sum(f, qty, is_buy, i);
+        }
+    }
+    f->done = i + 1;
+}
+
+typedef struct {
+    size_t done;        /* rows before done have their sign in the ring */
+    uint32_t head, count;
+    int32_t sum;        /* exact: integer signs never drift */
+    int8_t last_sign;
+} tick_t;
+
+/* The tick rule's ring after row i (row 0 only seeds the price). */
+static inline void tick_catch_up(tick_t *t, const double *px, size_t i, uint32_t n,
+                                 int8_t *ring) {
+    uint32_t head = t->head, count = t->count;
+    int32_t sum = t->sum;
+    int8_t last_sign = t->last_sign;
+    size_t from = t->done;
+    if (last_sign != 0 && i >= from + 2 * (size_t)n) {
+        /* More than the ring's worth behind, after the first move: only the last n rows
+         * count, carrying the sign of the last move before them. */
+        const size_t lo = i + 1 - n;
+        for (size_t r = lo - 1; r >= from; --r) {
+            if (px[r] != px[r - 1]) {
+                last_sign = px[r] > px[r - 1] ? 1 : -1;
+                break;
+            }
+        }
+        head = count = 0;
+        sum = 0;
+        from = lo;
+    }
+    for (size_t r = from; r <= i; ++r) {
+        int8_t sign = (int8_t)((px[r] > px[r - 1]) - (px[r] < px[r - 1]));
+        sign = sign ? sign : last_sign;
+        if (sign == 0) {
+            continue; /* no move yet: not counted */
+        }
+        last_sign = sign;
+        if (count == n) { /* full: the new sign takes the oldest one's slot */
+            sum += sign - ring[head];
+            ring[head] = sign;
+            head = (head + 1 == n) ? 0 : head + 1;
+        } else {
+            ring[count++] = sign; /* filling: the head is still slot 0 */
+            sum += sign;
+        }
+    }
+    t->head = head;
+    t->count = count;
+    t->sum = sum;
+    t->last_sign = last_sign;
+    if (i + 1 > t->done) {
+        t->done = i + 1;
+    }
+}
+
+static inline double tick_ratio(const tick_t *t) {
+    return t->count ? (double)t->sum / (double)t->count : 0.0;
 }
 
 enum { FLAT = 0, PENDING = 1, HOLDING = 2 };
@@ -74,15 +184,8 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
     memset(&vs, 0, sizeof(vs));
     double ref = px[0];
     uint32_t v_evicted = 0;
-    /* flow window */
-    size_t fj = 0;
-    double tot = 0.0, net = 0.0;
-    uint32_t f_evicted = 0;
-    /* tick rule */
-    uint32_t t_head = 0, t_count = 0;
-    int32_t t_sum = 0;
-    int8_t last_sign = 0;
-    double last_px = px[0];
+    flow_t flow = {0, 0, 0.0, 0.0, 0};
+    tick_t tick = {1, 0, 0, 0, 0};
     /* position */
     int state = FLAT;
     size_t k = 0, entry_row = 0;
@@ -131,52 +234,6 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
         }
         const size_t v_count = i - vj + 1;
 
-        /* ---- tick rule: once the ring is full, the new sign takes the oldest one's slot ---- */
-        if (i > 0) {
-            int8_t sign = (int8_t)((price > last_px) - (price < last_px));
-            sign = sign ? sign : last_sign;
-            last_px = price;
-            if (sign != 0) {
-                last_sign = sign;
-                if (t_count == p->tick_n) {
-                    t_sum += sign - tick_ring[t_head];
-                    tick_ring[t_head] = sign;
-                    t_head = (t_head + 1 == p->tick_n) ? 0 : t_head + 1;
-                } else {
-                    tick_ring[t_count++] = sign; /* filling: the head is still slot 0 */
-                    t_sum += sign;
-                }
-            }
-        }
-
-        /* ---- flow imbalance: total and signed quantity (branch-free: the side of a trade
-         * is a coin toss to the branch predictor) ---- */
-        const int64_t fcut = t - p->flow_window_ns;
-        double gone_tot = 0.0, gone_net = 0.0;
-        while (fj < i && ts[fj] <= fcut) {
-            gone_tot += qty[fj];
-            gone_net += qty[fj] * side_sign(is_buy[fj]);
-            ++fj;
-            ++f_evicted;
-        }
-        if (i - fj == p->flow_max_samples) {
-            gone_tot += qty[fj];
-            gone_net += qty[fj] * side_sign(is_buy[fj]);
-            ++fj;
-            ++f_evicted;
-        }
-        if (fj == i || should_resum(f_evicted, i - fj)) {
-            tot = net = 0.0;
-            f_evicted = 0;
-            for (size_t r = fj; r <= i; ++r) {
-                tot += qty[r];
-                net += qty[r] * side_sign(is_buy[r]);
-            }
-        } else {
-            tot += q - gone_tot;
-            net += q * side_sign(is_buy[i]) - gone_net;
-        }
-
         /* ---- the position ---- */
         int exited = 0;
         if (state == PENDING) {
@@ -223,8 +280,15 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
             const double std = var > 0.0 ? sqrt(var) : 0.0;
             if (std > 0.0) {
                 z = (price - vwap) / std;
-                signal = rule(p, price, vwap, std, z, t_count ? (double)t_sum / t_count : 0.0,
-                              flow_imbalance(tot, net));
+                const int d = price_rule(p, price, vwap, std, z);
+                if (d != 0 || want_columns) {
+                    tick_catch_up(&tick, px, i, p->tick_n, tick_ring);
+                    flow_catch_up(&flow, ts, qty, is_buy, i, p);
+                }
+                if (d != 0 && d * tick_ratio(&tick) <= p->max_tick_ratio &&
+                    d * flow_imbalance(flow.tot, flow.net) <= p->max_flow_imbalance) {
+                    signal = (int8_t)-d;
+                }
             }
             if (may_enter && signal) {
                 dir = signal;
@@ -238,6 +302,8 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
             }
         }
         if (want_columns) {
+            tick_catch_up(&tick, px, i, p->tick_n, tick_ring);
+            flow_catch_up(&flow, ts, qty, is_buy, i, p);
             if (signal_out) {
                 signal_out[i] = signal;
             }
@@ -245,10 +311,10 @@ size_t bx_screen_run(const int64_t *restrict ts, const double *restrict px,
                 z_out[i] = z;
             }
             if (tick_out) {
-                tick_out[i] = t_count ? (double)t_sum / (double)t_count : 0.0;
+                tick_out[i] = tick_ratio(&tick);
             }
             if (flow_out) {
-                flow_out[i] = flow_imbalance(tot, net);
+                flow_out[i] = flow_imbalance(flow.tot, flow.net);
             }
         }
     }

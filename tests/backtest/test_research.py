@@ -245,6 +245,28 @@ def test_fills_agree_with_a_per_event_loop(seed: int) -> None:
         np.testing.assert_array_equal(column, t[name])
 
 
+WIDE = ScreenParams(vwap_window_s=30.0, vwap_max_samples=200, tick_n=50, flow_window_s=20.0,
+                    flow_max_samples=150, min_samples=20, entry_z=1.5, max_entry_z=4.0,
+                    min_std_bps=0.1, min_edge_bps=0.5, max_tick_ratio=0.1,
+                    max_flow_imbalance=0.2, stop_std=1.0, max_hold_s=10.0, cooldown_s=2.0)
+
+
+@pytest.mark.parametrize(("seed", "params"), [(8, RANDOM), (9, WIDE), (10, WIDE)])
+def test_the_fast_path_trades_as_the_references(seed: int, params: ScreenParams) -> None:
+    # Without columns the tick rule and the flow window are caught up only on rows that
+    # pass the price checks (in batches, skipping what no window holds any more): its
+    # trades are those of the per-event rule and fills.
+    a = random_trades(seed, n=6000)
+    signals, _, borderline = reference_rule(a, params)
+    assert not borderline
+    expected = reference_fills(a, params, signals)
+    t = screen(a, params).trades
+    got = list(zip(t["signal_i"].tolist(), t["entry_i"].tolist(), t["exit_i"].tolist(),
+                   t["reason"].tolist(), strict=True))
+    assert got == expected
+    assert len(got) > 20
+
+
 def test_no_look_ahead() -> None:
     a = random_trades(6)
     cut = len(a) // 2
