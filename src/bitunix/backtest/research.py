@@ -336,7 +336,8 @@ def screen(arrays: TradeArrays, params: ScreenParams | None = None, *,
     for the rule and the fill model, :class:`ScreenResult` for the output."""
     p = params or ScreenParams()
     start = time.perf_counter()
-    raw, cols = screen_run(arrays.ts_ns, arrays.price, arrays.qty, arrays.is_buy,
+    # bool bytes are 0/1: the uint8 view the kernel reads, without a copy
+    raw, cols = screen_run(arrays.ts_ns, arrays.price, arrays.qty, arrays.is_buy.view(np.uint8),
                            columns=columns, **p.native_kwargs())
     trades = _priced(arrays, p, raw)
     seconds = time.perf_counter() - start
