@@ -319,9 +319,7 @@ class MatchingEngine:
         if now >= self.funding.next_ns:
             self._maybe_fund()
         mkt = self.markets[symbol]
-        mkt.set_raw_book(bids, asks)
-        if bids and asks:
-            mkt.mark = self.decimals.mid(bids[0][0], asks[0][0])
+        mkt.set_raw_book(bids, asks)  # and the mark, computed when read
         mkt.last_ts_ns = now
         watch = self._watch[symbol] or self._refresh_watch(symbol)
         if watch is not _IDLE or self._open_positions[symbol]:
@@ -381,7 +379,7 @@ class MatchingEngine:
         mkt.last = price
         if self.market_stats:
             self._trade_stats(mkt, price, qty)
-        if mkt.mark is None:
+        if not mkt.has_mark():
             mkt.mark = price
         mkt.last_ts_ns = now
         watch = self._watch[symbol] or self._refresh_watch(symbol)
@@ -401,7 +399,7 @@ class MatchingEngine:
         mkt.last = value
         if self.market_stats:
             self._trade_stats(mkt, value, self.decimals(qty))
-        if mkt.mark is None:
+        if not mkt.has_mark():
             mkt.mark = value
         mkt.last_ts_ns = now
         watch = self._watch[symbol] or self._refresh_watch(symbol)

@@ -192,7 +192,9 @@ class Playback:
         clock = self.clock
         if clock is not None and event.ts_ns > clock.now_ns():
             clock.set_ns(event.ts_ns)
-        if isinstance(event, TradeEvent):
+        # type() first: isinstance of a msgspec Struct costs four times more here.
+        if type(event) is TradeEvent or (type(event) is not BookEvent
+                                         and isinstance(event, TradeEvent)):
             engine.on_trade_text(symbol, event.price, event.qty, event.is_buy)
             if self.candles:
                 price = engine.markets[symbol].last
@@ -200,6 +202,7 @@ class Playback:
                 self.trades[symbol].add(engine.clock.now_ns() // 1_000_000, price,
                                         engine.decimals(event.qty))
         else:
+            assert isinstance(event, BookEvent)
             engine.on_book_text(symbol, event.bids, event.asks)
             if self.candles:
                 mark = engine.markets[symbol].mark

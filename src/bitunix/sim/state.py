@@ -284,13 +284,14 @@ class MarketState:
 
     A book given as the venue's decimal strings (:meth:`set_raw_book`) becomes exact
     ``[price, qty]`` levels only when something reads :attr:`bids` or :attr:`asks` (a
-    taker walking it, a resting order it crosses, the REST depth endpoint); a takers walk
-    consumes those levels until the next snapshot. Most snapshots are never read.
+    taker walking it, a resting order it crosses, the REST depth endpoint), and its mid
+    becomes the :attr:`mark` only when something reads that; a taker's walk consumes the
+    levels until the next snapshot. Most snapshots are never read.
     """
 
-    __slots__ = ("_asks", "_bids", "_decimals", "_raw_asks", "_raw_bids", "base_volume",
-                 "high_24h", "last", "last_ts_ns", "low_24h", "mark", "open_24h",
-                 "quote_volume")
+    __slots__ = ("_ask_text", "_asks", "_bid_text", "_bids", "_decimals", "_mark",
+                 "_raw_asks", "_raw_bids", "base_volume", "high_24h", "last", "last_ts_ns",
+                 "low_24h", "open_24h", "quote_volume")
 
     def __init__(self, bids: list[SimLevel] | None = None, asks: list[SimLevel] | None = None,
                  *, decimals: DecimalCache | None = None) -> None:
@@ -300,7 +301,10 @@ class MarketState:
         self._raw_asks: RawLevels = []
         self._decimals = decimals if decimals is not None else DecimalCache()
         self.last: Decimal | None = None
-        self.mark: Decimal | None = None
+        self._mark: Decimal | None = None
+        #: Best bid and ask of a raw book whose mid is the mark, not yet computed.
+        self._bid_text: str | None = None
+        self._ask_text = ""
         self.open_24h: Decimal | None = None
         self.high_24h: Decimal | None = None
         self.low_24h: Decimal | None = None
@@ -332,11 +336,33 @@ class MarketState:
     def asks(self, levels: list[SimLevel]) -> None:
         self._asks = levels
 
+    @property
+    def mark(self) -> Decimal | None:
+        """The mark price: the mid of the last two-sided book (the last trade before the
+        first one); None before any."""
+        if self._bid_text is not None:
+            self._mark = self._decimals.mid(self._bid_text, self._ask_text)
+            self._bid_text = None
+        return self._mark
+
+    @mark.setter
+    def mark(self, value: Decimal | None) -> None:
+        self._mark = value
+        self._bid_text = None
+
+    def has_mark(self) -> bool:
+        """Whether there is a mark, without computing a pending one."""
+        return self._bid_text is not None or self._mark is not None
+
     def set_raw_book(self, bids: RawLevels, asks: RawLevels) -> None:
-        """Replace the book by levels given as decimal strings (converted when read)."""
+        """Replace the book by levels given as decimal strings (converted when read); a
+        two-sided one sets the mark to its mid (computed when read)."""
         self._bids = self._asks = None
         self._raw_bids = bids
         self._raw_asks = asks
+        if bids and asks:
+            self._bid_text = bids[0][0]
+            self._ask_text = asks[0][0]
 
     def best_bid(self) -> Decimal | None:
         """The best bid price left in the book, without converting the rest of it."""
