@@ -266,3 +266,17 @@ def test_tpsl_changes_are_all_or_nothing() -> None:
     assert child_order(tp, "tp", pos) == (D("1"), "MARKET", None)
     tp.kind = "POSITION_TPSL"
     assert child_order(tp, "sl", pos) == (D("1"), "MARKET", None)
+
+
+def test_the_mark_of_a_raw_book_is_its_mid_when_read() -> None:
+    mkt = MarketState()
+    assert not mkt.has_mark()
+    assert mkt.mark is None
+    mkt.set_raw_book([("99.0", "1")], [("100.5", "1")])
+    assert mkt.has_mark()
+    assert str(mkt.mark) == "99.75"
+    mkt.set_raw_book([("99.0", "1")], [])  # one-sided: the mark stays
+    assert mkt.mark == D("99.75")
+    mkt.set_raw_book([("98", "1")], [("99", "1")])
+    mkt.mark = D("1")  # set directly: the pending mid is dropped
+    assert mkt.mark == D("1")
