@@ -145,7 +145,6 @@ class MatchingEngine:
         self.accounts: dict[str, SimAccount] = {}
         #: Decimal of the market data's strings, shared by every symbol.
         self.decimals = DecimalCache()
-        self._known = self.decimals.known
         self.markets: dict[str, MarketState] = {
             s: MarketState(decimals=self.decimals) for s in self.contracts}
         symbols = list(self.contracts)
@@ -388,22 +387,26 @@ class MatchingEngine:
         self._trade_reached(symbol, price, qty, is_buy)
 
     def on_trade_text(self, symbol: str, price: str, qty: str, is_buy: bool) -> None:
-        """:meth:`on_trade` with price and qty as the venue's decimal strings (the quantity
-        is converted only if something needs it)."""
+        """:meth:`on_trade` with price and qty as the venue's decimal strings: converted only
+        if something needs them (a trade that can fill or fire nothing, with no ticker
+        figures kept, converts neither)."""
         # on_trade written out again: this is the replay's hottest line.
         now = self.clock.now_ns()
         if now >= self.funding.next_ns:
             self._maybe_fund()
         mkt = self.markets[symbol]
-        value = self._known.get(price) or self.decimals(price)
-        mkt.last = value
+        mkt.last_text = price
         if self.market_stats:
-            self._trade_stats(mkt, value, self.decimals(qty))
+            self._trade_stats(mkt, self.decimals(price), self.decimals(qty))
         if not mkt.has_mark():
-            mkt.mark = value
+            mkt.mark = mkt.last
         mkt.last_ts_ns = now
         watch = self._watch[symbol] or self._refresh_watch(symbol)
-        if watch is _IDLE or watch[0] < value < watch[1]:
+        if watch is _IDLE:
+            return
+        value = mkt.last
+        assert value is not None
+        if watch[0] < value < watch[1]:
             return
         self._trade_reached(symbol, value, self.decimals(qty), is_buy)
 

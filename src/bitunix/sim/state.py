@@ -245,20 +245,19 @@ class DecimalCache:
     prices and sizes per minute, and a lookup costs a sixth of a conversion here. Bounded:
     the memory is dropped once ``limit`` strings are held."""
 
-    __slots__ = ("_mids", "known", "limit")
+    __slots__ = ("_known", "_mids", "limit")
 
     def __init__(self, limit: int = 16_384) -> None:
-        #: The strings converted so far (read it directly to save a call on a hit).
-        self.known: dict[str, Decimal] = {}
+        self._known: dict[str, Decimal] = {}
         self._mids: dict[tuple[str, str], Decimal] = {}
         self.limit = limit
 
     def __call__(self, text: str) -> Decimal:
-        value = self.known.get(text)
+        value = self._known.get(text)
         if value is None:
-            if len(self.known) >= self.limit:
-                self.known.clear()
-            value = self.known[text] = Decimal(text)
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            value = self._known[text] = Decimal(text)
         return value
 
     def mid(self, bid: str, ask: str) -> Decimal:
@@ -286,11 +285,12 @@ class MarketState:
     ``[price, qty]`` levels only when something reads :attr:`bids` or :attr:`asks` (a
     taker walking it, a resting order it crosses, the REST depth endpoint), and its mid
     becomes the :attr:`mark` only when something reads that; a taker's walk consumes the
-    levels until the next snapshot. Most snapshots are never read.
+    levels until the next snapshot. A trade price given as a string (:attr:`last_text`)
+    becomes :attr:`last` when read. Most snapshots and prices are never read.
     """
 
-    __slots__ = ("_ask_text", "_asks", "_bid_text", "_bids", "_decimals", "_mark",
-                 "_raw_asks", "_raw_bids", "base_volume", "high_24h", "last", "last_ts_ns",
+    __slots__ = ("_ask_text", "_asks", "_bid_text", "_bids", "_decimals", "_last", "_mark",
+                 "_raw_asks", "_raw_bids", "base_volume", "high_24h", "last_text", "last_ts_ns",
                  "low_24h", "open_24h", "quote_volume")
 
     def __init__(self, bids: list[SimLevel] | None = None, asks: list[SimLevel] | None = None,
@@ -300,7 +300,9 @@ class MarketState:
         self._raw_bids: RawLevels = []
         self._raw_asks: RawLevels = []
         self._decimals = decimals if decimals is not None else DecimalCache()
-        self.last: Decimal | None = None
+        self._last: Decimal | None = None
+        #: The last trade price as the venue's string, until :attr:`last` converts it.
+        self.last_text: str | None = None
         self._mark: Decimal | None = None
         #: Best bid and ask of a raw book whose mid is the mark, not yet computed.
         self._bid_text: str | None = None
@@ -335,6 +337,19 @@ class MarketState:
     @asks.setter
     def asks(self, levels: list[SimLevel]) -> None:
         self._asks = levels
+
+    @property
+    def last(self) -> Decimal | None:
+        """The last trade price; None before any trade."""
+        if self.last_text is not None:
+            self._last = self._decimals(self.last_text)
+            self.last_text = None
+        return self._last
+
+    @last.setter
+    def last(self, value: Decimal | None) -> None:
+        self._last = value
+        self.last_text = None
 
     @property
     def mark(self) -> Decimal | None:
