@@ -250,6 +250,9 @@ class BacktestRun:
             slippage_ticks=bt.slippage_ticks, contracts=contracts, start_ns=first.ts_ns)
         for symbol in symbols:
             self.sim.engine.change_leverage(self.sim.uid, symbol, bt.leverage)
+        # The replay applies each event itself: the venue's own buffer of applied events
+        # (for its step()/events() iteration) would keep every event of the run.
+        self.sim.playback.on_event = None
         # One clock for everything: the venue's, which each event moves forward.
         self.clock: ManualClock = self.sim.clock
         self.loop = loop = MarketTimeLoop(self.clock)

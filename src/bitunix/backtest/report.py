@@ -148,12 +148,10 @@ def _png(fig: Any) -> bytes:
 
 
 def _write_plots(out: Path, inputs: ReportInputs, report: Mapping[str, Any]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "bitunix"
+    # The object API on the Agg canvas, not pyplot: no GUI backend probing, no global
+    # figure registry, and less memory at the end of a long run.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     times = [ts / _NS for ts, _ in inputs.equity]
     t0 = times[0] if times else 0.0
     hours = [(t - t0) / 3600 for t in times]
@@ -163,8 +161,9 @@ def _write_plots(out: Path, inputs: ReportInputs, report: Mapping[str, Any]) -> 
         peak.append(max(e, peak[-1]) if peak else e)
     drawdown = [-(1 - e / p) * 100 if p > 0 else 0.0 for e, p in zip(equity, peak, strict=True)]
 
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
-                                   gridspec_kw={"height_ratios": [3, 1]})
+    fig = Figure(figsize=(10, 6))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax1.plot(hours, equity, color="#1f77b4", linewidth=1.2)
     ax1.set_ylabel("equity (USDT)")
     ax1.set_title("Equity")
@@ -175,11 +174,11 @@ def _write_plots(out: Path, inputs: ReportInputs, report: Mapping[str, Any]) -> 
     ax2.grid(alpha=0.3)
     fig.tight_layout()
     equity_png = _png(fig)
-    plt.close(fig)
 
     symbols = list(inputs.prices)
-    fig, axes = plt.subplots(max(1, len(symbols)), 1, figsize=(10, 3.5 * max(1, len(symbols))),
-                             squeeze=False)
+    fig = Figure(figsize=(10, 3.5 * max(1, len(symbols))))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(max(1, len(symbols)), 1, squeeze=False)
     for ax, symbol in zip(axes[:, 0], symbols or [""], strict=True):
         series = inputs.prices.get(symbol, [])
         ax.plot([(ts / _NS - t0) / 3600 for ts, _ in series], [p for _, p in series],
@@ -200,7 +199,6 @@ def _write_plots(out: Path, inputs: ReportInputs, report: Mapping[str, Any]) -> 
     axes[-1, 0].set_xlabel("hours from start")
     fig.tight_layout()
     trades_png = _png(fig)
-    plt.close(fig)
 
     paths = [out / "equity.png", out / "trades.png", out / "report.html"]
     paths[0].write_bytes(equity_png)

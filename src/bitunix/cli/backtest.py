@@ -64,7 +64,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the backtest, write its outputs, print a summary; return the exit code."""
+    import os
     import tempfile
+
+    # Parquet batches are read and dropped one after another: the system allocator gives
+    # their memory back, where pyarrow's default pool keeps it (about 20 MiB on a million
+    # trades). Read by pyarrow when it is first imported; a user's setting wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
     from bitunix.app.backtest import market_events, run_backtest
     from bitunix.backtest.report import build_report, write_outputs

