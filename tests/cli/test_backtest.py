@@ -172,3 +172,40 @@ def test_out_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_the_bundled_capture_is_the_default(bundled_run: tuple[Path, Path]) -> None:
     report = json.loads((bundled_run[0] / "report.json").read_text())
     assert report["data"] == [bundled_capture().name]
+
+
+def test_features_mode_summarises_every_feature(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    data = _trades_csv(tmp_path / "BTCUSDT-trades.csv")
+    out = tmp_path / "features"
+    assert main(["backtest", "--mode", "features", "--data", str(data), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["mode"] == "features"
+    assert report["market_trades"] == 6000
+    assert report["derived_books"]["BTCUSDT"] == report["books"] > 900
+    assert report["valid_vectors"] > 5000
+    z = report["features"]["vwap_z"]
+    assert z["min"] < 0 < z["max"]
+    assert "events/s" in capsys.readouterr().out
+    assert not (out / "orders.csv").exists()
+
+
+def test_screen_mode_screens_the_configured_rule(tmp_path: Path) -> None:
+    from bitunix.backtest.research import ScreenParams, load_trades, screen
+    from bitunix.config import load_config
+
+    data = _trades_csv(tmp_path / "BTCUSDT-trades.csv", 20_000)
+    out = tmp_path / "screen"
+    assert main(["backtest", "--mode", "screen", "--data", str(data), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["exact"] is False
+    (row,) = report["files"]
+    assert row["symbol"] == "BTCUSDT"
+    # The command screens what the API screens with the config's rule, fee and tick.
+    config = load_config(None, {})
+    expected = screen(load_trades(data), ScreenParams.from_signal(
+        config.signal, fee_bps=6.0, slippage_ticks=0.0, tick_size=0.1))
+    assert row["trades"] == expected.n_trades
+    assert row["net_pnl"] == pytest.approx(expected.net_pnl, rel=1e-9, abs=1e-9)
+    with (out / "screen_trades.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == expected.n_trades

@@ -49,10 +49,12 @@ def register(subparsers: Any) -> None:
                         help="decision-to-venue latency (backtest.latency_ms)")
     parser.add_argument("--models-dir", help="model registry (default: ./models, else the "
                         "model shipped with the package)")
-    parser.add_argument("--mode", choices=("full", "features"), default="full",
+    parser.add_argument("--mode", choices=("full", "features", "screen"), default="full",
                         help="full: the whole trading path (default); features: decode and "
-                        "features only, for feature studies (writes report.json with each "
-                        "feature's range, no orders)")
+                        "features only, for feature studies (report.json: each feature's "
+                        "range, no orders); screen: the vectorised research screen of the "
+                        "configured rule over the trades (float PnL, a simplified fill "
+                        "model: for screening before a full run, see docs/research.md)")
     parser.add_argument("--no-plots", action="store_true",
                         help="skip the PNG plots and the HTML report")
     progress = parser.add_mutually_exclusive_group()
@@ -102,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
                               "upper-case symbols like BTCUSDT")
     if args.mode == "features":
         return _features_only(sources, out, symbols, config.backtest.derived_book_ms)
+    if args.mode == "screen":
+        return _screen(sources, out, symbols, config)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     bar = _progress_bar() if show else None
     with tempfile.TemporaryDirectory(prefix="bitunix-models-") as scratch:
@@ -192,6 +196,66 @@ def _features_only(sources: list[tuple[Path, str | None]], out: Path,
           f"({rate:,.0f} events/s); {summary.valid_vectors} valid feature vectors")
     print(f"wrote report.json to {out}")
     return 0
+
+
+def _screen(sources: list[tuple[Path, str | None]], out: Path,
+            symbols: list[str] | None, config: Any) -> int:
+    """The research screen over each file's trades: ``report.json`` (one entry per file)
+    and ``screen_trades.csv``."""
+    import csv
+    import json
+
+    from bitunix.backtest.research import ScreenParams, load_trades, screen
+    from bitunix.core.errors import ConfigError
+    from bitunix.sim.contracts import bundled_contracts
+
+    if symbols is not None and len(symbols) != 1:
+        raise ConfigError(f"--symbols {','.join(symbols)}: the screen takes one symbol")
+    contracts = bundled_contracts()
+    bt = config.backtest
+    rows: list[dict[str, Any]] = []
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "screen_trades.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(("file", "direction", "entry_ts_ns", "entry_price", "exit_ts_ns",
+                         "exit_price", "reason", "net_pnl", "net_bps"))
+        for path, own in sources:
+            arrays = load_trades(path, symbol=own or (symbols[0] if symbols else None))
+            symbol = own or (symbols[0] if symbols else _symbol_of(path))
+            contract = contracts.get(symbol) if symbol else None
+            tick = float(contract.tick) if contract is not None else 0.01
+            params = ScreenParams.from_signal(
+                config.signal, fee_bps=float(bt.taker_fee) * 1e4,
+                slippage_ticks=float(bt.slippage_ticks), tick_size=tick)
+            result = screen(arrays, params)
+            rows.append({"data": path.name, "symbol": symbol, **result.summary()})
+            t = result.trades
+            for i in range(result.n_trades):
+                writer.writerow((path.name, int(t["direction"][i]), int(t["entry_ts_ns"][i]),
+                                 f"{t['entry_price'][i]:.10g}", int(t["exit_ts_ns"][i]),
+                                 f"{t['exit_price'][i]:.10g}", int(t["reason"][i]),
+                                 f"{t['net_pnl'][i]:.10g}", f"{t['net_bps'][i]:.6g}"))
+    report = {"mode": "screen", "exact": False,
+              "note": "float PnL of a simplified fill model (next trade, no book, no model "
+                      "gate, no latency or funding); run the full mode for exact figures",
+              "files": [{k: v for k, v in row.items() if k not in ("seconds", "events_per_s")}
+                        for row in rows]}
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for row in rows:
+        print(f"bitunix-bot backtest --mode screen: {row['data']}: {row['events']} trades in "
+              f"{row['seconds'] * 1000:.1f} ms ({row['events_per_s']:,.0f} events/s); "
+              f"{row['trades']} round trips, net {row['net_pnl']:.4f}, hit rate "
+              f"{row['hit_rate']:.3f}")
+    print(f"wrote report.json, screen_trades.csv to {out}")
+    return 0
+
+
+def _symbol_of(path: Path) -> str | None:
+    """The symbol of a file's first event (the screen takes one symbol per file)."""
+    from bitunix.data.files import iter_market_file
+
+    first = next(iter(iter_market_file(path)), None)
+    return None if first is None else first.symbol
 
 
 def _source(text: str) -> tuple[Path, str | None]:
