@@ -52,3 +52,15 @@ def test_run_until_resting_order_and_cancel() -> None:
     assert venue.step(100) == 3
     assert isinstance(events[-1], TradeEvent)
     assert list(venue.events()) == []
+
+
+def test_events_yields_applied_events_only_and_buffers_nothing() -> None:
+    events = flat_market(n_books=3)
+    foreign = TradeEvent(ts_ns=events[0].ts_ns, symbol="XYZUSDT", price="1", qty="1",
+                         is_buy=True)
+    data = [events[0], foreign, *events[1:]]
+    venue = InProcessVenue(lambda: iter(data))
+    seen = list(venue.events())
+    assert seen == events
+    assert venue.playback.applied == len(events)
+    assert venue.playback.on_event is None  # a run applying events itself keeps none

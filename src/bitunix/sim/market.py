@@ -174,6 +174,10 @@ class Playback:
         self.marks = {s: Candles() for s in engine.contracts}
         self._it: Iterator[MarketEvent] = iter(source())
 
+    def next_event(self) -> MarketEvent | None:
+        """The source's next event, not yet applied (None: the source ended)."""
+        return self._next()
+
     def _next(self) -> MarketEvent | None:
         event = next(self._it, None)
         if event is None and self.loop:

@@ -65,9 +65,8 @@ class InProcessVenue:
                                      slippage_ticks=slippage_ticks, market_stats=market_stats)
         self.uid = uid
         self.engine.add_account(uid, balance, position_mode=position_mode)
-        self._pending: list[MarketEvent] = []
         self.playback = Playback(self.engine, source or source_for(None), clock=self.clock,
-                                 on_event=self._pending.append, candles=market_stats)
+                                 candles=market_stats)
 
     @property
     def account(self) -> SimAccount:
@@ -80,13 +79,18 @@ class InProcessVenue:
 
     def step(self, n: int = 1) -> int:
         """Apply up to ``n`` market events; return how many."""
-        self._pending.clear()
         return self.playback.step(n)
 
     def events(self) -> Iterator[MarketEvent]:
-        """Apply the events one by one, yielding each after the engine has seen it."""
-        while self.step(1):
-            yield from self._pending
+        """Apply the events one by one, yielding each after the engine has seen it (events
+        of symbols without a contract are skipped). Nothing is buffered: a run may also
+        call ``playback.apply`` itself."""
+        playback = self.playback
+        while (event := playback.next_event()) is not None:
+            applied = playback.applied
+            playback.apply(event)
+            if playback.applied != applied:
+                yield event
 
     def run_until(self, ts_ns: int) -> int:
         """Apply events until the clock reaches ``ts_ns`` (or the data ends)."""
