@@ -316,21 +316,28 @@ class BacktestRun:
         batch: list[TradeItem] = []
         batch_symbol = ""
         batch_start = batch_last = 0
+        next_sample = self._next_sample_ns
+        errors = pipeline.stats.errors
         for event in self.books:
             ts = event.ts_ns
             symbol = event.symbol
             if symbol not in traded:
                 ignored[symbol] = ignored.get(symbol, 0) + 1
                 continue
-            if batch and (symbol != batch_symbol or ts - batch_start >= _PUSH_NS
-                          or type(event) is not TradeEvent):
+            is_trade = type(event) is TradeEvent
+            if batch and (not is_trade or symbol != batch_symbol
+                          or ts - batch_start >= _PUSH_NS):
                 self._push_trades(batch_symbol, batch_last, batch)
                 batch = []
+                if errors:
+                    raise self._failed(ts)
             if loop.has_due_before(ts):
                 await loop.advance_to(ts)
             last_ns = max(last_ns, ts)
-            while ts >= self._next_sample_ns:
-                self._sample(self._next_sample_ns)
+            if ts >= next_sample:
+                while ts >= next_sample:
+                    self._sample(next_sample)
+                    next_sample = self._next_sample_ns
             if ts >= next_poll:
                 # The live bot polls every second; nothing changes between events, so here
                 # the poll rides on the first event of each second (no timers in a gap).
@@ -353,20 +360,25 @@ class BacktestRun:
                     symbol=symbol, ts=ts // _MS,
                     data=Book(b=[Level(float(p), float(q)) for p, q in event.bids],
                               a=[Level(float(p), float(q)) for p, q in event.asks])))
+                if errors:
+                    raise self._failed(ts)
             if on_event is not None:
                 on_event(self, event)
             count += 1
             if progress is not None and not count & 0xFFFF:
                 progress(count)
-            if pipeline.stats.errors:
-                raise BitunixError(f"backtest: the market path failed at "
-                                   f"{ts} ns: {pipeline.stats.errors[0]}")
         if batch:
             self._push_trades(batch_symbol, batch_last, batch)
+            if errors:
+                raise self._failed(batch_last)
         result.last_ns = last_ns
         await self._finish()
         result.wall_s = time.perf_counter() - started
         return result
+
+    def _failed(self, ts_ns: int) -> BitunixError:
+        return BitunixError(f"backtest: the market path failed at {ts_ns} ns: "
+                            f"{self.pipeline.stats.errors[0]}")
 
     def _push_trades(self, symbol: str, ts_ns: int, trades: list[TradeItem]) -> None:
         """One trade push of ``symbol`` (its last trade at ``ts_ns``) to the strategies."""

@@ -63,11 +63,12 @@ class MarketTimeLoop(asyncio.SelectorEventLoop):
 
     def has_due(self) -> bool:
         """Is a callback ready, or a timer due, at the market clock's time?"""
-        ready: Any = self._ready  # type: ignore[attr-defined]
-        if ready:
+        # Called between every two events: the loop's own lists, read directly.
+        if self._ready:  # type: ignore[attr-defined]
             return True
         scheduled: Any = self._scheduled  # type: ignore[attr-defined]
-        return bool(scheduled) and scheduled[0].when() < self.time() + self._clock_resolution
+        return bool(scheduled) and scheduled[0]._when < (
+            (self.clock.now_ns() - self._base_ns) / _NS + self._clock_resolution)
 
     async def run_due(self) -> None:
         """Run every ready callback and due timer (and what they make ready in turn) before
@@ -80,7 +81,7 @@ class MarketTimeLoop(asyncio.SelectorEventLoop):
         if self._ready:  # type: ignore[attr-defined]
             return True
         scheduled: Any = self._scheduled  # type: ignore[attr-defined]
-        return bool(scheduled) and scheduled[0].when() < (ts_ns - self._base_ns) / _NS
+        return bool(scheduled) and scheduled[0]._when < (ts_ns - self._base_ns) / _NS
 
     async def advance_to(self, ts_ns: int) -> None:
         """Run, each at its own market time and in order, every callback and timer due
