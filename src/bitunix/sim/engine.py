@@ -11,7 +11,7 @@ backtester (in process), so every venue shares one model of the exchange.
 * :mod:`~bitunix.sim.margin`: order margin, maintenance margin and liquidation;
 * :mod:`~bitunix.sim.funding`: the settlement grid and what a position pays;
 * :mod:`~bitunix.sim.tpsl` and :mod:`~bitunix.sim.triggers`: TP/SL on last or mark price,
-  trailing stops;
+  trailing stops (the engine's TP/SL calls go to :class:`~bitunix.sim.tpsl.TpSlDesk`);
 * :mod:`~bitunix.sim.pushes`: the private pushes, ``(uid, channel, ws_data)``;
 * :mod:`~bitunix.sim.state`: the plain data (orders, positions, accounts, market).
 
@@ -74,14 +74,7 @@ from bitunix.sim.state import (
     SimTpSl,
     opposite,
 )
-from bitunix.sim.tpsl import (
-    TriggerBook,
-    apply_tpsl_changes,
-    check_tpsl_legs,
-    child_order,
-    validate_tpsl,
-)
-from bitunix.sim.triggers import fired_leg, stop_type
+from bitunix.sim.tpsl import TpSlDesk, TriggerBook, check_tpsl_legs
 
 __all__ = [
     "HOUR_NS",
@@ -151,12 +144,12 @@ class MatchingEngine:
         self._order_ids = itertools.count(1_000_000_001)
         self._position_ids = itertools.count(6_000_000_000_000_001)
         self._trade_ids = itertools.count(9_000_000_001)
-        self._tpsl_ids = itertools.count(5_000_001)
         #: Per symbol, what market events must be checked against (see _refresh_watch);
         #: None: to be recomputed.
         self._watch: dict[str, _Watch | None] = dict.fromkeys(symbols)
         self._resting = RestingOrders(symbols, on_change=self._stale)
         self._triggers = TriggerBook(symbols, on_change=self._stale)
+        self._tpsl = TpSlDesk(self, self._triggers)
         #: Open positions per symbol over all accounts: none, no liquidation check.
         self._open_positions: dict[str, int] = dict.fromkeys(symbols, 0)
         #: Moves whenever a wallet, a position or an order's frozen margin changes: the
@@ -337,7 +330,7 @@ class MatchingEngine:
         if mark is not None:
             watch = self._watch[symbol] or self._refresh_watch(symbol)
             if not watch[2] < mark < watch[3]:
-                self._check_triggers(symbol, "MARK_PRICE", mark)
+                self._tpsl.check(symbol, "MARK_PRICE", mark)
             if self._open_positions[symbol] or not self.fast_path:
                 if self.fast_path:
                     low, high = self._liquidation_window(symbol)
@@ -426,7 +419,7 @@ class MatchingEngine:
         """A trade at or beyond a watched price: resting orders, last-price triggers."""
         if self._resting.by_symbol[symbol]:
             self._match_resting_on_trade(symbol, price, qty, is_buy)
-        self._check_triggers(symbol, "LAST_PRICE", price)
+        self._tpsl.check(symbol, "LAST_PRICE", price)
 
     def _stale(self, symbol: str) -> None:
         """Resting orders or triggers of ``symbol`` changed: recompute its watch window."""
@@ -801,7 +794,7 @@ class MatchingEngine:
         self._push_balance(acct)
         if order.attached is not None and opened > 0:
             # Only on the position this fill opened, never on one it merely netted.
-            self._attach_tpsl(acct, order, touched, opened)
+            self._tpsl.attach(acct, order, touched, opened)
 
     def _new_position_id(self) -> str:
         return str(next(self._position_ids))
@@ -815,7 +808,7 @@ class MatchingEngine:
         self._push_position(pos, "CLOSE")
         for tp in list(acct.tpsl.values()):
             if tp.position_id == pos.position_id:
-                self._end_tpsl(acct, tp, "SYSTEM_CANCELED")
+                self._tpsl.end(acct, tp, "SYSTEM_CANCELED")
 
     # ------------------------------------------------------------------ positions
     def _position_by_id(self, acct: SimAccount, position_id: str) -> SimPosition:
@@ -908,43 +901,6 @@ class MatchingEngine:
                 self._push_balance(acct)
 
     # ------------------------------------------------------------------ TP/SL
-    def _attach_tpsl(self, acct: SimAccount, order: SimOrder, pos: SimPosition,
-                     qty: Decimal) -> None:
-        req = order.attached
-        assert req is not None
-        if order.attached_tpsl_id and order.attached_tpsl_id in acct.tpsl:
-            tp = acct.tpsl[order.attached_tpsl_id]
-            tp.tp_qty = (tp.tp_qty + qty) if tp.tp_qty is not None else None
-            tp.sl_qty = (tp.sl_qty + qty) if tp.sl_qty is not None else None
-            self._push_tpsl(tp, "UPDATE")
-            return
-        tp = self._new_tpsl(acct, pos, "TPSL", tp_price=req.tp_price,
-                            tp_stop=req.tp_stop_type, tp_type=req.tp_order_type,
-                            tp_order_price=req.tp_order_price,
-                            tp_qty=qty if req.tp_price is not None else None,
-                            sl_price=req.sl_price, sl_stop=req.sl_stop_type,
-                            sl_type=req.sl_order_type, sl_order_price=req.sl_order_price,
-                            sl_qty=qty if req.sl_price is not None else None)
-        order.attached_tpsl_id = tp.tpsl_id
-
-    def _new_tpsl(self, acct: SimAccount, pos: SimPosition, kind: str, *,
-                  tp_price: Decimal | None = None, tp_stop: str = "LAST_PRICE",
-                  tp_type: str = "MARKET", tp_order_price: Decimal | None = None,
-                  tp_qty: Decimal | None = None, sl_price: Decimal | None = None,
-                  sl_stop: str = "LAST_PRICE", sl_type: str = "MARKET",
-                  sl_order_price: Decimal | None = None, sl_qty: Decimal | None = None) -> SimTpSl:
-        tp = SimTpSl(tpsl_id=str(next(self._tpsl_ids)), uid=acct.uid, symbol=pos.symbol,
-                     position_id=pos.position_id, pos_side=pos.side, kind=kind,
-                     ctime_ns=self.clock.now_ns(), tp_price=tp_price,
-                     tp_stop_type=stop_type(tp_stop), tp_order_type=tp_type.upper(),
-                     tp_order_price=tp_order_price, tp_qty=tp_qty, sl_price=sl_price,
-                     sl_stop_type=stop_type(sl_stop), sl_order_type=sl_type.upper(),
-                     sl_order_price=sl_order_price, sl_qty=sl_qty)
-        acct.tpsl[tp.tpsl_id] = tp
-        self._triggers.add(tp)
-        self._push_tpsl(tp, "CREATE")
-        return tp
-
     def place_tpsl(self, uid: str, symbol: str, position_id: str, *,
                    tp_price: Decimal | None = None, tp_stop_type: str = "LAST_PRICE",
                    tp_order_type: str = "MARKET", tp_order_price: Decimal | None = None,
@@ -953,117 +909,31 @@ class MatchingEngine:
                    sl_order_price: Decimal | None = None, sl_qty: Decimal | None = None,
                    position_level: bool = False) -> SimTpSl:
         """A TP/SL order (fixed qty) or, with ``position_level``, the position TP/SL."""
-        acct = self.account(uid)
-        spec = self.contract(symbol)
-        pos = self._position_by_id(acct, position_id)
-        if pos.symbol != spec.symbol:
-            raise SimError(POSITION_NOT_EXIST, f"{position_id} is not a {spec.symbol} position")
-        validate_tpsl(spec, pos, tp_price=tp_price, tp_qty=tp_qty, sl_price=sl_price,
-                      sl_qty=sl_qty, position_level=position_level)
-        check_tpsl_legs(spec, tp_price=tp_price, tp_stop=tp_stop_type,
-                        tp_type="MARKET" if position_level else tp_order_type,
-                        tp_order_price=tp_order_price, sl_price=sl_price, sl_stop=sl_stop_type,
-                        sl_type="MARKET" if position_level else sl_order_type,
-                        sl_order_price=sl_order_price)
-        if position_level:
-            for old in list(acct.tpsl.values()):
-                if old.position_id == pos.position_id and old.kind == "POSITION_TPSL":
-                    self._end_tpsl(acct, old, "CANCELED")
-            return self._new_tpsl(acct, pos, "POSITION_TPSL", tp_price=tp_price,
-                                  tp_stop=tp_stop_type, sl_price=sl_price, sl_stop=sl_stop_type)
-        return self._new_tpsl(acct, pos, "TPSL", tp_price=tp_price, tp_stop=tp_stop_type,
-                              tp_type=tp_order_type, tp_order_price=tp_order_price,
-                              tp_qty=tp_qty if tp_price is not None else None,
-                              sl_price=sl_price, sl_stop=sl_stop_type, sl_type=sl_order_type,
-                              sl_order_price=sl_order_price,
-                              sl_qty=sl_qty if sl_price is not None else None)
+        return self._tpsl.place(
+            uid, symbol, position_id, tp_price=tp_price, tp_stop_type=tp_stop_type,
+            tp_order_type=tp_order_type, tp_order_price=tp_order_price, tp_qty=tp_qty,
+            sl_price=sl_price, sl_stop_type=sl_stop_type, sl_order_type=sl_order_type,
+            sl_order_price=sl_order_price, sl_qty=sl_qty, position_level=position_level)
 
     def place_trailing_stop(self, uid: str, position_id: str, callback_rate: Decimal, *,
                             stop_type: str = "LAST_PRICE", qty: Decimal | None = None) -> SimTpSl:
         """A trailing stop: closes ``qty`` (default all) at market once the price retraces
         ``callback_rate`` (a fraction) from its best level since placement. Engine-only:
         the Bitunix API documents no trailing endpoint."""
-        acct = self.account(uid)
-        pos = self._position_by_id(acct, position_id)
-        if not 0 < callback_rate < 1:
-            raise SimError(PARAMETER_ERROR, f"callback rate {callback_rate}")
-        tp = self._new_tpsl(acct, pos, "TRAILING", sl_stop=stop_type, sl_qty=qty)
-        tp.trail_rate = callback_rate
-        return tp
+        return self._tpsl.place_trailing(uid, position_id, callback_rate, stop_type=stop_type,
+                                         qty=qty)
 
     def modify_tpsl(self, uid: str, tpsl_id: str, **changes: object) -> SimTpSl:
         """Change prices, stop types, order types or quantities of a pending TP/SL."""
-        acct = self.account(uid)
-        tp = acct.tpsl.get(str(tpsl_id))
-        if tp is None:
-            raise SimError(ORDER_NOT_FOUND, str(tpsl_id))
-        pos = self._position_by_id(acct, tp.position_id)
-        apply_tpsl_changes(self.contracts[tp.symbol], pos, tp, changes)
-        self._triggers.changed(tp.symbol)
-        self._push_tpsl(tp, "UPDATE")
-        return tp
+        return self._tpsl.modify(uid, tpsl_id, changes)
 
     def position_tpsl(self, uid: str, position_id: str) -> SimTpSl | None:
         """The pending position TP/SL of ``position_id``, if any."""
-        for tp in self.account(uid).tpsl.values():
-            if tp.position_id == str(position_id) and tp.kind == "POSITION_TPSL":
-                return tp
-        return None
+        return self._tpsl.position_tpsl(uid, position_id)
 
     def cancel_tpsl(self, uid: str, tpsl_id: str) -> SimTpSl:
         """Cancel a pending TP/SL order."""
-        acct = self.account(uid)
-        tp = acct.tpsl.get(str(tpsl_id))
-        if tp is None:
-            raise SimError(ORDER_NOT_FOUND, str(tpsl_id))
-        self._end_tpsl(acct, tp, "CANCELED")
-        return tp
-
-    def _end_tpsl(self, acct: SimAccount, tp: SimTpSl, status: str) -> None:
-        tp.status = status
-        acct.tpsl.pop(tp.tpsl_id, None)
-        self._triggers.discard(tp)
-        acct.tpsl_history.append(tp)
-        self._push_tpsl(tp, "CLOSE")
-
-    def _check_triggers(self, symbol: str, stop_type: str, price: Decimal) -> None:
-        triggers = self._triggers.by_symbol[symbol]
-        if not triggers:
-            return
-        fired: list[tuple[SimTpSl, str]] = []
-        trailing = False
-        for tp in triggers.values():
-            trailing = trailing or tp.trail_rate is not None
-            leg = fired_leg(tp, stop_type, price)
-            if leg:
-                fired.append((tp, leg))
-        if trailing:
-            self._triggers.changed(symbol)  # a trailing stop may have a new extreme
-        for tp, leg in fired:
-            if tp.status != "NEW":
-                continue  # cancelled by an earlier trigger closing the position
-            self._fire(tp, leg)
-
-    def _fire(self, tp: SimTpSl, leg: str) -> None:
-        acct = self.accounts[tp.uid]
-        tp.fired = leg
-        tp.trigger_ns = self.clock.now_ns()
-        # Out of the pending set before the child trades (its fill may close the position,
-        # which cancels the position's pending TP/SLs); ended, and pushed, once its outcome
-        # is known, so the CLOSE push carries the final status.
-        acct.tpsl.pop(tp.tpsl_id, None)
-        self._triggers.discard(tp)
-        status = "FILLED"
-        pos = acct.positions.get((tp.symbol, tp.pos_side))
-        if pos is not None and pos.position_id == tp.position_id:
-            qty, order_type, price = child_order(tp, leg, pos)
-            try:
-                self._close_at_market(acct, pos, min(qty, pos.qty), order_type=order_type,
-                                      price=price)
-            except SimError:
-                # The child order was refused (price band, size): the trigger is spent.
-                status = "FAILED"
-        self._end_tpsl(acct, tp, status)
+        return self._tpsl.cancel(uid, tpsl_id)
 
     # ------------------------------------------------------------------ pushes
     def _push_order(self, order: SimOrder, event: str) -> None:
@@ -1075,10 +945,6 @@ class MatchingEngine:
     def _push_balance(self, acct: SimAccount) -> None:
         self.pushes.balance(acct)
 
-    def _push_tpsl(self, tp: SimTpSl, event: str) -> None:
-        if self.pushes.listeners:
-            acct = self.accounts[tp.uid]
-            self.pushes.tpsl(tp, event, acct, self.leverage_of(acct, tp.symbol))
 
 
 _Watch = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
