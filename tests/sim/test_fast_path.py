@@ -193,3 +193,21 @@ def test_fast_path_equals_the_reference(hedge: bool, slippage: int, account: str
     for op in script:
         twin.run(op)
         twin.assert_same()
+
+
+def test_margin_frozen_by_a_new_order_moves_the_liquidation_window() -> None:
+    """A cross position safe at a mark becomes liquidatable at the same mark once an order
+    freezes part of the free balance backing it: the window must follow."""
+    twin = Twin(hedge=False, account="CROSS")
+    twin.run(("market", "BUY", D("0.02"), False))
+    pos = twin.fast.accounts["p"].positions[("BTCUSDT", "LONG")]
+    liq = twin.fast.liquidation_price(pos)
+    ticks_to_liq = int((twin.mid - liq) / TICK)
+    twin.run(("jump", -(ticks_to_liq - 60)))  # 6 USDT above the liquidation price
+    twin.assert_same()
+    assert twin.fast.accounts["p"].positions  # still open
+    twin.run(("limit", "SELL", D("0.0005"), 30, "GTC", False, False))
+    twin.run(("limit", "BUY", D("0.02"), -30, "GTC", False, False))  # freezes ~10 USDT
+    twin.run(("jump", 0))  # the same mark again
+    twin.assert_same()
+    assert not twin.fast.accounts["p"].positions  # liquidated by both engines
