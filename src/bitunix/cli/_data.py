@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bitunix.core.errors import ConfigError
 
@@ -19,3 +21,14 @@ def no_events_error(path: str | Path, symbol: str | None, flag: str = "--symbol"
         return ConfigError(f"no market events in {path}")
     have = ", ".join(symbols_in(path)) or "none"
     return ConfigError(f"{flag} {symbol}: no {symbol} events in {path} (its symbols: {have})")
+
+
+def peek_first(events: Iterator[Any]) -> Any:
+    """The first item of ``events`` (None when empty), the source closed after it: a check
+    that data is there before any work starts reads one event, not the file."""
+    try:
+        return next(events, None)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()

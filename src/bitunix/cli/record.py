@@ -116,19 +116,12 @@ def _out_dir(text: str | None) -> Path:
 
 def _sim_source(data: str | None) -> Callable[[], Iterator[MarketEvent]]:
     """The simulator's events from ``--data``, refused now unless its first event reads."""
-    from bitunix.cli._data import no_events_error
+    from bitunix.cli._data import no_events_error, peek_first
     from bitunix.data import bundled_capture
     from bitunix.data.files import iter_market_file
 
     path = bundled_capture() if data is None else data
-    events = iter_market_file(path)
-    try:
-        first = next(events, None)
-    finally:
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
-    if first is None:
+    if peek_first(iter_market_file(path)) is None:
         raise no_events_error(path, None)
     return lambda: iter_market_file(path)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bitunix.cli._args import amount, port, positive_float
-from bitunix.cli._data import no_events_error
+from bitunix.cli._data import no_events_error, peek_first
 from bitunix.core.errors import BitunixError, ConfigError
 
 if TYPE_CHECKING:
@@ -99,14 +99,7 @@ def _checked_source(data: str | None, symbol: str | None) -> EventSource:
     if data is not None and not Path(data).is_file():
         raise ConfigError(f"--data {data}: no such market-data file")
     source = source_for(data, symbol=symbol)
-    events = iter(source())
-    try:
-        first = next(events, None)
-    finally:
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
-    if first is None:
+    if peek_first(iter(source())) is None:
         raise no_events_error(data or bundled_capture(), symbol)
     return source
 
