@@ -209,3 +209,29 @@ def test_screen_mode_screens_the_configured_rule(tmp_path: Path) -> None:
     assert row["net_pnl"] == pytest.approx(expected.net_pnl, rel=1e-9, abs=1e-9)
     with (out / "screen_trades.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == expected.n_trades
+
+
+def test_an_out_of_range_flag_names_the_flag(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", "--out", str(tmp_path / "o"), "--interval", "1e300",
+                 "--no-progress"]) == 1
+    assert "--interval 1e+300: must be a number >= 0.001" in capsys.readouterr().err
+    assert main(["backtest", "--out", str(tmp_path / "o"), "--latency-ms", "1e9",
+                 "--no-progress"]) == 1
+    assert "--latency-ms 1000000000.0: must be a number >= 0" in capsys.readouterr().err
+
+
+def test_an_unwritable_out_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from bitunix.backtest import report
+
+    def refuse(*_args: object, **_kw: object) -> list[Path]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(report, "write_outputs", refuse)
+    data = _trades_csv(tmp_path / "BTCUSDT-t.csv", 300)
+    out = tmp_path / "o"
+    assert main(["backtest", "--data", str(data), "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"--out {str(out)!r}: cannot write the report: Permission denied" in err
+    assert "Traceback" not in err

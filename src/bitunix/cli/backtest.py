@@ -93,8 +93,16 @@ def run(args: argparse.Namespace) -> int:
         overrides["backtest.sampling_interval_s"] = args.interval
     if args.latency_ms is not None:
         overrides["backtest.latency_ms"] = args.latency_ms
-    config = load_config(Path(args.config) if args.config else None, environment(),
-                         overrides=overrides)
+    try:
+        config = load_config(Path(args.config) if args.config else None, environment(),
+                             overrides=overrides)
+    except ConfigError as exc:
+        for key, flag, value in (("backtest.sampling_interval_s", "--interval", args.interval),
+                                 ("backtest.latency_ms", "--latency-ms", args.latency_ms)):
+            if value is not None and f"key {key}:" in str(exc):
+                raise ConfigError(f"{flag} {value!r}: {str(exc).split(f'key {key}: ')[-1]}"
+                                  ) from None
+        raise
     symbols = None
     if args.symbols is not None:
         symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
@@ -119,7 +127,11 @@ def run(args: argparse.Namespace) -> int:
                 bar.close()
     inputs = report_inputs(result, files, args.seed, config)
     report = build_report(inputs)
-    written = write_outputs(out, inputs, report, plots=not args.no_plots)
+    try:
+        written = write_outputs(out, inputs, report, plots=not args.no_plots)
+    except OSError as exc:
+        raise ConfigError(f"--out {args.out!r}: cannot write the report: "
+                          f"{exc.strerror or exc}") from None
     rate = result.events / result.wall_s if result.wall_s > 0 else 0.0
     print(f"bitunix-bot backtest: {result.events} events ({result.trades} trades, "
           f"{result.books} books) of {', '.join(result.symbols)} in {result.wall_s:.2f} s "
