@@ -207,3 +207,17 @@ def test_an_unknown_symbol_or_no_data_is_a_clear_error() -> None:
         run_backtest([], _config())
     with pytest.raises(ConfigError, match="no contract is known for NOPEUSDT"):
         run_backtest([_trade(T0, "1.0")], _config(), symbols=["NOPEUSDT"])
+
+
+def test_a_venue_change_the_engine_did_not_make_fails_the_run() -> None:
+    """An order placed on the venue behind the engine's back: the books drift, the engine
+    corrects them from the venue, and the run says it failed."""
+    from bitunix.sim import SimOrderRequest
+
+    def behind_the_back(run: BacktestRun, event: MarketEvent) -> None:
+        if event is SCENARIO[1]:
+            run.sim.place_order(SimOrderRequest(symbol="BTCUSDT", side="BUY",
+                                                order_type="MARKET", qty=D("0.1")))
+
+    result = run_backtest(SCENARIO, _config(latency_ms=0.0), on_event=behind_the_back)
+    assert any("corrections from the venue" in e for e in result.errors)

@@ -235,3 +235,18 @@ def test_an_unwritable_out_is_one_line(tmp_path: Path, monkeypatch: pytest.Monke
     err = capsys.readouterr().err
     assert f"--out {str(out)!r}: cannot write the report: Permission denied" in err
     assert "Traceback" not in err
+
+
+def test_data_finer_than_the_contracts_grid_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """BTCUSDT trades to 0.001 cannot trade on a 0.1 tick: every fill would be off the
+    books' grid. Refused at the first such trade, nothing written."""
+    data = tmp_path / "BTCUSDT-fine.csv"
+    data.write_text("timestamp,price,qty,side\n1723161255000,60000.1,0.01,buy\n"
+                    "1723161255050,60000.153,0.01,sell\n")
+    out = tmp_path / "o"
+    assert main(["backtest", "--data", str(data), "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert ("BTCUSDT trade 60000.153 x 0.01 at 2024-08-08T23:54:15.050000+00:00 is finer "
+            "than the contract's tick 0.1 / step 0.0001") in err
+    assert not (out / "report.json").exists()

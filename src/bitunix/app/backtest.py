@@ -46,7 +46,7 @@ from bitunix.execution import VenueListener, VenueOrder, VenuePosition
 from bitunix.execution.client_ids import ClientIdFactory
 from bitunix.execution.engine import ExecutionEngine
 from bitunix.features import FEATURE_NAMES, FeatureEngine
-from bitunix.model import Balance, ContractSpec, Fill, Order, OrderReport
+from bitunix.model import Balance, ContractSpec, Fill, Order, OrderReport, Verdict
 from bitunix.model.market import BookEvent, MarketEvent, TradeEvent
 from bitunix.model.records import RoundTrip
 from bitunix.risk.gate import RiskGate
@@ -283,6 +283,7 @@ class BacktestRun:
             symbols=symbols, contracts=self.specs, balance=bt.balance,
             sampling_interval_s=bt.sampling_interval_s, first_ns=first.ts_ns,
             prices={s: [] for s in symbols})
+        self._grid = {s: (c.price_decimals, c.qty_decimals) for s, c in self.specs.items()}
         self._interval_ns = max(1, round(bt.sampling_interval_s * _NS))
         self._next_sample_ns = first.ts_ns
         self._last_price: dict[str, float] = {}
@@ -325,6 +326,8 @@ class BacktestRun:
                 ignored[symbol] = ignored.get(symbol, 0) + 1
                 continue
             is_trade = type(event) is TradeEvent
+            if not self._on_grid(event, is_trade):
+                raise self._off_grid(event)
             if batch and (not is_trade or symbol != batch_symbol
                           or ts - batch_start >= _PUSH_NS):
                 self._push_trades(batch_symbol, batch_last, batch)
@@ -375,6 +378,33 @@ class BacktestRun:
         await self._finish()
         result.wall_s = time.perf_counter() - started
         return result
+
+    def _on_grid(self, event: MarketEvent, is_trade: bool) -> bool:
+        """Are the event's prices and sizes on the contract's tick and step? Data from a
+        venue with a finer grid cannot trade here: every fill would be off the books'
+        grid."""
+        price_dp, qty_dp = self._grid[event.symbol]
+        if is_trade:
+            assert isinstance(event, TradeEvent)
+            return not (_too_fine(event.price, price_dp) or _too_fine(event.qty, qty_dp))
+        assert isinstance(event, BookEvent)
+        for levels in (event.bids, event.asks):
+            for price, qty in levels:
+                if _too_fine(price, price_dp) or _too_fine(qty, qty_dp):
+                    return False
+        return True
+
+    def _off_grid(self, event: MarketEvent) -> BitunixError:
+        spec = self.specs[event.symbol]
+        what = (f"trade {event.price} x {event.qty}" if isinstance(event, TradeEvent)
+                else "book")
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(event.ts_ns / _NS, tz=dt.UTC).isoformat()
+        return ConfigError(
+            f"{event.symbol} {what} at {when} is finer than the contract's tick "
+            f"{spec.tick_size} / step {spec.qty_step}: data from a venue with a finer grid "
+            "cannot be traded against this contract")
 
     def _failed(self, ts_ns: int) -> BitunixError:
         return BitunixError(f"backtest: the market path failed at {ts_ns} ns: "
@@ -439,6 +469,14 @@ class BacktestRun:
                                  self.sim.account.positions.values() if p.qty}
         status = self.stack.model_status()
         result.model, result.model_source = status.model, status.source
+        # Against an exact in-process venue the local books never need correcting: a
+        # correction or an impossible order transition is a failed run, not a detail.
+        drift = engine.counters.drift_corrections
+        if drift:
+            result.errors.append(f"the local books needed {drift} corrections from the venue")
+        impossible = engine.fsm.counts[Verdict.IMPOSSIBLE]
+        if impossible:
+            result.errors.append(f"{impossible} impossible order transitions")
 
     # -- risk -------------------------------------------------------------------------------
 
@@ -458,6 +496,13 @@ class BacktestRun:
         report = await self.engine.flatten(timeout_s=30.0)
         if not report.flat:
             self.result.errors.append(f"daily-loss flatten left {report.remaining} open")
+
+
+def _too_fine(text: str, decimals: int) -> bool:
+    """Has the decimal ``text`` more than ``decimals`` decimals (trailing zeros aside)?"""
+    dot = text.find(".")
+    return (dot >= 0 and len(text) - dot - 1 > decimals
+            and len(text.rstrip("0")) - dot - 1 > decimals)
 
 
 def _pick_symbols(events: Iterator[MarketEvent], wanted: Sequence[str] | None,
