@@ -56,3 +56,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if slow in MEDIANS_NS and fast in MEDIANS_NS:
             ratio = MEDIANS_NS[slow] / MEDIANS_NS[fast]
             terminalreporter.write_line(f"{label:<48} {ratio:10.1f}x")
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any],
+                                 output_json: dict[str, Any]) -> None:
+    """``--benchmark-json``: the per-operation medians and the in-run ratios of the session
+    summary go into the JSON too (``tools/perf_tables.py`` renders docs/performance.md's
+    benchmark tables from them)."""
+    ratios = []
+    for label, slow, fast in RATIOS:
+        if slow in MEDIANS_NS and fast in MEDIANS_NS and MEDIANS_NS[fast] > 0:
+            ratios.append({"label": label, "slow": slow, "fast": fast,
+                           "ratio": MEDIANS_NS[slow] / MEDIANS_NS[fast]})
+    output_json["bitunix"] = {"medians_ns": dict(sorted(MEDIANS_NS.items())),
+                              "ratios": ratios}
