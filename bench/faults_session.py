@@ -28,10 +28,14 @@ from typing import Any
 
 import msgspec
 
+from bitunix.adapters.bitunix import BitunixVenue
+from bitunix.core.clock import LiveClock
+from bitunix.exchange import Credentials
 from bitunix.exchange.ws import BitunixWS, ConnState, WsHandler
+from bitunix.execution import ClientIdFactory, ExecutionEngine
 from bitunix.model import Order, OrderIntent, OrderStatus
 from bitunix.wire.public import TradePush
-from tests.e2e.conftest import Session
+from tests.e2e.conftest import ENGINE, KEY, SECRET, VENUE, Session
 
 #: The public stream's stale-feed check: the shipped default (``ws.stale_after_s``).
 STALE_AFTER_S = 5.0
@@ -83,7 +87,10 @@ class FaultRun:
         self.verdicts: dict[str, float] = {}
         self.booked: dict[str, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        engine = session.engine
+        self._time(session.engine)
+
+    def _time(self, engine: ExecutionEngine) -> None:
+        """Time the private stream's returns and the submits of ``engine``."""
         on_stream, submit = engine.on_stream, engine.submit
 
         def timed_on_stream(connected: bool) -> None:
@@ -104,12 +111,9 @@ class FaultRun:
     async def open(cls, seed: int) -> FaultRun:
         session = await Session.open(seed=seed)
         feed = FeedWatch()
-        config = msgspec.structs.replace(session.venue.ws.config, stale_after_s=STALE_AFTER_S)
-        public = BitunixWS(feed, config)
-        public.subscribe([("trade", symbol) for symbol in session.venue.symbols])
-        run = cls(session, feed, public)
-        public.start()
-        await public.wait_live(5.0)
+        run = cls(session, feed, _public_stream(session, feed))
+        run.public.start()
+        await run.public.wait_live(5.0)
         run._tasks = [asyncio.create_task(run._tick()), asyncio.create_task(run._watch())]
         await when(lambda: feed.trades > 0, 5.0, "a first public trade")
         return run
@@ -121,9 +125,9 @@ class FaultRun:
 
     async def _watch(self) -> None:
         """Every ms: which sent orders have a verdict now, which have all their fills."""
-        engine = self.s.engine
         while True:
             now = time.perf_counter()
+            engine = self.s.engine  # a restart replaces it
             for cid in self.sent:
                 if cid in self.booked:
                     continue
@@ -153,6 +157,37 @@ class FaultRun:
             self.s.entry(symbol)
         await self.s.settle()
         assert self.s.local_open(), "no order left open"
+
+    # ------------------------------------------------------------------ bot restart
+    async def stop_bot(self) -> None:
+        """Stop the engine, the adapter and the public stream, as a stopped bot leaves them:
+        nothing flattened or cancelled, an order sent just before may be unanswered."""
+        await self.s.engine.close()
+        await self.s.venue.close()
+        await self.public.close()
+
+    async def start_bot(self) -> None:
+        """A new adapter and engine (a new client id epoch), restored from the journal as
+        ``app/bot.py`` restores them from the store, then connected and reconciled; a new
+        public stream. Flat positions are restored too (the bot restores open ones only),
+        so that the books' fees and PnL span the restart for the wallet comparison."""
+        s, old = self.s, self.s.venue
+        venue = BitunixVenue(Credentials(KEY, SECRET), rest_config=old.rest.config,
+                             ws_config=old.ws.config, symbols=old.symbols, settings=VENUE,
+                             on_request=s.requests.append)
+        engine = ExecutionEngine(venue, s.journal, clock=LiveClock(),
+                                 ids=ClientIdFactory("e2e", time.time_ns() // 1_000_000,
+                                                     after_epoch_ms=s.engine.ids.epoch_ms),
+                                 settings=ENGINE, symbols=old.symbols)
+        journal = s.journal
+        engine.restore(list(journal.orders.values()), list(journal.positions.values()),
+                       list(journal.fills.values()))
+        s.venue, s.engine = venue, engine
+        self._time(engine)
+        self.public = _public_stream(s, self.feed)
+        self.public.start()
+        await venue.connect()
+        await engine.reconcile()
 
     # ------------------------------------------------------------------ times
     async def private_back(self, after: float, timeout_s: float = 20.0) -> float:
@@ -248,3 +283,10 @@ class FaultRun:
                                   "reconnects": self.public.stats.reconnects,
                                   "stale_disconnects": self.public.stats.stale_disconnects}
         return after
+
+
+def _public_stream(session: Session, feed: FeedWatch) -> BitunixWS:
+    config = msgspec.structs.replace(session.venue.ws.config, stale_after_s=STALE_AFTER_S)
+    public = BitunixWS(feed, config)
+    public.subscribe([("trade", symbol) for symbol in session.venue.symbols])
+    return public
