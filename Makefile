@@ -18,7 +18,7 @@ LOCK_RUN := requirements/lock-run.txt
 LOCK_BUILD := requirements/lock-build.txt
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 $(if $(UPGRADE),--upgrade)
 
-.PHONY: help run test bench lint debug sanitize clean venv lock wheel
+.PHONY: help run test bench lint debug sanitize clean venv lock wheel bench-faults
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ test: $(STAMP) ## lint, type-check and run the whole suite with coverage (every 
 
 bench: $(STAMP) ## run the pytest-benchmark suites (ratios against in-run baselines)
 	$(PY) -m pytest bench -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name $(BENCH_ARGS)
+
+# Each fault scenario is bounded (30 s); results/faults-<UTC>/ gets faults.json and faults.md.
+bench-faults: $(STAMP) ## fault benchmarks against the simulator's fault injection, orders open
+	$(PY) -m pytest bench/test_bench_faults.py -p no:cacheprovider --benchmark-only -s --benchmark-columns=median,rounds $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(VENV)/bin/ruff check src tests bench tools
