@@ -36,8 +36,8 @@ twice), fills lost (venue fills not in the engine's books) and drift after recon
 all but the first two must be 0 (and the e2e invariants hold). Times are wall seconds on
 the client's loop (uvloop), conditions polled every ms, so they depend on the e2e timings
 (``tests/e2e/conftest.py``: ack timeout 1 s, reconnect backoff 0.05-0.3 s, silence 0.4 s)
-and on the machine's load. The rows go to ``results/faults-<UTC>/faults.json`` and a table
-(``faults.md``, also printed).
+and on the machine's load. The rows go to ``results/faults-<UTC>/faults.json``, a table
+(``faults.md``, also printed) and a plot of every time (``faults.png``).
 
     make bench-faults
     .venv/bin/python -m pytest bench/test_bench_faults.py --benchmark-only -s
@@ -307,6 +307,43 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def timed_ms(row: dict[str, Any]) -> list[tuple[str, float]]:
+    """Every time of a row in ms: ``*_s`` figures and the p50 of each spread."""
+    out = []
+    for key, value in row["times"].items():
+        if isinstance(value, dict) and "p50_ms" in value:
+            out.append((f"{key} p50", float(value["p50_ms"])))
+        elif key.endswith("_s") and key != "down_s" and isinstance(value, float):
+            out.append((key.removesuffix("_s"), value * 1000))
+    return out
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Each row's times as horizontal bars (log scale), its counts in the label."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    bars = [(f"{r['scenario']}: {name}", ms, i) for i, r in enumerate(rows)
+            for name, ms in timed_ms(r)]
+    fig = Figure(figsize=(10, 0.32 * len(bars) + 1.6))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f"]
+    ax.barh(range(len(bars)), [max(ms, 0.1) for _, ms, _ in bars],
+            color=[colours[i % len(colours)] for _, _, i in bars])
+    ax.set_yticks(range(len(bars)), [label for label, _, _ in bars], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("ms (log)")
+    ax.grid(alpha=0.3, axis="x")
+    counts = "; ".join(f"{r['scenario']} {r['orders_intended']}/{r['orders_placed']}/"
+                       f"{r['duplicated']}/{r['fills_lost']}/{r['drift']}" for r in rows)
+    ax.set_title("fault recovery times; intended/placed/duplicated/fills lost/drift:\n"
+                 + counts, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def faults_report() -> Iterator[None]:
     """After the module: the rows as JSON and a table in ``results/faults-<UTC>/``."""
@@ -325,4 +362,5 @@ def faults_report() -> Iterator[None]:
            "rows": ROWS}
     (out / "faults.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
     (out / "faults.md").write_text(table(ROWS))
+    plot(ROWS, out / "faults.png")
     print(f"\nfault benchmarks -> {out / 'faults.json'}\n{table(ROWS)}")
