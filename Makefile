@@ -18,7 +18,7 @@ LOCK_RUN := requirements/lock-run.txt
 LOCK_BUILD := requirements/lock-build.txt
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 $(if $(UPGRADE),--upgrade)
 
-.PHONY: help run test bench lint debug sanitize clean venv lock wheel bench-faults
+.PHONY: help run test bench bench-peers lint debug sanitize clean venv lock wheel bench-faults
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,8 +48,25 @@ test: $(STAMP) ## lint, type-check and run the whole suite with coverage (every 
 	$(PY) -m pytest --cov=bitunix --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider
 	$(PY) tools/check_coverage.py coverage.json --min $(COV_MIN)
 
-bench: $(STAMP) ## run the pytest-benchmark suites (ratios against in-run baselines)
-	$(PY) -m pytest bench -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name $(BENCH_ARGS)
+# results/bench.json: pytest-benchmark's JSON plus the session's medians and ratios
+# (bench/conftest.py); docs/performance.md's benchmark tables are rendered from it.
+bench: $(STAMP) ## run the pytest-benchmark suites (ratios against in-run baselines), JSON in results/
+	@mkdir -p results
+	$(PY) -m pytest bench -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name --benchmark-json=results/bench.json $(BENCH_ARGS)
+	$(PY) tools/perf_tables.py --bench results/bench.json
+
+# nautilus_trader lives in its own venv: never a dependency of the package. Pinned here;
+# PEERS_ARGS=--trades N for a shorter run.
+PEERS_VENV := .venv-peers
+NAUTILUS_VERSION := 1.221.0
+$(PEERS_VENV)/.installed-$(NAUTILUS_VERSION):
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check nautilus_trader==$(NAUTILUS_VERSION)
+	@touch $@
+
+bench-peers: $(STAMP) $(PEERS_VENV)/.installed-$(NAUTILUS_VERSION) ## ours vs nautilus_trader on the same data in one run: results/peers.json
+	$(PY) bench/peers/run.py --peer-python $(PEERS_VENV)/bin/python --out results/peers.json $(PEERS_ARGS)
+	$(PY) tools/perf_tables.py --peers results/peers.json
 
 # Each fault scenario is bounded (30 s); results/faults-<UTC>/ gets faults.json and faults.md.
 bench-faults: $(STAMP) ## fault benchmarks against the simulator's fault injection, orders open
@@ -89,4 +106,4 @@ wheel: $(VENV)/bin/python ## build a manylinux wheel into dist/
 	@ls dist/*manylinux*.whl
 
 clean: ## remove build products and the virtualenv
-	rm -rf build dist $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks coverage.json .coverage
+	rm -rf build dist $(VENV) $(PEERS_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks coverage.json .coverage
