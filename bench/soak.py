@@ -1,15 +1,16 @@
 """Soak: the real bot path on the simulator for minutes, sampled every second, then checked.
 
-``make soak`` (or ``python bench/soak.py``) starts the built-in simulator on 127.0.0.1 with
-the seeded synthetic market (endless, so the run is bounded by this driver, not by the
-data) replayed far faster than real time, and runs :class:`bitunix.app.bot.BotRun` in paper
+``make soak`` (or ``python bench/soak.py``) starts the built-in simulator on 127.0.0.1, in
+a process of its own, with the seeded synthetic market (endless, so the run is bounded by
+this driver, not by the data) replayed far faster than real time (``SOAK_SPEED``, default
+400x: about 20,000 events/s offered), and runs :class:`bitunix.app.bot.BotRun` in paper
 mode against it: the picows client, the native features, a mean-reversion strategy tuned to
 trade often, risk, the execution engine and its REST client, the SQLite store. It runs for
 ``SOAK_SECONDS`` (default 600) or until ``SOAK_MESSAGES`` (default 10^7) market messages
 arrived, whichever comes first.
 
-Every second it samples the process (the simulator runs in it too: its order history grows
-with the orders, which is part of what is measured): RSS (``/proc/self/statm``), event-loop
+Every second it samples the bot's process (the simulator's RSS is recorded beside it, not
+judged: its order history grows with every order by design): RSS (``/proc/self/statm``), event-loop
 lag (the lateness of a 50 ms timer), tick-to-order latencies written in that second (the
 run's :class:`~bitunix.core.latency.LatencyProbe`), GC pauses (``gc.callbacks``), messages/s,
 orders and fills. It writes ``soak.json`` and ``soak.png`` into ``results/soak-<UTC>/`` and
@@ -33,6 +34,7 @@ import argparse
 import asyncio
 import gc
 import math
+import multiprocessing
 import os
 import platform
 import sys
@@ -45,8 +47,9 @@ from typing import Any
 
 import msgspec
 
-from bitunix.app.bot import SIM_API_KEY, BotRun
+from bitunix.app.bot import SIM_API_KEY, SIM_API_SECRET, BotRun
 from bitunix.config import BotConfig, Mode, load_config
+from bitunix.exchange.signing import Credentials
 
 __all__ = ["Sample", "Sampler", "SoakResult", "SoakSettings", "check", "main", "run_soak",
            "write_results"]
@@ -105,6 +108,7 @@ class Sample:
 
     t_s: float
     rss_mib: float
+    sim_rss_mib: float
     lag_p99_ms: float
     lag_max_ms: float
     messages: int
@@ -138,9 +142,9 @@ class SoakResult:
     failures: list[str] = field(default_factory=list)
 
 
-def rss_mib() -> float:
-    """Resident set size of this process in MiB."""
-    with open("/proc/self/statm", "rb") as f:
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident set size of this process (or of ``pid``) in MiB."""
+    with open(f"/proc/{pid}/statm", "rb") as f:
         return int(f.read().split()[1]) * _PAGE / _MIB
 
 
@@ -170,8 +174,9 @@ class Sampler:
     """Event-loop lag, GC pauses and per-second samples of a running :class:`BotRun`."""
 
     def __init__(self, bot: BotRun, settings: SoakSettings,
-                 loop: asyncio.AbstractEventLoop) -> None:
+                 loop: asyncio.AbstractEventLoop, sim_pid: int | None = None) -> None:
         self.bot = bot
+        self.sim_pid = sim_pid
         self.settings = settings
         self.loop = loop
         self.samples: list[Sample] = []
@@ -248,6 +253,7 @@ class Sampler:
         prev = self.samples[-1].t_s if self.samples else 0.0
         self.samples.append(Sample(
             t_s=round(t, 3), rss_mib=round(rss_mib(), 3),
+            sim_rss_mib=round(rss_mib(self.sim_pid), 3) if self.sim_pid else 0.0,
             lag_p99_ms=round(percentile(lag, 99) or 0.0, 3),
             lag_max_ms=round(max(lag, default=0.0), 3), messages=messages,
             msg_per_s=round((messages - self._messages) / max(t - prev, 1e-9), 1),
@@ -265,6 +271,92 @@ class Sampler:
 
 def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
+
+
+class SimProcess:
+    """The simulator in a child process, so that the RSS measured is the bot's alone (and
+    the bot has the loop to itself, as in a real deployment). Commands by a pipe:
+    ``audit`` (the venue's orders and fills of the paper account) and ``stop``."""
+
+    def __init__(self, seed: int, speed: float, push_interval_s: float, balance: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_sim_main, name="soak-sim", daemon=True,
+                                args=(child, seed, speed, push_interval_s, balance))
+        self.urls: tuple[str, str, str] = ("", "", "")
+
+    async def start(self, timeout_s: float = 60.0) -> None:
+        """Start the child and wait for its URLs."""
+        self.proc.start()
+        self.urls = await asyncio.to_thread(self._recv, timeout_s)
+
+    def _recv(self, timeout_s: float) -> Any:
+        if not self._conn.poll(timeout_s):
+            raise RuntimeError(f"the simulator process did not answer in {timeout_s:g} s")
+        return self._conn.recv()
+
+    async def audit(self) -> dict[str, list[tuple[str, str]] | list[str]]:
+        """The venue's ``orders`` as (order id, client id) and its fills' trade ids."""
+        self._conn.send("audit")
+        result: dict[str, Any] = await asyncio.to_thread(self._recv, 60.0)
+        return result
+
+    async def stop(self) -> None:
+        """Stop the child (killed if it does not exit in 10 s)."""
+        if self.proc.is_alive():
+            self._conn.send("stop")
+            await asyncio.to_thread(self.proc.join, 10.0)
+        if self.proc.is_alive():
+            self.proc.kill()
+            await asyncio.to_thread(self.proc.join, 5.0)
+
+
+def _sim_main(conn: Any, seed: int, speed: float, push_interval_s: float,
+              balance: str) -> None:
+    asyncio.run(_serve_sim(conn, seed, speed, push_interval_s, balance))
+
+
+async def _serve_sim(conn: Any, seed: int, speed: float, push_interval_s: float,
+                     balance: str) -> None:
+    from decimal import Decimal
+
+    from bitunix.sim.server import SimServer
+
+    sim = SimServer(data=f"synthetic:{seed}", speed=speed, loop_data=False,
+                    push_interval_s=push_interval_s, wait_for_subscriber=True,
+                    api_keys={SIM_API_KEY: SIM_API_SECRET}, balance=Decimal(balance))
+    await sim.start()
+    conn.send((sim.rest_url, sim.public_ws_url, sim.private_ws_url))
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+    loop.add_reader(conn.fileno(), ready.set)
+    try:
+        while True:
+            await ready.wait()
+            ready.clear()
+            while conn.poll():
+                cmd = conn.recv()
+                if cmd == "stop":
+                    return
+                acct = sim.engine.account(SIM_API_KEY)
+                conn.send({"orders": [(o.order_id, o.client_id) for o in acct.orders.values()],
+                           "fills": [f.trade_id for f in acct.fills]})
+    finally:
+        loop.remove_reader(conn.fileno())
+        await sim.stop()
+
+
+class SoakBotRun(BotRun):
+    """:class:`BotRun` in paper mode against the simulator of a :class:`SimProcess`
+    (only where the venue comes from differs)."""
+
+    def __init__(self, *args: Any, sim_urls: tuple[str, str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sim_urls = sim_urls
+
+    async def _venue_endpoints(self) -> tuple[str, str, str, Credentials | None]:
+        rest, public, private = self._sim_urls
+        return rest, public, private, Credentials(SIM_API_KEY, SIM_API_SECRET)
 
 
 def soak_config(settings: SoakSettings, workdir: Path) -> BotConfig:
@@ -292,12 +384,11 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}
 
 
-def order_audit(bot: BotRun, store_path: Path) -> dict[str, int]:
-    """The bot's orders and fills against the venue's, after the run (see module docs)."""
+def order_audit(venue: dict[str, Any], store_path: Path) -> dict[str, int]:
+    """The bot's orders and fills (its store) against the venue's, after the run (see the
+    module docs); ``venue`` is :meth:`SimProcess.audit`."""
     from bitunix.store import SqliteStore
 
-    assert bot.sim is not None
-    acct = bot.sim.engine.account(SIM_API_KEY)
     store = SqliteStore(store_path)
     try:
         ours = store.orders()
@@ -305,23 +396,24 @@ def order_audit(bot: BotRun, store_path: Path) -> dict[str, int]:
     finally:
         store.close()
     issued = {o.client_id for o in ours}
-    venue_ids = {o.order_id for o in acct.orders.values()}
+    venue_orders: list[tuple[str, str]] = [tuple(o) for o in venue["orders"]]
+    venue_ids = {oid for oid, _ in venue_orders}
     venue_cids: dict[str, int] = {}
-    for o in acct.orders.values():
-        if o.client_id:
-            venue_cids[o.client_id] = venue_cids.get(o.client_id, 0) + 1
+    for _, cid in venue_orders:
+        if cid:
+            venue_cids[cid] = venue_cids.get(cid, 0) + 1
     booked: dict[str, int] = {}
     for f in fills:
         booked[f.trade_id] = booked.get(f.trade_id, 0) + 1
-    venue_trades = {f.trade_id for f in acct.fills}
+    venue_trades = set(venue["fills"])
     return {
         "bot_orders": len(ours),
-        "venue_orders": len(acct.orders),
+        "venue_orders": len(venue_orders),
         "venue_orders_with_client_id": sum(venue_cids.values()),
         "duplicated_orders": sum(n - 1 for n in venue_cids.values() if n > 1),
         "unknown_client_ids": sum(1 for c in venue_cids if c not in issued),
         "lost_orders": sum(1 for o in ours if o.venue_id and o.venue_id not in venue_ids),
-        "venue_fills": len(acct.fills),
+        "venue_fills": len(venue["fills"]),
         "bot_fills": len(fills),
         "lost_fills": sum(1 for t in venue_trades if t not in booked),
         "duplicated_fills": sum(n - 1 for n in booked.values() if n > 1),
@@ -333,16 +425,24 @@ async def run_soak(settings: SoakSettings, workdir: Path,
     """Run the bot against the simulator under the sampler; the result is not yet checked."""
     cfg = soak_config(settings, workdir)
     store_path = cfg.store.resolved_path()
-    bot = BotRun(cfg, Mode.PAPER, store_path=store_path, secrets=None, emit=emit)
-    loop = asyncio.get_running_loop()
-    sampler = Sampler(bot, settings, loop)
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    t0 = time.monotonic()
-    sampler.start()
+    sim = SimProcess(settings.seed, cfg.sim.speed, cfg.sim.push_interval_s / cfg.sim.speed,
+                     str(cfg.sim.balance))
     try:
-        summary = await bot.run()
+        await sim.start()
+        bot = SoakBotRun(cfg, Mode.PAPER, store_path=store_path, secrets=None, emit=emit,
+                         sim_urls=sim.urls)
+        loop = asyncio.get_running_loop()
+        sampler = Sampler(bot, settings, loop, sim_pid=sim.proc.pid)
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        t0 = time.monotonic()
+        sampler.start()
+        try:
+            summary = await bot.run()
+        finally:
+            sampler.stop()
+        venue = await sim.audit()
     finally:
-        sampler.stop()
+        await sim.stop()
     if not sampler.stop_reason:
         sampler.stop_reason = (f"{settings.seconds:g} s (SOAK_SECONDS)"
                                if not summary.failures else "run failed")
@@ -354,7 +454,7 @@ async def run_soak(settings: SoakSettings, workdir: Path,
         wall_s=round(time.monotonic() - t0, 2), stop_reason=sampler.stop_reason,
         samples=sampler.samples, t2o_us=sampler.t2o_us, lag_ms=sampler.lag_ms,
         gc_pauses_ms=sampler.gc_pauses_ms,
-        summary=msgspec.to_builtins(summary), orders=order_audit(bot, store_path))
+        summary=msgspec.to_builtins(summary), orders=order_audit(venue, store_path))
 
 
 def check(result: SoakResult) -> list[str]:
@@ -373,6 +473,8 @@ def check(result: SoakResult) -> list[str]:
     fig["rss_end_mib"] = samples[-1].rss_mib if samples else None
     fig["rss_max_mib"] = max((x.rss_mib for x in samples), default=None)
     fig["rss_slope_second_half_mib_min"] = round(slope_per_min(half), 4)
+    fig["sim_rss_start_mib"] = samples[0].sim_rss_mib if samples else None
+    fig["sim_rss_end_mib"] = samples[-1].sim_rss_mib if samples else None
     fig["lag_p99_ms"] = _round(percentile(result.lag_ms, 99))
     fig["lag_max_ms"] = _round(max(result.lag_ms, default=0.0))
     fig["gc_pauses"] = len(result.gc_pauses_ms)
@@ -444,8 +546,10 @@ def _plot(result: SoakResult, path: Path) -> None:
     s = result.samples
     t = [x.t_s for x in s]
     fig, axes = plt.subplots(5, 1, figsize=(10, 13), sharex=True)
-    axes[0].plot(t, [x.rss_mib for x in s])
+    axes[0].plot(t, [x.rss_mib for x in s], label="bot")
+    axes[0].plot(t, [x.sim_rss_mib for x in s], label="simulator (other process)", alpha=0.6)
     axes[0].set_ylabel("RSS (MiB)")
+    axes[0].legend(loc="upper left")
     axes[1].plot(t, [x.lag_p99_ms for x in s], label="p99")
     axes[1].plot(t, [x.lag_max_ms for x in s], label="max", alpha=0.6)
     axes[1].set_ylabel("loop lag (ms)")
