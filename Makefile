@@ -18,7 +18,7 @@ LOCK_RUN := requirements/lock-run.txt
 LOCK_BUILD := requirements/lock-build.txt
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 $(if $(UPGRADE),--upgrade)
 
-.PHONY: help run test bench bench-peers lint debug sanitize clean venv lock wheel bench-faults
+.PHONY: help run test bench bench-peers lint debug sanitize clean venv lock wheel bench-faults soak
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -71,6 +71,11 @@ bench-peers: $(STAMP) $(PEERS_VENV)/.installed-$(NAUTILUS_VERSION) ## ours vs na
 # Each fault scenario is bounded (30 s); results/faults-<UTC>/ gets faults.json and faults.md.
 bench-faults: $(STAMP) ## fault benchmarks against the simulator's fault injection, orders open
 	$(PY) -m pytest bench/test_bench_faults.py -p no:cacheprovider --benchmark-only -s --benchmark-columns=median,rounds $(BENCH_ARGS)
+
+# Bounded: SOAK_SECONDS (600) or SOAK_MESSAGES (10^7), whichever comes first; SOAK_SPEED,
+# SOAK_RSS_SLOPE_MIB_MIN, SOAK_DRIFT_RATIO, SOAK_MIN_ORDERS. Exit 1 names the failed check.
+soak: $(STAMP) ## bot vs simulator for minutes: RSS, loop lag, latency, GC into results/soak-<UTC>/
+	$(PY) bench/soak.py
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(VENV)/bin/ruff check src tests bench tools
