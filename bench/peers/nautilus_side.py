@@ -33,6 +33,7 @@ from typing import Any
 
 import msgspec
 import nautilus_trader
+import numpy as np
 from nautilus_trader.adapters.binance.futures.schemas.market import BinanceFuturesTradeMsg
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, StrategyConfig
@@ -191,7 +192,8 @@ def million_ticks(trades: list[tuple[float, float, int, bool, str, str]], iid: I
     return ticks
 
 
-def backtest(ticks: list[TradeTick], instrument: Any, strategy: Strategy) -> float:
+def backtest(ticks: list[TradeTick], instrument: Any, strategy: Strategy) -> tuple[float, int]:
+    """Wall seconds of ``BacktestEngine.run``, and how many orders filled."""
     engine = BacktestEngine(BacktestEngineConfig(
         trader_id=TraderId("BENCH-001"), logging=LoggingConfig(bypass_logging=True)))
     engine.add_venue(venue=Venue("BINANCE"), oms_type=OmsType.NETTING,
@@ -203,8 +205,9 @@ def backtest(ticks: list[TradeTick], instrument: Any, strategy: Strategy) -> flo
     t0 = time.perf_counter()
     engine.run()
     wall = time.perf_counter() - t0
+    filled = sum(1 for o in engine.cache.orders() if o.filled_qty > 0)
     engine.dispose()
-    return wall
+    return wall, filled
 
 
 def _percentiles(samples: list[int]) -> dict[str, float]:
@@ -219,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--trades", type=int, default=1_000_000)
+    ap.add_argument("--part", choices=("all", "micro", "backtest"), default="all",
+                    help="micro: the VWAP and decode rows; backtest: the backtests")
     args = ap.parse_args(argv)
 
     lines = _trade_lines(args.data)
@@ -229,17 +234,28 @@ def main(argv: list[str] | None = None) -> int:
     iid = instrument.id
     out: dict[str, Any] = {"tool": "nautilus_trader", "version": nautilus_trader.__version__,
                            "python": sys.version.split()[0], "trades_in_capture": len(trades)}
-    out["vwap_ns"] = bench_vwap([(p, q, unix_nanos_to_dt(ts)) for p, q, ts, *_ in trades])
-    out["decode_ns"] = bench_decode(lines, iid)
+    if args.part != "backtest":
+        # Fresh, compact rows (see our_side.compact_rows): the same on both sides.
+        px = np.array([t[0] for t in trades]).tolist()
+        qty = np.array([t[1] for t in trades]).tolist()
+        when = [unix_nanos_to_dt(t[2]) for t in trades]
+        out["vwap_ns"] = bench_vwap(list(zip(px, qty, when, strict=True)))
+        out["decode_ns"] = bench_decode(lines, iid)
 
+    if args.part == "micro":
+        json.dump(out, sys.stdout)
+        print()
+        return 0
     ticks = million_ticks(trades, iid, args.trades)
     fade = VwapFade(VwapFadeConfig(instrument_id=iid))
-    wall = backtest(ticks, instrument, fade)
+    wall, filled = backtest(ticks, instrument, fade)
     out["backtest_vwap"] = {"trades": len(ticks), "wall_s": wall, "orders": fade.orders,
+                            "filled": filled,
                             "ns_per_trade": wall * 1e9 / len(ticks)}
     every = EveryN(EveryNConfig(instrument_id=iid))
-    wall = backtest(ticks, instrument, every)
+    wall, filled = backtest(ticks, instrument, every)
     out["backtest_orders"] = {"trades": len(ticks), "wall_s": wall, "orders": every.orders,
+                              "filled": filled,
                               "ns_per_trade": wall * 1e9 / len(ticks)}
     out["tick_to_order"] = _percentiles(every.samples)
     json.dump(out, sys.stdout)
