@@ -90,7 +90,7 @@ debug: $(VENV)/bin/python ## rebuild the native core with ASan/UBSan and debug s
 sanitize: debug ## run the native tests under ASan/UBSan (then `make venv` restores the release build)
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	LD_PRELOAD="$$(cc -print-file-name=libasan.so) $$(cc -print-file-name=libubsan.so)" \
-	$(PY) -m pytest tests/features -p no:cacheprovider -q \
+	$(PY) -m pytest tests/features tests/backtest/test_research.py -p no:cacheprovider -q \
 	  --deselect tests/features/test_gil.py --deselect tests/features/test_memory.py
 
 lock: $(VENV)/bin/python ## re-pin requirements/lock-*.txt from pyproject.toml (UPGRADE=1: newest allowed)
