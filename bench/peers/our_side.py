@@ -10,7 +10,8 @@ backtests repeat them to one million with shifted timestamps, as
   theirs holds its ``TradeTick``), the model-free VWAP mean reversion strategy
   (``mean_reversion``: the rolling VWAP and its std per trade, fading 2-5 sigma
   deviations); the whole live path (derived books, features, pipeline, risk, execution);
-* ``backtest_orders``: the same with the strategies off and, every 100 trades, an entry
+* ``backtest_orders``: the same with the strategies off (and the daily loss limit at
+  100%, as theirs has none) and, every 100 trades, an entry
   signal through ``Trader.on_signal`` (plan, risk and sizing, the intent, the execution
   engine) to the venue; ``tick_to_order`` times that call to the venue's ``submit``
   (the request leaving for the latency model of the in-process venue).
@@ -205,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
                             "ns_per_trade": wall * 1e9 / result.trades}
 
     hook = EveryN()
-    config = _config(**{"signal.strategies": []})
+    # Theirs has no loss limit: ours would stop entries at the day's 5% loss (the bench's
+    # entries lose their fees) and the rows would no longer carry the same orders.
+    config = _config(**{"signal.strategies": [], "risk.limits.max_daily_loss_pct": 100.0})
     t0 = time.perf_counter()
     result = run_backtest(events, config, on_event=hook)
     wall = time.perf_counter() - t0
