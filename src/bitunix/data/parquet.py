@@ -329,6 +329,12 @@ class _EventRows(_Rows):
                                      limit=MAX_QTY, rows=trade_rows))
         (bo, bp, bq), (ao, ap, aq) = sides
         wanted = self.wanted
+        if (trades_ok and wanted is None and bool(trade_rows.all()) and all(symbols)
+                and not any(batch.column(c).null_count for c in ("price", "qty", "is_buy"))):
+            # A batch of valid trades only (trade-only data): built in one pass.
+            yield from map(TradeEvent, ts, symbols, prices, qtys, buys)
+            self.row += n
+            return
         for i in range(n):
             sym, kind = symbols[i], kinds[i]
             if sym is None or not sym:
