@@ -64,6 +64,8 @@ _MS = 1_000_000
 _SNIFF = 10_000
 #: The longest a trade push gathers trades (market time): the venue pushes trades in arrays.
 _PUSH_NS = 100 * _MS
+#: Price and size strings remembered as on the grid, per symbol, at most.
+_CHECKED_MAX = 200_000
 #: How often the risk gate polls the account (the daily loss limit), as live.
 _RISK_POLL_S = 1.0
 
@@ -284,6 +286,8 @@ class BacktestRun:
             sampling_interval_s=bt.sampling_interval_s, first_ns=first.ts_ns,
             prices={s: [] for s in symbols})
         self._grid = {s: (c.price_decimals, c.qty_decimals) for s, c in self.specs.items()}
+        self._checked: dict[str, tuple[set[str], set[str]]] = {
+            s: (set(), set()) for s in self.specs}
         self._interval_ns = max(1, round(bt.sampling_interval_s * _NS))
         self._next_sample_ns = first.ts_ns
         self._last_price: dict[str, float] = {}
@@ -319,15 +323,23 @@ class BacktestRun:
         batch_start = batch_last = 0
         next_sample = self._next_sample_ns
         errors = pipeline.stats.errors
+        checked = self._checked
         for event in self.books:
             ts = event.ts_ns
             symbol = event.symbol
             if symbol not in traded:
                 ignored[symbol] = ignored.get(symbol, 0) + 1
                 continue
-            is_trade = type(event) is TradeEvent
-            if not self._on_grid(event, is_trade):
-                raise self._off_grid(event)
+            if type(event) is TradeEvent:
+                is_trade = True
+                seen = checked[symbol]
+                if (event.price not in seen[0] or event.qty not in seen[1]) and (
+                        not self._on_grid(event, is_trade)):
+                    raise self._off_grid(event)
+            else:
+                is_trade = False
+                if not self._on_grid(event, is_trade):
+                    raise self._off_grid(event)
             if batch and (not is_trade or symbol != batch_symbol
                           or ts - batch_start >= _PUSH_NS):
                 self._push_trades(batch_symbol, batch_last, batch)
@@ -382,16 +394,28 @@ class BacktestRun:
     def _on_grid(self, event: MarketEvent, is_trade: bool) -> bool:
         """Are the event's prices and sizes on the contract's tick and step? Data from a
         venue with a finer grid cannot trade here: every fill would be off the books'
-        grid."""
-        price_dp, qty_dp = self._grid[event.symbol]
+        grid. Market data repeats a few thousand strings: each is checked once."""
+        symbol = event.symbol
+        price_dp, qty_dp = self._grid[symbol]
+        prices, qtys = self._checked[symbol]
+        if len(prices) + len(qtys) > _CHECKED_MAX:
+            prices.clear()
+            qtys.clear()
         if is_trade:
             assert isinstance(event, TradeEvent)
-            return not (_too_fine(event.price, price_dp) or _too_fine(event.qty, qty_dp))
-        assert isinstance(event, BookEvent)
-        for levels in (event.bids, event.asks):
-            for price, qty in levels:
-                if _too_fine(price, price_dp) or _too_fine(qty, qty_dp):
+            pairs: Iterable[tuple[str, str]] = ((event.price, event.qty),)
+        else:
+            assert isinstance(event, BookEvent)
+            pairs = itertools.chain(event.bids, event.asks)
+        for price, qty in pairs:
+            if price not in prices:
+                if _too_fine(price, price_dp):
                     return False
+                prices.add(price)
+            if qty not in qtys:
+                if _too_fine(qty, qty_dp):
+                    return False
+                qtys.add(qty)
         return True
 
     def _off_grid(self, event: MarketEvent) -> BitunixError:
