@@ -58,8 +58,13 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _MIB = 1024 * 1024
 
 #: Mean reversion with loose guards and a short time exit, so orders keep flowing; the
-#: volatility breaker off (bursts of the synthetic market would pause entries for minutes).
+#: volatility breaker off (bursts of the synthetic market would pause entries for minutes)
+#: and the daily loss limit out of reach: the strategy pays taker fees on every round trip
+#: and its 5% default trips after about 12 minutes, after which no order would flow.
 BUSY_TOML = """
+[risk.limits]
+max_daily_loss_pct = 100.0
+
 [[signal.strategies]]
 kind = "mean_reversion"
 [signal.strategies.params]
@@ -262,6 +267,10 @@ class Sampler:
             gc_count=len(gcs), gc_max_ms=round(max(gcs, default=0.0), 3),
             gc_total_ms=round(sum(gcs), 3)))
         self._messages = messages
+        if len(self.samples) % 60 == 0:
+            x = self.samples[-1]
+            self.bot.emit(f"soak: {x.t_s:.0f} s, {messages} messages, {orders} orders, "
+                          f"{fills} fills, RSS {x.rss_mib:.1f} MiB")
         if messages >= self.settings.messages:
             self.stop_reason = f"{messages} messages (SOAK_MESSAGES {self.settings.messages})"
             bot.interrupt()
@@ -406,7 +415,14 @@ def order_audit(venue: dict[str, Any], store_path: Path) -> dict[str, int]:
     for f in fills:
         booked[f.trade_id] = booked.get(f.trade_id, 0) + 1
     venue_trades = set(venue["fills"])
-    return {
+    # Orders of the bot the venue never saw, by final state: refused before sending (a
+    # closing order for a position the exchange's TP/SL had already closed, ...).
+    unsent: dict[str, int] = {}
+    for o in ours:
+        if o.client_id not in venue_cids:
+            key = f"not_at_venue_{str(o.status).lower()}"
+            unsent[key] = unsent.get(key, 0) + 1
+    return unsent | {
         "bot_orders": len(ours),
         "venue_orders": len(venue_orders),
         "venue_orders_with_client_id": sum(venue_cids.values()),

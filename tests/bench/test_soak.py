@@ -47,6 +47,9 @@ def test_a_short_soak_writes_its_json_and_plot_and_loses_no_order(
                 "duplicated_fills"):
         assert audit[key] == 0, key
     assert audit["bot_fills"] == audit["venue_fills"]
+    # Every order of the bot is at the venue once, or accounted for by its final state.
+    unsent = sum(n for k, n in audit.items() if k.startswith("not_at_venue_"))
+    assert audit["venue_orders_with_client_id"] + unsent == audit["bot_orders"]
     assert not [f for f in body["failures"] if "bot vs venue" in f or "run failed" in f]
     fig = body["figures"]
     assert fig["messages"] == samples[-1]["messages"]
