@@ -37,6 +37,7 @@ import math
 import multiprocessing
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -452,19 +453,24 @@ async def run_soak(settings: SoakSettings, workdir: Path,
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         t0 = time.monotonic()
         sampler.start()
+        # Ctrl-C stops the bot cleanly (flatten, reconcile) and the results are still
+        # written, marked interrupted.
+        loop.add_signal_handler(signal.SIGINT, bot.interrupt)
         try:
             summary = await bot.run()
         finally:
+            loop.remove_signal_handler(signal.SIGINT)
             sampler.stop()
         venue = await sim.audit()
     finally:
         await sim.stop()
-    if not sampler.stop_reason:
+    if sampler.stop_reason:
+        summary.interrupted = False  # our own stop at SOAK_MESSAGES, not a Ctrl-C
+    elif summary.interrupted:
+        sampler.stop_reason = "interrupted (Ctrl-C)"
+    else:
         sampler.stop_reason = (f"{settings.seconds:g} s (SOAK_SECONDS)"
                                if not summary.failures else "run failed")
-    if summary.interrupted and sampler.stop_reason.endswith("(SOAK_MESSAGES "
-                                                             f"{settings.messages})"):
-        summary.interrupted = False  # our own stop, not a Ctrl-C
     return SoakResult(
         settings=asdict(settings), machine=machine(), started_utc=started,
         wall_s=round(time.monotonic() - t0, 2), stop_reason=sampler.stop_reason,
@@ -534,6 +540,8 @@ def check(result: SoakResult) -> list[str]:
         if summ.get(key, 0):
             fails.append(f"{summ[key]} {key.replace('_', ' ')} in the run")
     fails.extend(f"run failed: {f}" for f in summ.get("failures", []))
+    if summ.get("interrupted"):
+        fails.append("interrupted (Ctrl-C): the run is incomplete")
     result.failures = fails
     return fails
 
