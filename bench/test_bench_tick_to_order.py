@@ -33,6 +33,7 @@ summary; histograms to ``results/tick_to_order.txt``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import time
@@ -391,3 +392,135 @@ def test_tick_to_order(benchmark: Any, bot: SimpleNamespace,
         assert status.fallback_calls > 0
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "tick_to_order.txt").write_text("\n\n".join(HISTOGRAMS) + "\n")
+
+
+# ------------------------------------------------------------- the decomposition
+
+def _median_ns(call: Callable[[], object], n: int = 2000,
+               after: Callable[[], object] | None = None) -> float:
+    """Median wall time of ``n`` single calls (``after`` runs untimed between them)."""
+    clock = time.perf_counter_ns
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        t0 = clock()
+        call()
+        out[i] = clock() - t0
+        if after is not None:
+            after()
+    return float(np.median(out))
+
+
+STAGES = ("decode", "features", "strategy rule", "model onnx", "plan", "snapshot",
+          "risk+sizing", "sizing", "intent+body", "signing", "write")
+
+
+def test_decomposition(benchmark: Any, bot: SimpleNamespace) -> None:
+    """Each stage of the path on the same inputs, in process, one at a time (warm: the
+    same input again and again, so these are floors). ``strategy rule`` is
+    ``SignalStack.on_tick`` with the rule fallback (the model's stage apart:
+    ``Predictor.predict`` of the shipped ONNX GBM); ``risk+sizing`` is
+    ``RiskGate.check_entry``, ``sizing`` its ``size_entry`` alone; ``write`` is one
+    ``os.write`` of the signed request on a TCP loopback socket (drained untimed)."""
+    import socket
+
+    from bitunix.adapters.bitunix import PLACE_PATH
+    from bitunix.adapters.bitunix_convert import PlaceMarketBody, steps_str
+    from bitunix.app.trader import entry_plan
+    from bitunix.model import OrderIntent, OrderType
+    from bitunix.model.ticks import FloatGrid
+    from bitunix.risk.params import SymbolRisk
+    from bitunix.risk.sizing import size_entry
+    from bitunix.wire.decoding import decode_public
+
+    venue, engine, gate = bot.venue, bot.engine, bot.trader.gate
+    spec = venue.contracts["BTCUSDT"]
+    now_ms = time.time_ns() // 1_000_000
+    payload = depth15_payload("BTCUSDT", now_ms, MID)
+    fe = FeatureEngine(tick_size=float(spec.tick_size))
+    for i in range(41):
+        fe.on_trade(MID + (10.0 if i == 40 else 5.0 if i % 2 else -5.0), 0.01,
+                    now_ms * 1_000_000, i % 2 == 0)
+    msg = decode_public(payload)
+    book = bot.pipeline._book
+    ts_ns = msg.ts * 1_000_000
+    assert book.feed(fe, msg.data, ts_ns)
+    assert fe.write()
+    rule = bot.stacks["rule"]
+    group = rule.by_symbol["BTCUSDT"]
+    sigs = rule.on_tick("BTCUSDT", ts_ns, fe, True)
+    assert sigs, "the rule path must fire on this book"
+    sig = sigs[0]
+    group.on_entry_rejected(sig.strategy, ts_ns, "bench")
+    vec32 = np.asarray(fe.vector, dtype=np.float32)
+    predictor = bot.stacks["onnx"].predictor
+    grid = FloatGrid(spec.price_decimals)
+    plan = entry_plan(grid, sig)
+    assert not isinstance(plan, str)
+    exposure = engine.snapshot()
+    risk = SymbolRisk(spec, gate.config)
+
+    def check() -> object:
+        return gate.check_entry(spec, plan.side, price_ticks=plan.price_ticks,
+                                stop_ticks=plan.stop_ticks, target_ticks=plan.target_ticks,
+                                probability=sig.probability, exposure=exposure,
+                                now_ns=time.time_ns())
+
+    assert not isinstance(check(), str)
+
+    def body() -> bytes:
+        intent = OrderIntent(spec=spec, side=plan.side, qty_steps=10, strategy=sig.strategy,
+                             reason="enter", tp_ticks=plan.target_ticks,
+                             sl_ticks=plan.stop_ticks, ts_ns=ts_ns)
+        return venue._encode(PlaceMarketBody(
+            symbol=spec.symbol, side=intent.side, orderType=OrderType.MARKET,
+            qty=steps_str(intent.qty_steps, spec.qty_decimals), clientId="t2o-1-000001",
+            reduceOnly=False))
+
+    raw = venue._build("POST", PLACE_PATH, body())
+    srv = socket.create_server(("127.0.0.1", 0))
+    cli = socket.create_connection(srv.getsockname())
+    peer, _ = srv.accept()
+    cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    peer.setblocking(False)
+
+    def drain() -> None:
+        with contextlib.suppress(BlockingIOError):
+            peer.recv(65536)
+
+    fd = cli.fileno()
+    calls: dict[str, tuple[Callable[[], object], Callable[[], object] | None]] = {
+        "decode": (lambda: decode_public(payload), None),
+        "features": (lambda: book.feed(fe, msg.data, ts_ns) and fe.write(), None),
+        "strategy rule": (lambda: rule.on_tick("BTCUSDT", ts_ns, fe, True),
+                          lambda: group.on_entry_rejected(sig.strategy, ts_ns, "bench")),
+        "model onnx": (lambda: predictor.predict(vec32), None),
+        "plan": (lambda: entry_plan(grid, sig), None),
+        "snapshot": (engine.snapshot, None),
+        "risk+sizing": (check, None),
+        "sizing": (lambda: size_entry(risk, plan.side, price_ticks=plan.price_ticks,
+                                      stop_ticks=plan.stop_ticks,
+                                      target_ticks=plan.target_ticks,
+                                      probability=sig.probability, equity=1e6), None),
+        "intent+body": (body, None),
+        "signing": (lambda: venue._build("POST", PLACE_PATH, body()), None),
+        "write": (lambda: os.write(fd, raw), drain),
+    }
+    try:
+        medians = benchmark.pedantic(
+            lambda: {k: _median_ns(c, after=a) for k, (c, a) in calls.items()},
+            rounds=1, iterations=1)
+    finally:
+        for s in (cli, peer, srv):
+            s.close()
+    medians["signing"] -= medians["intent+body"]  # it built the body too
+    total = 0.0
+    for stage in STAGES:
+        ns = medians[stage]
+        MEDIANS_NS[f"tick2order/stage {stage}"] = ns
+        benchmark.extra_info[f"{stage} ns"] = round(ns)
+        if stage != "sizing":  # inside risk+sizing
+            total += ns
+        print(f"stage {stage:<14} {ns / 1000:8.2f} us")
+    MEDIANS_NS["tick2order/stages sum (rule path)"] = total
+    print(f"sum (rule path, sizing inside risk) {total / 1000:.2f} us")
+    assert all(v > 0 for v in medians.values())
