@@ -4,6 +4,7 @@ an honest exit."""
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -71,14 +72,28 @@ async def test_an_unknown_symbol_is_a_clear_failure(tmp_path: Path, capture_slic
 
 
 async def test_market_data_that_never_delivers_fails_the_run(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.txt"
-    empty.write_text("")
-    cfg = busy_config(tmp_path, empty, **{"run.first_trade_timeout_s": 1.0})
+    """A book and never a trade: the feed watchdog fails the run."""
+    book_only = tmp_path / "book-only.txt"
+    snapshot = {"lastUpdateId": 100, "bids": [["60000.0", "1"]], "asks": [["60000.1", "3"]]}
+    book_only.write_text(f"1723161255000000000 {json.dumps(snapshot)}\n")
+    cfg = busy_config(tmp_path, book_only, **{"run.first_trade_timeout_s": 1.0})
     bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
                  emit=lambda _: None)
     s = await asyncio.wait_for(bot.run(), 30)
     assert s.exit_code() == 1
     assert "no trade arrived within 1 s" in s.failures[0]
+
+
+async def test_an_empty_market_data_file_fails_the_run_at_once(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    cfg = busy_config(tmp_path, empty, **{"run.first_trade_timeout_s": 10.0})
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lambda _: None)
+    s = await asyncio.wait_for(bot.run(), 30)
+    assert s.exit_code() == 1
+    assert s.failures[0] == f"no market events in {empty}: the file is empty"
+    assert s.wall_s < 10.0
 
 
 async def test_interrupt_stops_cleanly_with_exit_130(tmp_path: Path,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bitunix.backtest.books import DerivedBooks
+from bitunix.data.books import DerivedBooks
 from bitunix.model.market import BookEvent, MarketEvent, TradeEvent
 
 D = Decimal

@@ -198,3 +198,22 @@ async def test_an_idle_server_replays_at_market_pace_not_in_a_busy_loop() -> Non
         applied = sim.playback.applied
     assert sim.playback.passes >= 2  # the test spans a pass boundary
     assert applied <= elapsed / 0.1 + 2
+
+
+def test_a_trade_csv_is_a_source_with_books_derived_from_its_trades(tmp_path: Path) -> None:
+    """The simulator replays any market-data file; trade-only data gets books (without
+    them nothing fills a market order and the bot never decides)."""
+    from bitunix.sim.contracts import default_contracts
+
+    data = tmp_path / "BTCUSDT-trades.csv"
+    rows = [f"{1723161255000 + i * 100},{60000 + (i % 7) / 10:.1f},0.01,"
+            f"{'buy' if i % 2 else 'sell'}" for i in range(40)]
+    data.write_text("timestamp,price,qty,side\n" + "\n".join(rows) + "\n")
+    plain = list(source_for(data)())
+    assert all(isinstance(e, TradeEvent) for e in plain)
+    assert len(plain) == 40
+    events = list(source_for(data, contracts=default_contracts())())
+    books = [e for e in events if isinstance(e, BookEvent)]
+    assert len(events) - len(books) == 40
+    assert len(books) >= 10  # one per 300 ms of 4 s
+    assert all(float(b.bids[0][0]) < float(b.asks[0][0]) for b in books)

@@ -35,13 +35,13 @@ from bitunix.adapters.inprocess import InProcessVenueAdapter, contract_spec
 from bitunix.app.hooks import TradingHooks
 from bitunix.app.pipeline import MarketPipeline
 from bitunix.app.trader import StrategyFeedback, Trader
-from bitunix.backtest.books import DerivedBooks
 from bitunix.backtest.journal import BacktestJournal
 from bitunix.backtest.vloop import MarketTimeLoop
 from bitunix.config import BotConfig, Mode
 from bitunix.core.clock import ManualClock
 from bitunix.core.errors import BitunixError, ConfigError
 from bitunix.core.latency import LatencyProbe
+from bitunix.data.books import DerivedBooks
 from bitunix.execution import VenueListener, VenueOrder, VenuePosition
 from bitunix.execution.client_ids import ClientIdFactory
 from bitunix.execution.engine import ExecutionEngine

@@ -157,8 +157,8 @@ def _features_only(sources: list[tuple[Path, str | None]], out: Path,
 
     from bitunix.app.backtest import market_events
     from bitunix.app.replay import replay_features
-    from bitunix.backtest.books import DerivedBooks
     from bitunix.core.errors import ConfigError
+    from bitunix.data.books import DerivedBooks
     from bitunix.features import FeatureEngine
     from bitunix.sim.contracts import bundled_contracts
 

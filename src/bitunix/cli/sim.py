@@ -34,8 +34,8 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--port", type=port, default=0, help="port (0 = any free port)")
-    parser.add_argument("--data", help="market data: a capture or recording file, or "
-                        "'synthetic[:SEED]' (default: the bundled capture)")
+    parser.add_argument("--data", help="market data: a capture, recording, Parquet or trade "
+                        "CSV file, or 'synthetic[:SEED]' (default: the bundled capture)")
     parser.add_argument("--symbol", type=str.upper, help="replay only this symbol of a capture")
     parser.add_argument("--speed", type=positive_float, default=1.0,
                         help="playback rate relative to recorded time (default 1 = real time)")

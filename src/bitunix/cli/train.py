@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from decimal import Decimal
 
-    from bitunix.backtest.books import DerivedBooks
+    from bitunix.data.books import DerivedBooks
     from bitunix.data.files import iter_market_file
     from bitunix.features import FEATURE_NAMES
     from bitunix.ml.dataset import FeatureParams, build_samples

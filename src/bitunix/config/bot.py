@@ -75,10 +75,11 @@ class VenueSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 class SimSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The built-in simulator of ``venue.kind = "sim"``. ``data``: a capture or recording
-    file, or ``synthetic[:SEED]`` (empty: the bundled real BTCUSDT capture); ``speed``:
-    replay rate (20: the 344 s capture in about 17 s); ``balance``: starting USDT;
-    ``push_interval_s``: depth snapshot cadence in market seconds (the venue's ~0.3 s)."""
+    """The built-in simulator of ``venue.kind = "sim"``. ``data``: a market-data file
+    (capture, recording, Parquet, trade CSV), or ``synthetic[:SEED]`` (empty: the bundled
+    real BTCUSDT capture); ``speed``: replay rate (20: the 344 s capture in about 17 s);
+    ``balance``: starting USDT; ``push_interval_s``: depth snapshot cadence in market
+    seconds (the venue's ~0.3 s)."""
 
     data: str = ""
     speed: float = 20.0

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from bitunix.core.clock import ManualClock
 from bitunix.data import BookEvent, MarketEvent, TradeEvent
+from bitunix.sim.contracts import SimContract
 from bitunix.sim.engine import MatchingEngine, SimLevel
 
 EventSource = Callable[[], Iterable[MarketEvent]]
@@ -40,12 +41,18 @@ def to_levels(pairs: Iterable[tuple[str, str]]) -> list[SimLevel]:
     return [[Decimal(p), Decimal(q)] for p, q in pairs]
 
 
-def source_for(data: str | Path | None, *, symbol: str | None = None) -> EventSource:
+def source_for(data: str | Path | None, *, symbol: str | None = None,
+               contracts: Mapping[str, SimContract] | None = None,
+               derived_book_ms: float = 300.0) -> EventSource:
     """An event source: ``None`` = the bundled capture; ``synthetic[:seed]`` = the generator;
-    a ``.txt``/``.gz`` file of Bitunix pushes (``<recv_ts_ns> <json>`` lines) = a recording;
-    otherwise a Binance-style capture file read by :func:`bitunix.data.iter_capture`."""
+    otherwise any market-data file :func:`bitunix.data.files.iter_market_file` reads (a
+    capture, a recording, Parquet, a trade CSV, a directory of recorder parts). Given the
+    ``contracts``, a symbol whose data has no book gets one derived from its trades
+    every ``derived_book_ms`` (:class:`~bitunix.data.books.DerivedBooks`): without a book
+    nothing can fill a market order, and the bot decides on books."""
     from bitunix.data import iter_capture
-    from bitunix.data.recording import is_recording, iter_recording_events
+    from bitunix.data.books import DerivedBooks
+    from bitunix.data.files import iter_market_file
 
     if data is None:
         return lambda: iter_capture(symbol=symbol)
@@ -56,9 +63,13 @@ def source_for(data: str | Path | None, *, symbol: str | None = None) -> EventSo
         seed = int(text.partition(":")[2] or 0)
         return lambda: SyntheticMarket(seed=seed, symbol=symbol or "BTCUSDT").events()
     path = Path(text)
-    if is_recording(path):
-        return lambda: iter_recording_events(path)
-    return lambda: iter_capture(path, symbol=symbol)
+    if contracts is None:
+        return lambda: iter_market_file(path, symbol=symbol)
+    interval_ns = max(1, int(derived_book_ms * 1_000_000))
+    ticks = {s: c.tick for s, c in contracts.items()}
+    steps = {s: c.step for s, c in contracts.items()}
+    return lambda: iter(DerivedBooks(iter_market_file(path, symbol=symbol), ticks,
+                                     interval_ns=interval_ns, steps=steps))
 
 
 @dataclass(slots=True)

@@ -147,7 +147,9 @@ class SimServer:
         self.ws_msg_per_s = ws_msg_per_s
         self.idle_timeout_s = idle_timeout_s
         self.ws_queue_limit = ws_queue_limit
-        self.playback = Playback(self.engine, source or source_for(data), speed=speed or 1.0,
+        self.playback = Playback(self.engine,
+                                 source or source_for(data, contracts=self.engine.contracts),
+                                 speed=speed or 1.0,
                                  loop=loop_data, on_event=self._on_market_event)
         self.sessions: set[WsSession] = set()
         self.engine.listeners.append(self._on_private_push)
