@@ -91,6 +91,8 @@ EVERY_PUSH = {"entry_z": 1e-9, "max_entry_z": 1e9, "max_tick_ratio": 1e9,
 RATIOS.extend([
     ("tick2order: onnx / rule frame->written (p50)",
      "tick2order/onnx frame->written p50", "tick2order/rule frame->written p50"),
+    ("tick2order: aiohttp send / fast send, frame->written (p50)",
+     "tick2order/aiohttp frame->written p50", "tick2order/rule frame->written p50"),
     ("tick2order: rule frame->parsed / frame->written (p50)",
      "tick2order/rule frame->parsed p50", "tick2order/rule frame->written p50"),
 ])
@@ -390,6 +392,77 @@ def test_tick_to_order(benchmark: Any, bot: SimpleNamespace,
         assert status.fallback_calls == 0
     else:
         assert status.fallback_calls > 0
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tick_to_order.txt").write_text("\n\n".join(HISTOGRAMS) + "\n")
+
+
+def test_tick_to_order_aiohttp(benchmark: Any, bot: SimpleNamespace,
+                               loop: asyncio.AbstractEventLoop) -> None:
+    """The baseline of the send: the same market path (rule), each signal sent as
+    ``BitunixREST.place_order`` on aiohttp (a task per order, the REST client the bot
+    has besides its fast path), until aiohttp has written the body (its
+    ``on_request_chunk_sent`` trace). Risk and sizing are left out (the order is a fixed
+    0.001 BTC, sides alternating so no position builds up): they cost about 10 us of
+    the fast path's span, which makes this baseline slightly favourable."""
+    import aiohttp
+
+    from bitunix.exchange import BitunixREST, OrderRequest
+    from bitunix.model import OrderType, Side
+
+    bot.use("rule")
+    pipeline, proc = bot.pipeline, bot.proc
+    group = bot.stacks["rule"].by_symbol["BTCUSDT"]
+    sent: list[int] = []
+    acks: list[asyncio.Task[Any]] = []
+
+    async def on_chunk(*_: Any) -> None:
+        sent.append(time.perf_counter_ns())
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(on_chunk)
+
+    async def run() -> list[int]:
+        session = aiohttp.ClientSession(trace_configs=[trace])
+        rest = BitunixREST(Credentials(KEY, SECRET),
+                           RestConfig(base_url=f"http://127.0.0.1:{proc.rest_port}",
+                                      rate_limits=False), session=session)
+        count = [0]
+
+        def on_signal(sig: Any) -> None:
+            count[0] += 1
+            req = OrderRequest(symbol="BTCUSDT", side=Side.BUY if count[0] % 2 else Side.SELL,
+                               qty=Decimal("0.0010"), order_type=OrderType.MARKET,
+                               client_id=f"t2a{count[0]}-{time.time_ns()}")
+            acks.append(asyncio.ensure_future(rest.place_order(req)))
+            group.on_entry_rejected(sig.strategy, sig.ts_ns, "bench")  # ready for the next
+
+        fast = pipeline.on_signal
+        pipeline.on_signal = on_signal
+        spans: list[int] = []
+        try:
+            proc.ticks.send("warm")
+            await asyncio.sleep(0.05)
+            for i in range(SAMPLES):
+                if i and i % 200 == 0:
+                    proc.ticks.send("warm")
+                    await asyncio.sleep(0.01)
+                before = len(sent)
+                proc.ticks.send("tick")
+                await _until(lambda b=before: len(sent) > b, 2.0)
+                spans.append(sent[before] - Arrivals.last_ns)
+                ack = await acks[-1]
+                assert ack.order_id
+        finally:
+            pipeline.on_signal = fast
+            await session.close()
+        return spans
+
+    spans = benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=1,
+                               iterations=1)
+    name = "tick2order/aiohttp frame->written"
+    record_percentiles(name, spans, benchmark, "orders")
+    _p999(name, spans)
+    HISTOGRAMS.append(_histogram(name, spans))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "tick_to_order.txt").write_text("\n\n".join(HISTOGRAMS) + "\n")
 
