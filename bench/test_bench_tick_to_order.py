@@ -198,8 +198,11 @@ class Arrivals:
 
 
 class _StampedListener(ws_module._Listener):  # type: ignore[name-defined]
+    """Stamps the market socket's frames (not the private socket's pushes)."""
+
     def on_ws_frame(self, transport: Any, frame: Any) -> None:
-        Arrivals.last_ns = time.perf_counter_ns()
+        if not self._client.private:
+            Arrivals.last_ns = time.perf_counter_ns()
         super().on_ws_frame(transport, frame)
 
 
