@@ -150,7 +150,7 @@ def test_bitunix_in_process(benchmark: Any, record: Callable[..., None]) -> None
         for i, p in enumerate(PAYLOADS):
             on_payload(p, i % BATCH == BATCH - 1)
 
-    benchmark.pedantic(run, setup=setup, rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=9, iterations=1, warmup_rounds=1)
     stats = built[-1].stats
     assert stats.trade_pushes == stats.book_pushes == N // 2
     assert stats.evaluations == N // 2
@@ -171,7 +171,7 @@ def test_python_baseline_in_process(benchmark: Any, record: Callable[..., None])
         for p in PAYLOADS:
             on_message(p)
 
-    benchmark.pedantic(run, setup=setup, rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=9, iterations=1, warmup_rounds=1)
     assert built[-1].decisions == N // 2
     record("throughput/python baseline", benchmark, N)
     benchmark.extra_info["messages_per_s"] = round(N / benchmark.stats.stats.median)
