@@ -67,7 +67,7 @@ class PyFeatures:
         self.last = price
         cut = ts_ns - WINDOW_NS
         trades = self._trades
-        while trades and trades[0][0] < cut:
+        while trades and trades[0][0] <= cut:
             _, p, q = trades.popleft()
             self._pv -= p * q
             self._pv2 -= p * p * q
