@@ -93,6 +93,8 @@ RATIOS.extend([
      "tick2order/onnx frame->written p50", "tick2order/rule frame->written p50"),
     ("tick2order: aiohttp send / fast send, frame->written (p50)",
      "tick2order/aiohttp frame->written p50", "tick2order/rule frame->written p50"),
+    ("tick2order: rule frame->written p50 / the stages' warm sum",
+     "tick2order/rule frame->written p50", "tick2order/stages sum (rule path)"),
     ("tick2order: rule frame->parsed / frame->written (p50)",
      "tick2order/rule frame->parsed p50", "tick2order/rule frame->written p50"),
 ])
