@@ -229,3 +229,43 @@ async def test_snapshot_before_any_balance_has_no_equity() -> None:
     snap = engine.snapshot()
     assert (snap.equity, snap.day_start_equity, snap.day_pnl) == (0, 0, 0)
     await engine.close()
+
+
+async def test_a_close_reported_filled_before_its_fills_is_not_sent_twice() -> None:
+    """The close's report says FILLED before its fills are booked (the push came first, the
+    fills are read later): the flatten waits for them instead of sending a second close,
+    which the venue would refuse (30018) or, worse, fill the other way."""
+    from bitunix.core.clock import ManualClock
+    from bitunix.execution import ClientIdFactory
+    from bitunix.model import OrderAccepted, OrderReport, OrderStatus
+
+    from .conftest import FAST, MemoryJournal, fill_of
+
+    venue = ScriptedVenue()
+    engine = ExecutionEngine(venue, MemoryJournal(), clock=ManualClock(START_NS),
+                             ids=ClientIdFactory("bx", 1), settings=FAST, symbols=["BTCUSDT"])
+    await engine.reconcile()
+    entry = engine.submit(buy(10))
+    engine.on_order_event(entry.client_id, OrderReport(
+        status=OrderStatus.FILLED, filled_steps=10, ts_ns=START_NS, venue_id="v1"))
+    engine.on_fill(fill_of(entry, "t1", 10, 600000))
+    loop = asyncio.get_running_loop()
+
+    def answer(order: object) -> None:
+        close = venue.submitted[-1]
+        if not close.reduce_only:
+            return
+        venue.venue_fills[close.client_id] = [fill_of(close, f"c{len(venue.submitted)}", 10,
+                                                      600100)]
+        cid = close.client_id
+        loop.call_soon(engine.on_order_event, cid, OrderAccepted(venue_id="v2", ts_ns=START_NS))
+        loop.call_soon(engine.on_order_event, cid, OrderReport(
+            status=OrderStatus.FILLED, filled_steps=10, ts_ns=START_NS, venue_id="v2"))
+
+    venue.on_submit = answer
+    report = await engine.flatten(timeout_s=2.0)
+    assert report.flat
+    assert report.closes == 1
+    assert [o.reduce_only for o in venue.submitted] == [False, True]
+    assert venue.fill_reads  # the close's fills were fetched, not re-sent
+    await engine.close()
