@@ -52,14 +52,6 @@ async def cancel_all(engine: ExecutionEngine) -> int:
     return len(open_orders)
 
 
-def _fills_in_flight(engine: ExecutionEngine, client_id: str) -> bool:
-    """Has ``client_id`` been reported filled beyond the fills booked so far? Then the
-    position is closing, not still open: its fills are on their way (or being fetched), and
-    a second close would only be refused (30018) or, worse, open the other side."""
-    order = engine.order(client_id)
-    return order is not None and order.filled_steps > engine.booked_steps(client_id)
-
-
 async def flatten(engine: ExecutionEngine, timeout_s: float) -> FlattenReport:
     """Cancel all, close all, wait until flat (at most ``timeout_s``)."""
     loop = engine._loop_()
@@ -72,18 +64,14 @@ async def flatten(engine: ExecutionEngine, timeout_s: float) -> FlattenReport:
         errors.append(f"cancel-all failed: {exc}")
         log.warning("flatten: cancel-all failed: %s", exc)
     closes: dict[str, int] = {}
-    sent: dict[str, list[str]] = {}
     portfolio = engine.portfolio
     while True:
         for symbol in portfolio.open_symbols():
-            busy = any(o.reduce_only for o in engine.open_orders(symbol)) or any(
-                _fills_in_flight(engine, cid) for cid in sent.get(symbol, ()))
+            busy = any(o.reduce_only for o in engine.open_orders(symbol))
             if busy or closes.get(symbol, 0) >= MAX_CLOSES_PER_SYMBOL:
                 continue
             closes[symbol] = closes.get(symbol, 0) + 1
-            close = engine.exits.close_position(symbol, "flatten", engine.clock.now_ns())
-            if close is not None:
-                sent.setdefault(symbol, []).append(close.client_id)
+            engine.exits.close_position(symbol, "flatten", engine.clock.now_ns())
         left = deadline - loop.time()
         if portfolio.is_flat or left <= 0:
             break
