@@ -419,11 +419,14 @@ def order_audit(venue: dict[str, Any], store_path: Path) -> dict[str, int]:
     # Orders of the bot the venue never saw, by final state: refused before sending (a
     # closing order for a position the exchange's TP/SL had already closed, ...).
     unsent: dict[str, int] = {}
+    reasons: dict[str, int] = {}
     for o in ours:
         if o.client_id not in venue_cids:
             key = f"not_at_venue_{str(o.status).lower()}"
             unsent[key] = unsent.get(key, 0) + 1
-    return unsent | {
+            why = f"reject_reason: {o.reject_reason[:60] or '(none)'}"
+            reasons[why] = reasons.get(why, 0) + 1
+    return reasons | unsent | {
         "bot_orders": len(ours),
         "venue_orders": len(venue_orders),
         "venue_orders_with_client_id": sum(venue_cids.values()),
@@ -595,7 +598,8 @@ def _plot(result: SoakResult, path: Path) -> None:
     axes[4].set_xlabel("seconds")
     verdict = "PASS" if not result.failures else "FAIL"
     axes[0].set_title(f"bitunix soak {result.started_utc}: {verdict}, "
-                      f"{result.figures.get('messages', 0)} messages, {result.stop_reason}")
+                      f"{result.figures.get('duration_s', 0):.0f} s, stopped by "
+                      f"{result.stop_reason}")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
