@@ -615,8 +615,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("results") / time.strftime("soak-%Y%m%dT%H%M%SZ", time.gmtime())
     print(f"soak: up to {settings.seconds:g} s or {settings.messages} messages, "
           f"synthetic:{settings.seed} at {settings.speed:g}x; results in {out}", flush=True)
+    # The event loop of `bitunix-bot run`: uvloop where it is installed.
+    try:
+        import uvloop
+        runner: Callable[[Any], SoakResult] = uvloop.run
+        loop_name = "uvloop"
+    except ImportError:  # uvloop is a dependency except on Windows
+        runner, loop_name = asyncio.run, "asyncio"
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        result = asyncio.run(run_soak(settings, Path(tmp), emit=lambda m: print(m, flush=True)))
+        result = runner(run_soak(settings, Path(tmp), emit=lambda m: print(m, flush=True)))
+    result.machine["event_loop"] = loop_name
     fails = check(result)
     json_path, png_path = write_results(result, out)
     f = result.figures
