@@ -40,6 +40,7 @@ from picows import WSListener, WSMsgType, WSTransport, ws_connect, ws_create_ser
 
 from bench.conftest import RATIOS
 from bench.forked import forked_server, pin_server
+from bench.market_peer import MarketPeer
 from bench.tick_frames import PyFeatures, depth15_payload, trade_payload, ws_frame
 from bitunix.app.pipeline import MarketPipeline
 from bitunix.exchange import BitunixWS, WsConfig
@@ -183,21 +184,8 @@ def _serve(port_out: Connection, cmds: Connection) -> None:  # pragma: no cover 
     blob = b"".join(ws_frame(p) for p in PAYLOADS)
     live: list[WSTransport] = []
 
-    class Conn(WSListener):
-        def on_ws_connected(self, transport: WSTransport) -> None:
-            live.append(transport)
-            transport.send(WSMsgType.TEXT, b'{"op":"connect","data":{"result":true}}')
-
-        def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
-            if frame.msg_type is WSMsgType.CLOSE:
-                transport.disconnect()
-
-        def on_ws_disconnected(self, transport: WSTransport) -> None:
-            if transport in live:
-                live.remove(transport)
-
     async def main() -> None:
-        server = await ws_create_server(lambda _r: Conn(), "127.0.0.1", 0)
+        server = await ws_create_server(lambda _r: MarketPeer(live), "127.0.0.1", 0)
         port_out.send(server.sockets[0].getsockname()[1])
         loop = asyncio.get_running_loop()
         done = loop.create_future()

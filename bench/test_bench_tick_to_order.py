@@ -52,6 +52,7 @@ import uvloop
 import bitunix.exchange.ws as ws_module
 from bench.conftest import MEDIANS_NS, RATIOS, record_percentiles
 from bench.forked import forked_server, pin_server
+from bench.market_peer import MarketPeer
 from bench.test_bench_order_path import ENGINE, NullJournal
 from bench.tick_frames import depth15_payload, trade_payload, ws_frame
 from bitunix.adapters.bitunix import BitunixVenue, BitunixVenueSettings
@@ -112,7 +113,7 @@ def _warm_trades(ts_ms: int) -> bytes:
 
 def _serve(ticks: Connection, stamps_out: Connection, port_out: Connection,
            cmds: Connection) -> None:  # pragma: no cover - child
-    from picows import WSListener, WSMsgType, WSTransport, ws_create_server
+    from picows import WSTransport, ws_create_server
 
     from bitunix.model.market import BookEvent
     from bitunix.sim.server import SimServer
@@ -131,26 +132,13 @@ def _serve(ticks: Connection, stamps_out: Connection, port_out: Connection,
     events = [BookEvent(ts_ns=time.time_ns(), symbol="BTCUSDT", bids=bids, asks=asks)]
     live: list[WSTransport] = []
 
-    class Market(WSListener):
-        def on_ws_connected(self, transport: WSTransport) -> None:
-            live.append(transport)
-            transport.send(WSMsgType.TEXT, b'{"op":"connect","data":{"result":true}}')
-
-        def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
-            if frame.msg_type is WSMsgType.CLOSE:
-                transport.disconnect()
-
-        def on_ws_disconnected(self, transport: WSTransport) -> None:
-            if transport in live:
-                live.remove(transport)
-
     async def main() -> None:
         sim = SimServer(source=lambda: iter(events), speed=0, push_interval_s=None,
                         loop_data=False, api_keys={KEY: SECRET}, balance=Decimal("1000000"),
                         ws_msg_per_s=None)
         await sim.start()
         sim.advance(1)
-        market = await ws_create_server(lambda _r: Market(), "127.0.0.1", 0)
+        market = await ws_create_server(lambda _r: MarketPeer(live), "127.0.0.1", 0)
         port_out.send((sim.port, market.sockets[0].getsockname()[1]))
         loop = asyncio.get_running_loop()
         done = loop.create_future()

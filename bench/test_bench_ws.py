@@ -34,6 +34,7 @@ import uvloop
 from picows import WSListener, WSMsgType, WSTransport, ws_connect, ws_create_server
 
 from bench.conftest import RATIOS
+from bench.market_peer import MarketPeer
 from bitunix.exchange import WsConfig
 from bitunix.exchange.ws import BitunixWS, WsHandler
 from bitunix.wire import TradePush
@@ -57,23 +58,10 @@ def _frame(payload: bytes) -> bytes:
 def _serve(port_out: Connection, cmds: Connection) -> None:  # pragma: no cover - child
     blob = _frame(TRADE) * N
 
-    class Conn(WSListener):
-        def on_ws_connected(self, transport: WSTransport) -> None:
-            live.append(transport)
-            transport.send(WSMsgType.TEXT, b'{"op":"connect","data":{"result":true}}')
-
-        def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
-            if frame.msg_type is WSMsgType.CLOSE:
-                transport.disconnect()
-
-        def on_ws_disconnected(self, transport: WSTransport) -> None:
-            if transport in live:
-                live.remove(transport)
-
     live: list[WSTransport] = []
 
     async def main() -> None:
-        server = await ws_create_server(lambda _r: Conn(), "127.0.0.1", 0)
+        server = await ws_create_server(lambda _r: MarketPeer(live), "127.0.0.1", 0)
         port_out.send(server.sockets[0].getsockname()[1])
         loop = asyncio.get_running_loop()
         done = loop.create_future()
