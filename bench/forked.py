@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import platform
 import signal
 import warnings
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 CPUS = sorted(os.sched_getaffinity(0))
@@ -54,3 +56,20 @@ def forked_server(serve: Serve, *, start_timeout_s: float) -> Iterator[Any]:
         proc.join(5)
         if proc.is_alive():
             os.kill(proc.pid, signal.SIGKILL)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo), for the results a benchmark writes."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """What a run ran on: CPU, cores, Python, platform."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}

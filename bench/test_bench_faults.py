@@ -47,8 +47,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import platform
 import statistics
 import subprocess
 import time
@@ -61,6 +59,7 @@ import pytest
 import uvloop
 
 from bench.faults_session import STALE_AFTER_S, FaultRun, when
+from bench.forked import machine
 from tests.e2e.conftest import ENGINE, VENUE
 
 #: Every scenario, set-up and checks included, ends within this (the brief's bound).
@@ -279,21 +278,12 @@ def test_fault_bot_restart(benchmark: Any) -> None:
 
 # ---------------------------------------------------------------------- results
 def _machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT,
                                 capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "commit": commit}
+    return {**machine(), "commit": commit}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
