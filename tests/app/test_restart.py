@@ -52,6 +52,15 @@ async def until(predicate: Callable[[], bool], timeout_s: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def trading(bot: BotRun, sim: SimServer) -> None:
+    """Until ``bot`` may trade and the venue's replay has reached its first two-sided book (a
+    market order before that finds nothing to take and is cancelled, as a real venue would
+    with an empty book)."""
+    market = sim.engine.markets["BTCUSDT"]
+    await until(lambda: bot.trader is not None and bot.trader.enabled
+                and bool(market.asks) and bool(market.bids))
+
+
 def start(cfg: BotConfig, lines: list[str] | None = None) -> tuple[BotRun, asyncio.Task[object]]:
     bot = BotRun(cfg, Mode.LIVE, store_path=cfg.store.resolved_path(),
                  secrets=Secrets(api_key=KEY, api_secret=SECRET),
@@ -70,9 +79,9 @@ def venue_open_ids(sim: SimServer) -> set[str]:
     return {o.client_id for o in acct.open_orders.values()}
 
 
-async def open_position_and_resting_order(bot: BotRun) -> str:
+async def open_position_and_resting_order(bot: BotRun, sim: SimServer) -> str:
     """Through the bot's own engine: a filled market entry and a far resting limit order."""
-    await until(lambda: bot.trader is not None and bot.trader.enabled)
+    await trading(bot, sim)
     engine = bot.engine
     assert engine is not None
     spec = bot.contracts["BTCUSDT"]
@@ -92,7 +101,7 @@ async def test_restart_restores_the_open_position_and_orders_then_reconciles(
 ) -> None:
     cfg = live_config(tmp_path, capture_slice, venue)
     first, task = start(cfg)
-    resting = await open_position_and_resting_order(first)
+    resting = await open_position_and_resting_order(first, venue)
     first.interrupt()  # no flatten on exit: the position and the order stay at the venue
     s1 = await asyncio.wait_for(task, 30)
     assert s1.open_positions == {"BTCUSDT": "0.0020"}
@@ -119,7 +128,7 @@ async def test_drift_behind_the_bots_back_is_found_and_corrected(
     tmp_path: Path, capture_slice: Path, venue: SimServer
 ) -> None:
     first, task = start(live_config(tmp_path, capture_slice, venue))
-    resting = await open_position_and_resting_order(first)
+    resting = await open_position_and_resting_order(first, venue)
     first.interrupt()  # stops without flattening: the position and the order stay
     await asyncio.wait_for(task, 30)
     # behind the bot's back: an operator cancels the order and sells half the position
@@ -178,7 +187,7 @@ async def test_a_restart_keeps_the_days_loss_and_the_positions_exits(
 ) -> None:
     cfg = live_config(tmp_path, capture_slice, venue)
     first, task = start(cfg)
-    await until(lambda: first.trader is not None and first.trader.enabled)
+    await trading(first, venue)
     engine = first.engine
     assert engine is not None
     spec = first.contracts["BTCUSDT"]
@@ -216,7 +225,7 @@ async def test_a_position_the_venue_closed_while_the_bot_was_down_is_dropped_fir
     tmp_path: Path, capture_slice: Path, venue: SimServer
 ) -> None:
     first, task = start(live_config(tmp_path, capture_slice, venue))
-    await until(lambda: first.trader is not None and first.trader.enabled)
+    await trading(first, venue)
     engine = first.engine
     assert engine is not None
     spec = first.contracts["BTCUSDT"]
