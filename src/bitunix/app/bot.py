@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ import msgspec
 
 from bitunix.adapters.bitunix import BitunixVenue, BitunixVenueSettings
 from bitunix.app.hooks import TradingHooks
+from bitunix.app.observers import Observer, Observers, TeeJournal
 from bitunix.app.pipeline import MarketPipeline
 from bitunix.app.summary import RunSummary
 from bitunix.app.trader import StrategyFeedback, Trader
@@ -45,6 +46,7 @@ from bitunix.exchange.signing import Credentials
 from bitunix.execution.client_ids import ClientIdFactory
 from bitunix.execution.engine import ExecutionEngine
 from bitunix.execution.flatten import FlattenReport
+from bitunix.execution.ports import Journal
 from bitunix.execution.reconcile import ReconcileReport
 from bitunix.features import FEATURE_NAMES, FeatureEngine
 from bitunix.model import ContractSpec, Verdict
@@ -85,12 +87,15 @@ class BotRun:
         emit: Callable[[str], None] = print,
         owner: str | None = None,
         sim_faults_hook: Callable[[SimServer], None] | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.config = config
         self.mode = mode
         self.store_path = store_path
         self.secrets = secrets
-        self.emit = emit
+        #: Metrics, dashboards, live views, notifications (``bitunix.app.observers``).
+        self.observers = Observers(observers)
+        self._emit_line = emit
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self.sim_faults_hook = sim_faults_hook
         self.clock = LiveClock()
@@ -104,6 +109,9 @@ class BotRun:
         self.sim: SimServer | None = None
         self.venue: BitunixVenue | None = None
         self.store: SqliteStore | None = None
+        #: Where orders, fills, positions, audits and decisions go: the store, and then
+        #: the observers when there are any.
+        self.journal: Journal | None = None
         self.lease: Lease | None = None
         self.pipeline: MarketPipeline | None = None
         self.ws: BitunixWS | None = None
@@ -119,6 +127,11 @@ class BotRun:
         self._kill_seen = 0
 
     # -- control ----------------------------------------------------------------------------
+
+    def emit(self, line: str) -> None:
+        """Report ``line`` (printed by ``bitunix-bot run``) and tell the observers."""
+        self._emit_line(line)
+        self.observers.on_line(line)
 
     def interrupt(self) -> None:
         """Ctrl-C / SIGTERM: stop cleanly (flatten, reconcile, flush) and report."""
@@ -177,6 +190,8 @@ class BotRun:
             detail = ""
         self.emit(f"model: {status.model or 'none'}{detail}")
         store = self.store
+        journal: Journal = TeeJournal(store, self.observers) if self.observers else store
+        self.journal = journal
         saved = store.state(_RISK_STATE)
         state = RiskState() if saved is None else _decode_risk_state(saved)
         self.gate = RiskGate(cfg.risk, on_denial=self._on_denial,
@@ -198,13 +213,14 @@ class BotRun:
                     leverage=dict.fromkeys(cfg.symbols, cfg.venue.leverage)),
                 probe=self.probe, on_request=self._on_request, clock=self.clock)
             self.engine = ExecutionEngine(
-                self.venue, store, clock=self.clock, ids=ids, settings=cfg.execution,
+                self.venue, journal, clock=self.clock, ids=ids, settings=cfg.execution,
                 feedback=feedback, symbols=cfg.symbols, loop=loop)
         self.trader = Trader(
             mode=self.mode, contracts=self.contracts, gate=self.gate, engine=self.engine,
-            journal=store, feedback=feedback, config=cfg.trader, clock=self.clock,
+            journal=journal, feedback=feedback, config=cfg.trader, clock=self.clock,
             probe=self.probe, model_name=lambda: self.stack.predictor.name if self.stack
             else "", paper_equity=cfg.sim.balance)
+        await self.observers.start(self)
         self._start_market_data(public_url)
         await self._take_lease_or_standby(loop)
         self._arm_timers(loop)
@@ -447,8 +463,8 @@ class BotRun:
 
     def _on_denial(self, symbol: str, side: object, denial: Denial, ts_ns: int) -> None:
         # The trader records the decision; the audit trail gets the numbers behind it.
-        if self.store is not None:
-            self.store.record_audit(AuditEntry(
+        if self.journal is not None:
+            self.journal.record_audit(AuditEntry(
                 ts_ns=ts_ns, action="deny", symbol=symbol, reason=str(denial.reason),
                 detail=denial.detail()))
 
@@ -456,8 +472,9 @@ class BotRun:
         what = "tripped" if transition.active else "recovered"
         self.emit(f"risk: {transition.kind} {what}"
                   + (f" on {transition.symbol}" if transition.symbol else ""))
-        if self.store is not None:
-            self.store.record_audit(AuditEntry(
+        self.observers.on_risk(transition)
+        if self.store is not None and self.journal is not None:
+            self.journal.record_audit(AuditEntry(
                 ts_ns=transition.ts_ns, action="risk", symbol=transition.symbol,
                 reason=f"{transition.kind} {what}", detail=transition.detail()))
             self.store.set_state(_RISK_STATE, _encode_risk_state(self.gate.state))
@@ -476,8 +493,8 @@ class BotRun:
         self._audit("flatten", reason=why, detail={"report": _describe_flatten(report)})
 
     def _audit(self, action: str, *, reason: str, detail: dict[str, str] | None = None) -> None:
-        if self.store is not None:
-            self.store.record_audit(AuditEntry(ts_ns=self.clock.now_ns(), action=action,
+        if self.journal is not None:
+            self.journal.record_audit(AuditEntry(ts_ns=self.clock.now_ns(), action=action,
                                                reason=reason, detail=detail or {}))
 
     # -- shutdown ---------------------------------------------------------------------------
@@ -531,6 +548,7 @@ class BotRun:
                 with contextlib.suppress(BitunixError):
                     self.lease.release()
             self.lease.close()
+        await self.observers.stop()
         if self.sim is not None:
             await self.sim.stop()
 
