@@ -18,7 +18,7 @@ LOCK_RUN := requirements/lock-run.txt
 LOCK_BUILD := requirements/lock-build.txt
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 $(if $(UPGRADE),--upgrade)
 
-.PHONY: help run test bench bench-peers lint debug sanitize clean venv lock wheel bench-faults soak
+.PHONY: help run test bench bench-peers lint docs debug sanitize clean venv lock wheel bench-faults soak
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,7 @@ run: $(STAMP) ## run the bot against the built-in simulator with bundled data
 test: $(STAMP) ## lint, type-check and run the whole suite with coverage (every package >= 90%)
 	$(VENV)/bin/ruff check src tests bench tools
 	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint Dockerfile
 	$(PY) -m pytest --cov=bitunix --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider
 	$(PY) tools/check_coverage.py coverage.json --min $(COV_MIN)
 
@@ -77,9 +78,15 @@ bench-faults: $(STAMP) ## fault benchmarks against the simulator's fault injecti
 soak: $(STAMP) ## bot vs simulator for minutes: RSS, loop lag, latency, GC into results/soak-<UTC>/
 	$(PY) bench/soak.py
 
-lint: $(STAMP) ## ruff and mypy --strict
+lint: $(STAMP) ## ruff, mypy --strict and hadolint (Dockerfile)
 	$(VENV)/bin/ruff check src tests bench tools
 	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint Dockerfile
+
+# docs/config-reference.md is generated from the config types; tests/test_config_reference.py
+# fails when it is stale.
+docs: $(STAMP) ## regenerate docs/config-reference.md from the config types
+	$(PY) tools/config_reference.py --out docs/config-reference.md
 
 debug: $(VENV)/bin/python ## rebuild the native core with ASan/UBSan and debug symbols
 	$(PIP) install --no-deps -e . -Cbuild-dir=build/debug -Ccmake.build-type=Debug -Ccmake.define.BITUNIX_SANITIZE=ON
