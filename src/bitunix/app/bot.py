@@ -125,6 +125,10 @@ class BotRun:
         self._alerts: set[tuple[str, str]] = set()
         self._day_pnl_saved = ""
         self._kill_seen = 0
+        #: The last venue request's outcome (None before any) and its ``time.monotonic()``:
+        #: REST reachability for ``/readyz`` without a request per probe.
+        self.last_request_ok: bool | None = None
+        self.last_request_at = 0.0
 
     # -- control ----------------------------------------------------------------------------
 
@@ -483,6 +487,7 @@ class BotRun:
             self._spawn(self._flatten("daily loss limit"))
 
     def _on_request(self, ok: bool) -> None:
+        self.last_request_ok, self.last_request_at = ok, time.monotonic()
         self.gate.on_request(ok, self.clock.now_ns())
 
     async def _flatten(self, why: str) -> None:
