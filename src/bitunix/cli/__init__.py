@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from bitunix import __version__
 from bitunix.core.errors import BitunixError
+from bitunix.logs import install_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Latency-optimised trading bot for Bitunix USDT-M perpetual futures.",
     )
     parser.add_argument("--version", action="version", version=f"bitunix-bot {__version__}")
-    parser.add_argument("--log-level", default="WARNING",
+    parser.add_argument("--log-level", default=None,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="logging threshold on stderr (default WARNING)")
+                        help="logging threshold (default: the config's log.level, else "
+                             "WARNING); see docs/logging.md")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -55,14 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        secrets = _secrets(args)
+        # Until a command has read its configuration (``run`` installs [log] then):
+        # key=value lines on stderr, the flags' secrets masked.
+        install_logging(args.log_level or "WARNING", secrets=secrets)
         func = getattr(args, "func", None)
         if func is None:
             parser.print_help()
             return 2
         command = f"bitunix-bot {args.command}"
-        secrets = _secrets(args)
         code: int = func(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit where nothing can catch it
         return code

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bitunix.config import BotConfig
+    from bitunix.config import BotConfig, Mode, Secrets
+    from bitunix.logs import LoggingInstall
 
 _EPILOG = """\
 modes: paper (the default: orders go to the built-in simulator on 127.0.0.1), dry-run
@@ -113,17 +114,30 @@ def with_models_dir(config: BotConfig, models_dir: str | None, scratch: Path) ->
         config, signal=msgspec.structs.replace(config.signal, models_dir=chosen))
 
 
+def install_run_logging(config: BotConfig, flag_level: str | None,
+                        secrets: Secrets | None) -> LoggingInstall:
+    """The ``[log]`` section installed (the ``--log-level`` flag wins over
+    ``log.level``), with every secret the run knows masked in every line."""
+    from bitunix.app.bot import SIM_API_KEY, SIM_API_SECRET
+    from bitunix.logs import install_logging
+    from bitunix.logs.setup import LogFile
+
+    section = config.log
+    masked = [SIM_API_KEY, SIM_API_SECRET]
+    if secrets is not None:
+        masked += [secrets.api_key, secrets.api_secret]
+    file = None
+    if section.file:
+        file = LogFile(path=section.file, rotate=section.rotate,
+                       max_bytes=section.max_bytes, keep_days=section.keep_days)
+    return install_logging(flag_level or section.level or "WARNING", fmt=section.format,
+                           secrets=masked, file=file)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the bot and print its summary; return the exit code."""
-    import asyncio
-    import signal
-    import tempfile
-
-    from bitunix.app.bot import BotRun
-    from bitunix.app.summary import write_summary
     from bitunix.config import environment, load_config, load_secrets, resolve_mode
     from bitunix.core.errors import ConfigError
-    from bitunix.features import simd_impl
 
     environ = environment()
     overrides = _overrides(args)
@@ -144,6 +158,24 @@ def run(args: argparse.Namespace) -> int:
                           "does not exist")
     mode, why = resolve_mode(config, environ, force_dry_run=args.dry_run)
     secrets = load_secrets(environ, config.venue.secrets_file)
+    logs = install_run_logging(config, args.log_level, secrets)
+    try:
+        return _run(args, config, mode, why, secrets=secrets, summary_path=summary_path)
+    finally:
+        logs.close()
+
+
+def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
+         secrets: Secrets | None, summary_path: Path | None) -> int:
+    import asyncio
+    import signal
+    import tempfile
+
+    from bitunix.app.bot import BotRun
+    from bitunix.app.summary import write_summary
+    from bitunix.core.errors import ConfigError
+    from bitunix.features import simd_impl
+
     store_path = config.store.resolved_path(mode.value)
     if not store_path.parent.is_dir():
         raise ConfigError(f"store {store_path}: directory {store_path.parent} does not exist")

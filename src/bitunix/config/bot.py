@@ -21,6 +21,7 @@ import msgspec
 from bitunix.config.backtest import BacktestSection
 from bitunix.config.http import HttpSection
 from bitunix.config.loader import apply_env, convert_config, read_toml
+from bitunix.config.logs import LogSection
 from bitunix.core.checks import check_url
 from bitunix.core.errors import ConfigError
 from bitunix.execution.settings import ExecutionSettings
@@ -187,6 +188,7 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     trader: TraderSection = msgspec.field(default_factory=TraderSection)
     signal: SignalConfig = msgspec.field(default_factory=_default_signal)
     backtest: BacktestSection = msgspec.field(default_factory=BacktestSection)
+    log: LogSection = msgspec.field(default_factory=LogSection)
     http: HttpSection = msgspec.field(default_factory=HttpSection)
 
     def __post_init__(self) -> None:
