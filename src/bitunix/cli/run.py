@@ -172,6 +172,8 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
     import tempfile
 
     from bitunix.app.bot import BotRun
+    from bitunix.app.http_observer import HttpObserver
+    from bitunix.app.observers import Observer
     from bitunix.app.summary import write_summary
     from bitunix.core.errors import ConfigError
     from bitunix.features import simd_impl
@@ -184,8 +186,11 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
           f"{simd_impl()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bitunix-models-") as scratch:
         config = with_models_dir(config, args.models_dir, Path(scratch))
+        observers: list[Observer] = []
+        if config.http.enabled:
+            observers.append(HttpObserver(config.http))
         bot = BotRun(config, mode, store_path=store_path, secrets=secrets,
-                     emit=lambda line: print(line, flush=True))
+                     emit=lambda line: print(line, flush=True), observers=observers)
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
