@@ -38,6 +38,8 @@ from bitunix.app.pipeline import MarketPipeline
 from bitunix.app.summary import RunSummary
 from bitunix.app.trader import StrategyFeedback, Trader
 from bitunix.config import BotConfig, Mode, Secrets
+from bitunix.control import BotInfo, BotStatus, ControlRequest, StoreChannel, encode
+from bitunix.control.handler import ControlHandler
 from bitunix.core.clock import LiveClock
 from bitunix.core.errors import BitunixError, ConfigError
 from bitunix.core.latency import LatencyProbe
@@ -52,7 +54,7 @@ from bitunix.features import FEATURE_NAMES, FeatureEngine
 from bitunix.model import ContractSpec, Verdict
 from bitunix.model.records import AuditEntry
 from bitunix.risk.gate import RiskGate, RiskState
-from bitunix.risk.kill import decode_kill_request
+from bitunix.risk.kill import KillRequest, decode_kill_request, encode_kill_request
 from bitunix.risk.snapshot import utc_day
 from bitunix.risk.verdict import Denial, RiskTransition
 from bitunix.sim.server import SimServer
@@ -71,6 +73,14 @@ _KILL = "kill_request"
 #: How many of a symbol's latest orders are searched for the entry of its open position.
 _OPENER_SEARCH = 50
 _ID_EPOCH = "client_id_epoch"
+#: Where the active bot says where it runs and how it is doing (``bitunix.control``).
+BOT_INFO, BOT_STATUS = "bot.info", "bot.status"
+#: How often the active bot looks for operator requests (docs/adr/0002): a request is
+#: taken within this, so ``kill`` is applied about a tenth of a second after it is written.
+CONTROL_POLL_S = 0.1
+#: A request older than this when taken is answered "expired", never carried out (a
+#: command gives up after its --timeout and withdraws it; this covers one that died).
+CONTROL_MAX_AGE_S = 60.0
 _NS = 1_000_000_000
 
 
@@ -125,6 +135,13 @@ class BotRun:
         self._alerts: set[tuple[str, str]] = set()
         self._day_pnl_saved = ""
         self._kill_seen = 0
+        #: Operator pause of new entries (``bitunix-bot pause``; lasts for this run).
+        self.paused = False
+        self.paused_reason = ""
+        self._control: StoreChannel | None = None
+        self._control_handler = ControlHandler(self)
+        self._info: BotInfo | None = None
+        self._endpoints = ("", "", "")
         #: The last venue request's outcome (None before any) and its ``time.monotonic()``:
         #: REST reachability for ``/readyz`` without a request per probe.
         self.last_request_ok: bool | None = None
@@ -174,6 +191,7 @@ class BotRun:
         self.lease = Lease(self.store_path, self.owner, ttl_s=cfg.store.lease_ttl_s,
                            now_ns=time.time_ns)
         rest_url, public_url, private_url, creds = await self._venue_endpoints()
+        self._endpoints = (rest_url, public_url, private_url)
         self.emit(f"venue {cfg.venue.kind}: {rest_url} / {public_url}")
         async with BitunixREST(config=RestConfig(base_url=rest_url)) as rest:
             contracts = await rest.contracts(cfg.symbols)
@@ -297,7 +315,8 @@ class BotRun:
             self.emit(f"reconciled: {open_count} open orders and {len(positions)} positions "
                       f"restored; {_describe_reconcile(report)}")
         self._apply_kill_request(self.clock.now_ns())  # one written while the bot was down
-        trader.enabled = True
+        self._open_control()
+        trader.enabled = not self.paused
 
     # -- market data ------------------------------------------------------------------------
 
@@ -339,6 +358,7 @@ class BotRun:
         self._every(loop, min(1.0, run.first_trade_timeout_s / 4), self._check_feed)
         self._every(loop, max(0.2, self.config.store.lease_ttl_s / 3), self._heartbeat)
         self._every(loop, 1.0, self._poll_risk)
+        self._every(loop, CONTROL_POLL_S, self._poll_control)
         self._every(loop, run.model_poll_s, lambda: self._spawn(self._poll_model()))
 
     def _check_feed(self) -> None:
@@ -377,6 +397,7 @@ class BotRun:
         if engine is not None and engine.ready:
             self.gate.check_account(engine.snapshot(), now)
             self._save_day_pnl(now)
+        self._save_status()
 
     def _apply_kill_request(self, now_ns: int) -> None:
         """Take up an operator's ``bitunix-bot kill`` (each request once)."""
@@ -388,7 +409,15 @@ class BotRun:
         request = decode_kill_request(text)
         if request.ts_ns <= self._kill_seen:
             return
-        self._kill_seen = request.ts_ns
+        self.apply_kill(request, now_ns)
+        if request.engage and request.flatten and self.engine is not None:
+            self._spawn(self._flatten(f"kill switch: {request.reason}"))
+
+    def apply_kill(self, request: KillRequest, now_ns: int) -> None:
+        """Engage or release the kill switch now, audited and saved (``request.flatten``
+        is the caller's to carry out)."""
+        assert self.store is not None
+        self._kill_seen = max(self._kill_seen, request.ts_ns)
         if request.engage:
             self.gate.engage_kill_switch(request.reason, now_ns)
             self.emit(f"risk: kill switch engaged ({request.reason}): no new entries")
@@ -398,8 +427,87 @@ class BotRun:
         self._audit("kill", reason=request.reason,
                     detail={"engage": str(request.engage), "flatten": str(request.flatten)})
         self.store.set_state(_RISK_STATE, _encode_risk_state(self.gate.state))
-        if request.engage and request.flatten and self.engine is not None:
-            self._spawn(self._flatten(f"kill switch: {request.reason}"))
+        # The latest request is the one the store keeps: a restart re-reads it.
+        self.store.set_state(_KILL, encode_kill_request(request))
+        self._save_status()
+
+    # -- the operator's channel (bitunix.control) -------------------------------------------
+
+    def set_paused(self, paused: bool, reason: str) -> None:
+        """Pause (or resume) new entries; exits and protection orders still go out."""
+        if paused != self.paused:
+            self.emit(f"operator: entries {'paused (' + reason + ')' if paused else 'resumed'}")
+        self.paused, self.paused_reason = paused, reason if paused else ""
+        trader = self.trader
+        if trader is not None and not self._standby and self.lease is not None \
+                and self.lease.held and not self._done.is_set():
+            trader.enabled = not paused
+        self._save_status()
+
+    def _open_control(self) -> None:
+        """Say where this bot runs (the read commands find its venue there) and start
+        taking operator requests."""
+        assert self.store is not None
+        rest_url, public_url, private_url = self._endpoints
+        self._info = BotInfo(
+            owner=self.owner, pid=os.getpid(), mode=self.mode.value,
+            venue=self.config.venue.kind, rest_url=rest_url, ws_public_url=public_url,
+            ws_private_url=private_url, symbols=list(self.config.symbols),
+            started_ns=time.time_ns(), lease_ttl_s=self.config.store.lease_ttl_s)
+        self.store.set_state(BOT_INFO, encode(self._info))
+        self._save_status()
+        self._control = StoreChannel(self.store_path, timeout_s=1.0)
+
+    def _poll_control(self) -> None:
+        channel = self._control
+        if channel is None or self._standby:
+            return
+        try:
+            taken = channel.take()
+        except BitunixError as exc:  # a busy store: the next poll retries
+            log.warning("control channel: %s", exc)
+            return
+        if taken:
+            self._spawn(self._serve_control(taken))
+
+    async def _serve_control(self, taken: list[ControlRequest | tuple[str, str]]) -> None:
+        handler = self._control_handler
+        for item in taken:
+            if isinstance(item, tuple):
+                answer = handler.refuse_unreadable(*item)
+            elif time.time_ns() - item.ts_ns > CONTROL_MAX_AGE_S * _NS:
+                answer = handler.refuse_unreadable(
+                    item.id, f"expired: written {(time.time_ns() - item.ts_ns) / _NS:.0f} s "
+                             "before this bot took it; nothing done")
+            elif self._done.is_set():
+                answer = handler.refuse_unreadable(item.id, "the bot is stopping: nothing done")
+            else:
+                answer = await handler.handle(item)
+            if self._control is not None:
+                self._control.answer(answer)
+
+    def _save_status(self) -> None:
+        """The heartbeat the status command reads (every second, and at each switch)."""
+        store, engine = self.store, self.engine
+        if store is None or self._info is None:
+            return
+        state = self.gate.state
+        day_pnl = equity = ""
+        positions = open_orders = 0
+        if engine is not None:
+            pf = engine.portfolio
+            day_pnl = str(pf.day_pnl())
+            eq = pf.equity()
+            equity = "" if eq is None else str(eq)
+            positions = len(pf.open_symbols())
+            open_orders = len(engine.open_orders())
+        store.set_state(BOT_STATUS, encode(BotStatus(
+            heartbeat_ns=time.time_ns(), paused=self.paused, paused_reason=self.paused_reason,
+            kill_switch=state.kill_switch, kill_reason=state.kill_reason,
+            breakers=[f"{kind}:{symbol}" if symbol else str(kind)
+                      for kind, symbol in self.gate.breaker.tripped()],
+            day_pnl=day_pnl, equity=equity, positions=positions, open_orders=open_orders,
+            ready=engine is not None and engine.ready)))
 
     def _save_day_pnl(self, now_ns: int) -> None:
         """Keep the UTC day's PnL in the store, so a restart does not reset the daily loss
@@ -540,6 +648,7 @@ class BotRun:
         if self.venue is not None:
             await self.venue.close()
         self._collect()
+        self._close_control()
         if self.store is not None:
             try:
                 if engine is not None and engine.ready:
@@ -556,6 +665,25 @@ class BotRun:
         await self.observers.stop()
         if self.sim is not None:
             await self.sim.stop()
+
+    def _close_control(self) -> None:
+        """Refuse what is still waiting, record the stop, close the channel."""
+        channel, self._control = self._control, None
+        if channel is None:
+            return
+        try:
+            for item in channel.take():
+                request_id = item[0] if isinstance(item, tuple) else item.id
+                channel.answer(self._control_handler.refuse_unreadable(
+                    request_id, "the bot is stopping: nothing done"))
+        except BitunixError as exc:
+            log.warning("control channel: %s", exc)
+        finally:
+            channel.close()
+        if self._info is not None and self.store is not None:
+            self._save_status()
+            self.store.set_state(BOT_INFO, encode(msgspec.structs.replace(
+                self._info, stopped_ns=time.time_ns())))
 
     def _collect(self) -> None:
         s = self.summary
