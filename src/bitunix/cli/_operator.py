@@ -202,6 +202,9 @@ def venue_target(args: argparse.Namespace, view: BotView) -> VenueTarget | None:
     info = view.info
     paper = False
     if not rest_url and info is not None:
+        if info.venue == "sim" and not view.running:
+            raise BitunixError("the paper bot's built-in simulator stopped with the bot: no "
+                               "venue to read (give --rest-url for another)")
         rest_url = info.rest_url
         paper = info.venue == "sim"
     if not rest_url:
@@ -225,7 +228,7 @@ def venue_call(target: VenueTarget, call: Callable[[Any], Awaitable[_T]]) -> _T:
 
     async def main() -> _T:
         config = RestConfig(base_url=target.rest_url, timeout_s=VENUE_TIMEOUT_S,
-                            connect_timeout_s=2.0, max_retries=1)
+                            connect_timeout_s=2.0, max_retries=0)
         async with BitunixREST(target.credentials, config) as rest:
             return await call(rest)
 

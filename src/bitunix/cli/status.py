@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bitunix.cli._operator import emit_json, open_view, venue_call, venue_target
     from bitunix.core.errors import BitunixError
+    from bitunix.store import SqliteStore
 
     view = open_view(args)
     info, status = view.info, view.status
@@ -59,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
             venue["error"] = str(exc)
     elif not venue["error"]:
         venue["error"] = "no venue known (no bot record in the store; give --rest-url)"
+    # Counts from the store's tables (written within the store's flush interval), not
+    # from the once-a-second heartbeat.
+    with SqliteStore(view.path) as store:
+        positions = sum(1 for p in store.positions() if not p.is_flat)
+        open_orders = len(store.orders(open_only=True))
     now = time.time_ns()
     doc: dict[str, Any] = {
         "store": str(view.path),
@@ -72,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
         "breakers": list(status.breakers) if status else [],
         "day_pnl": status.day_pnl if status else "",
         "equity": status.equity if status else "",
-        "positions": status.positions if status else 0,
-        "open_orders": status.open_orders if status else 0,
+        "positions": positions,
+        "open_orders": open_orders,
         "last_heartbeat_ns": status.heartbeat_ns if status else 0,
         "heartbeat_age_s": round((now - status.heartbeat_ns) / 1e9, 3) if status else None,
         "venue": venue,
@@ -99,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     print("; ".join(switches))
     if status is not None:
         print(f"day PnL {status.day_pnl or 'n/a'}, equity {status.equity or 'n/a'}; "
-              f"{status.positions} positions, {status.open_orders} open orders (the bot's "
-              f"view); last heartbeat {doc['heartbeat_age_s']:.1f} s ago")
+              f"{positions} positions, {open_orders} open orders (the bot's view); last "
+              f"heartbeat {doc['heartbeat_age_s']:.1f} s ago")
     if venue["error"]:
         print(f"venue: {venue['error']}")
     else:
