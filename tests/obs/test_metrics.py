@@ -239,6 +239,8 @@ async def test_an_address_that_cannot_be_bound_fails_the_run_in_one_line(
     ("host = \"0.0.0.0\"", "key http.host: '0.0.0.0' is not a loopback address"),
     ("host = \"10.1.2.3\"", "key http.host: '10.1.2.3' is not a loopback address"),
     ("host = \"a b\"", "key http.host: not a host name or address (was 'a b')"),
+    ("host = \"a:b\"", "key http.host: not a host name or address (was 'a:b')"),
+    ("host = \"example.com\"", "key http.host: 'example.com' is not a loopback address"),
     ("host = \"\"", "key http.host: not a host name or address (was '')"),
     ("stale_after_s = 0", "key http.stale_after_s must be a number > 0, was 0"),
     ("refresh_s = 0.001", "key http.refresh_s must be a number >= 0.05 and <= 60"),
