@@ -42,12 +42,22 @@ venv: $(STAMP) ## create .venv and install the package with test extras
 run: $(STAMP) ## run the bot against the built-in simulator with bundled data
 	$(VENV)/bin/bitunix-bot run
 
-test: $(STAMP) ## lint, type-check and run the whole suite with coverage (every package >= 90%)
+test: $(STAMP) chromium ## lint, type-check and run the whole suite with coverage (every package >= 90%)
 	$(VENV)/bin/ruff check src tests bench tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint Dockerfile
 	$(PY) -m pytest --cov=bitunix --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider
 	$(PY) tools/check_coverage.py coverage.json --min $(COV_MIN)
+
+# The dashboard test drives a real headless Chromium (Debian's package): installed when
+# missing (with sudo when not root), quietly; nothing happens when it is there.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  echo "installing chromium (the dashboard test's headless browser)"; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # results/bench.json: pytest-benchmark's JSON plus the session's medians and ratios
 # (bench/conftest.py); docs/performance.md's benchmark tables are rendered from it.
