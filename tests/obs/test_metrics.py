@@ -4,6 +4,8 @@ HTTP and parsed with prometheus_client's own parser."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import socket
 import sqlite3
 import time
@@ -18,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bitunix.app.bot import BotRun
 from bitunix.app.http_observer import HttpObserver
 from bitunix.config import Mode, load_config
+from bitunix.config.http import DEFAULT_HTTP_PORT
 from bitunix.core.errors import ConfigError
 from bitunix.core.latency import LatencyRing
 from bitunix.obs.metrics import LatencyHistogram
@@ -26,6 +29,9 @@ from bitunix.store import SqliteStore
 from tests.app.conftest import busy_config
 from tests.obs.conftest import LiveRun, live_run, wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
+GRAFANA = ROOT / "deploy" / "grafana-dashboard.json"
+PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -64,10 +70,23 @@ def figures(run: LiveRun) -> dict[str, Any]:
 
 
 async def scrape(session: aiohttp.ClientSession, url: str) -> Samples:
+    return parse(await scrape_text(session, url))
+
+
+async def scrape_text(session: aiohttp.ClientSession, url: str) -> str:
     async with session.get(url + "metrics") as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        return parse(await r.text())
+        return await r.text()
+
+
+def exposed_names(text: str) -> set[str]:
+    """Family names (also those without a sample yet) and sample names."""
+    names: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        names.add(family.name)
+        names.update(s.name for s in family.samples)
+    return names
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -142,6 +161,13 @@ async def test_metrics_equal_the_runs_own_figures_and_ready_while_trading(
         assert ready["failing"] == []
         assert set(ready["components"]) == {"feed", "private_stream", "rest", "store", "model"}
         assert "succeeded" in ready["components"]["rest"]["detail"]
+        # the Grafana dashboard asks only for metrics the bot serves
+        exposed = exposed_names(await scrape_text(session, run.url))
+        wanted = set(re.findall(r"\bbitunix_[a-z0-9_]+", GRAFANA.read_text()))
+        assert len(wanted) > 25
+        missing = {n for n in wanted if n not in exposed and n.removesuffix("_total")
+                   not in exposed and n.removesuffix("_bucket") not in exposed}
+        assert missing == set()
 
 
 async def test_readyz_names_a_stale_feed_and_recovers(tmp_path: Path,
@@ -285,3 +311,23 @@ def test_a_latency_histogram_takes_only_new_samples_and_counts_the_lost() -> Non
     family = hist.family("x_seconds", "doc")
     buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
     assert buckets == {"1e-06": 3, "0.001": 4, "+Inf": 6}
+
+
+def test_the_deploy_files_scrape_and_chart_the_bot() -> None:
+    import yaml
+
+    scrape_configs = yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]
+    job = next(c for c in scrape_configs if c["job_name"] == "bitunix-bot")
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"][0]["targets"] == [f"127.0.0.1:{DEFAULT_HTTP_PORT}"]
+    dashboard = json.loads(GRAFANA.read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    for p in panels:
+        assert p["targets"], p["title"]
+        for t in p["targets"]:
+            assert 'job="$job"' in t["expr"], (p["title"], t["expr"])
+    titles = " ".join(p["title"] for p in panels)
+    for topic in ("PnL", "Exposure", "Kill switch", "Breakers", "denials", "Orders by state",
+                  "Tick to order", "Order to venue ack", "reconnects", "drift", "Model"):
+        assert topic in titles
