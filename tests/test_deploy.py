@@ -129,3 +129,17 @@ def test_hadolint_passes_the_dockerfile_and_catches_a_bad_one(tmp_path: Path) ->
                             capture_output=True, text=True, timeout=60, check=False)
     assert failed.returncode != 0
     assert "DL3007" in failed.stdout  # "latest" is not a pinned version
+
+
+def test_config_check_accepts_the_example_config_in_dry_run(tmp_path: Path) -> None:
+    # As an operator runs it before starting the service (deploy/README.md), with the
+    # live switch set and the store moved to a directory that exists here.
+    env = {"PATH": str(BIN), "HOME": str(tmp_path), "FORCE_LIVE_TRADING": "true",
+           "BITUNIX_CFG_STORE__PATH": str(tmp_path / "bitunix-state.sqlite")}
+    result = subprocess.run([str(BIN / "bitunix-bot"), "config", "check", str(CONFIG)],
+                            env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "mode dry-run (dry_run = true" in result.stdout
+    assert "venue bitunix https://fapi.bitunix.com" in result.stdout
+    assert not (tmp_path / "bitunix-state.sqlite").exists()  # nothing written
