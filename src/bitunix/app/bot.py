@@ -483,6 +483,10 @@ class BotRun:
                 answer = handler.refuse_unreadable(item.id, "the bot is stopping: nothing done")
             else:
                 answer = await handler.handle(item)
+            if self.store is not None:
+                # What the answer reports is in the store when the command reads it.
+                with contextlib.suppress(BitunixError):
+                    self.store.flush(timeout_s=2.0)
             if self._control is not None:
                 self._control.answer(answer)
 
