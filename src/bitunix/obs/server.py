@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import time
 from importlib import resources
 from typing import Any
@@ -99,8 +100,9 @@ class ObsServer:
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE or self.port == 0:
                 await runner.cleanup()
+                why = os.strerror(exc.errno) if exc.errno else str(exc)
                 raise ConfigError(f"key http.host: cannot listen on {self.host}:{self.port}: "
-                                  f"{exc.strerror or exc}") from None
+                                  f"{why}") from None
             self.fallback_from = self.port
             await self._listen(runner, 0)
         self.port = int(runner.addresses[0][1])
