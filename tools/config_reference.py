@@ -238,14 +238,15 @@ def _units(doc: str) -> Iterator[tuple[str, list[str]]]:
 
 def _docstring_meaning(doc: str, key: str) -> str:
     """What a section's (cleaned) docstring says of ``key``: the clauses that begin with it
-    (``key``: ..., ``key`` / ``other``: ...), else the sentences that name it."""
+    (``key``: ..., ``key`` / ``other``: ...), else the clauses that name it."""
     named = re.compile(r"`(?:[a-z_]+\.)*" + re.escape(key) + r"`")
     leading = re.compile(r"^(?:`[a-z_.]+`\s*(?:/|,|and)\s*)*`(?:[a-z_]+\.)*"
                          + re.escape(key) + r"`")
     units = list(_units(doc))
-    heads = [c for _, clauses in units for c in clauses if leading.match(c)]
+    clauses = [c for _, cs in units for c in cs]
+    heads = [c for c in clauses if leading.match(c)] or [c for c in clauses if named.search(c)]
     if heads:
-        return _sentence(" ".join(_sentence(h) for h in heads))
+        return " ".join(_sentence(h) for h in heads)
     return " ".join(s for s, _ in units if named.search(s))
 
 
