@@ -118,6 +118,9 @@ class QuietVenue:
     async def cancel_all(self, symbols: Sequence[str]) -> None:
         pass
 
+    async def close_position(self, spec: ContractSpec) -> bool:
+        return False
+
     async def close(self) -> None:
         pass
 

@@ -406,6 +406,18 @@ async def test_set_protection_and_a_triggered_stop_is_a_fill_without_client_id(
         await rig.venue.set_protection(rig.spec(), tp_ticks=None, sl_ticks=590000)
 
 
+async def test_close_position_flash_closes_by_the_positions_fresh_id(rig: Rig) -> None:
+    assert await rig.venue.close_position(rig.spec()) is False  # no position
+    rig.venue.submit(rig.order(qty_steps=10))
+    await until(lambda: any(p.qty_steps == 10 for p in rig.rec.of("position")))
+    rig.venue._position_ids["BTCUSDT"] = "6000000000000999"  # stale: read again first
+    assert await rig.venue.close_position(rig.spec()) is True
+    assert rig.account.positions == {}
+    await until(lambda: len(rig.rec.of("fill")) == 2)
+    close_fill = rig.rec.of("fill")[-1]
+    assert (close_fill.client_id, close_fill.side, close_fill.qty_steps) == ("", Side.SELL, 10)
+
+
 async def test_funding_is_reported_as_paid(rig: Rig) -> None:
     rig.venue.submit(rig.order(qty_steps=20))
     rig.venue.submit(rig.order(Side.SELL, 30, symbol="ETHUSDT"))

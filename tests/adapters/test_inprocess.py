@@ -216,6 +216,18 @@ async def test_protection_places_the_position_tpsl(
     assert (tpsl.tp_price, tpsl.sl_price) == (None, D("59500.0"))
 
 
+async def test_close_position_flash_closes_the_whole_position(
+        adapter: tuple[InProcessVenueAdapter, Recorder], sim: InProcessVenue) -> None:
+    a, rec = adapter
+    spec = a.contracts["BTCUSDT"]
+    assert await a.close_position(spec) is False  # nothing to close
+    a.submit(_order(a, "c1", qty=15))
+    assert await a.close_position(spec) is True
+    assert sim.account.positions == {}
+    closing = [f for f in rec.of("fill") if not f.client_id]  # an order the bot never sent
+    assert [(f.side, f.qty_steps) for f in closing] == [(Side.SELL, 15)]
+
+
 def test_funding_is_reported_as_paid(adapter: tuple[InProcessVenueAdapter, Recorder],
                                      sim: InProcessVenue) -> None:
     a, rec = adapter

@@ -120,6 +120,8 @@ class ScriptedVenue:
         self.protections: list[tuple[str, int | None, int | None]] = []
         self.protection_errors = 0
         self.cancel_all_calls: list[list[str]] = []
+        self.position_closes: list[str] = []
+        self.on_close_position: Callable[[ContractSpec], bool] = lambda spec: True
 
     @property
     def name(self) -> str:
@@ -165,6 +167,10 @@ class ScriptedVenue:
 
     async def cancel_all(self, symbols: Sequence[str]) -> None:
         self.cancel_all_calls.append(list(symbols))
+
+    async def close_position(self, spec: ContractSpec) -> bool:
+        self.position_closes.append(spec.symbol)
+        return self.on_close_position(spec)
 
     async def close(self) -> None:
         pass

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from bitunix.execution import ExecutionEngine
+from bitunix.execution.flatten import MAX_CLOSES_PER_SYMBOL
 from bitunix.model import OrderIntent, OrderType, Side
 from bitunix.sim.contracts import bundled_contracts
 from bitunix.sim.venue import InProcessVenue
@@ -93,6 +94,124 @@ async def test_flatten_reports_what_remains_when_the_venue_does_not_answer() -> 
     assert len(report.open_orders) == 2  # the entry and the close, never answered
     assert order.client_id in report.open_orders
     assert venue.cancel_all_calls == [["BTCUSDT"]]
+    await engine.close()
+
+
+async def test_flatten_sends_one_close_when_its_filled_report_comes_before_its_fills() -> None:
+    from bitunix.core.clock import ManualClock
+    from bitunix.execution import ClientIdFactory
+    from bitunix.model import Order, OrderReport, OrderStatus
+
+    from .conftest import FAST, MemoryJournal, fill_of
+
+    venue = ScriptedVenue()
+    engine = ExecutionEngine(venue, MemoryJournal(), clock=ManualClock(START_NS),
+                             ids=ClientIdFactory("bx", 1), settings=FAST, symbols=["BTCUSDT"])
+    await engine.reconcile()
+    entry = engine.submit(buy(10))
+    engine.on_fill(fill_of(entry, "t1", 10, 600000))
+    loop = asyncio.get_running_loop()
+
+    def close_filled_then_booked(order: Order) -> None:
+        if not order.reduce_only:
+            return
+        # the venue says FILLED after 5 ms; the fill itself arrives 30 ms later
+        loop.call_later(0.005, engine.on_order_event, order.client_id, OrderReport(
+            status=OrderStatus.FILLED, filled_steps=order.qty_steps, ts_ns=START_NS + 1,
+            venue_id="v-" + order.client_id))
+        loop.call_later(0.03, engine.on_fill, fill_of(order, "t2", order.qty_steps, 600010))
+
+    venue.on_submit = close_filled_then_booked
+    report = await engine.flatten(timeout_s=1.0)
+    assert report.flat
+    assert report.closes == 1
+    assert [o.reason for o in venue.submitted if o.reduce_only] == ["exit:flatten"]
+    await engine.close()
+
+
+def _scripted_engine() -> tuple[ScriptedVenue, ExecutionEngine]:
+    from bitunix.core.clock import ManualClock
+    from bitunix.execution import ClientIdFactory
+
+    from .conftest import FAST, MemoryJournal
+
+    venue = ScriptedVenue()
+    engine = ExecutionEngine(venue, MemoryJournal(), clock=ManualClock(START_NS),
+                             ids=ClientIdFactory("bx", 1), settings=FAST,
+                             symbols=["ETHUSDT"])
+    return venue, engine
+
+
+async def test_flatten_flash_closes_a_remainder_below_the_minimum_order_size() -> None:
+    from bitunix.model import Fill
+
+    from .conftest import ETH, fill_of
+
+    venue, engine = _scripted_engine()
+    await engine.reconcile()
+    entry = engine.submit(buy(2, spec=ETH))  # 0.002 ETH: below ETH's minimum of 0.003
+    engine.on_fill(fill_of(entry, "t1", 2, 240000))
+    loop = asyncio.get_running_loop()
+
+    def venue_closes(spec: object) -> bool:
+        # the venue's own close: a fill of an order the engine never sent, a bit later
+        loop.call_later(0.02, engine.on_fill, Fill(
+            trade_id="t2", client_id="", venue_order_id="v9", spec=ETH, side=Side.SELL,
+            qty_steps=2, price_ticks=240010, fee=Decimal("0.01"), ts_ns=START_NS + 1))
+        return True
+
+    venue.on_close_position = venue_closes
+    report = await engine.flatten(timeout_s=2.0)
+    assert report.flat
+    assert report.errors == []
+    assert venue.position_closes == ["ETHUSDT"]  # once: not again while its fill was coming
+    assert not [o for o in venue.submitted if o.reduce_only]  # no order (30017 for sure)
+    assert [a.reason for a in engine.journal.actions("flash-close")] == [  # type: ignore[attr-defined]
+        "below the minimum order size"]
+    await engine.close()
+
+
+async def test_flatten_reports_a_refused_flash_close_and_asks_a_few_times_at_most() -> None:
+    from .conftest import ETH, fill_of
+
+    venue, engine = _scripted_engine()
+    await engine.reconcile()
+    entry = engine.submit(buy(2, spec=ETH))
+    engine.on_fill(fill_of(entry, "t1", 2, 240000))
+
+    def refuse(spec: object) -> bool:
+        raise OSError("connection reset")
+
+    venue.on_close_position = refuse
+    report = await engine.flatten(timeout_s=3.0)
+    assert not report.flat
+    assert report.remaining == {"ETHUSDT": "0.002"}
+    assert venue.position_closes == ["ETHUSDT"] * MAX_CLOSES_PER_SYMBOL
+    assert report.errors == ["flash close of ETHUSDT failed: connection reset"] * 5
+    await engine.close()
+
+
+async def test_flatten_stops_closing_a_symbol_after_closes_that_fill_nothing() -> None:
+    from bitunix.model import Order, OrderRejected
+
+    from .conftest import fill_of
+
+    venue, engine = _scripted_engine()
+    await engine.reconcile()
+    entry = engine.submit(buy(10))
+    engine.on_fill(fill_of(entry, "t1", 10, 600000))
+    loop = asyncio.get_running_loop()
+
+    def refuse_closes(order: Order) -> None:
+        if order.reduce_only:
+            loop.call_soon(engine.on_order_event, order.client_id, OrderRejected(
+                reason="[30001] refused", ts_ns=START_NS + 1))
+
+    venue.on_submit = refuse_closes
+    report = await engine.flatten(timeout_s=1.0)
+    assert not report.flat
+    assert report.closes == MAX_CLOSES_PER_SYMBOL
+    assert venue.position_closes == []  # a remainder above the minimum: orders only
     await engine.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from decimal import Decimal
 
 import pytest
@@ -358,6 +360,29 @@ def test_fault_partial_fill_fraction(engine: MatchingEngine) -> None:
     order = engine.place_order("u1", req(qty="1", price="60000.1"))
     assert order.filled_qty == D("0.5")
     assert order.status == "PART_FILLED"
+    # a one-lot order still fills: a fill is at least one lot
+    step = engine.contracts["BTCUSDT"].step
+    one = engine.place_order("u1", req(qty=str(step), price="60000.1"))
+    assert one.filled_qty == step
+    assert one.status == "FILLED"
+
+
+
+def test_the_venues_close_of_a_whole_position_has_no_minimum_and_is_not_cut(
+        engine: MatchingEngine) -> None:
+    spec = engine.contracts["BTCUSDT"]
+    engine.place_order("u1", req(qty="0.5"))
+    engine.max_fill_fraction = D("0.5")
+    (pos,) = engine.accounts["u1"].positions.values()
+    # a reduce-only close fills half (the fault); then the rest is below the minimum...
+    engine.place_order("u1", req(side="SELL", qty="0.5", reduce_only=True))
+    assert pos.qty == D("0.25")
+    # (a contract whose minimum is above it)
+    engine.contracts["BTCUSDT"] = dataclasses.replace(spec, min_qty=D("0.3"))
+    assert code_of(engine, req(side="SELL", qty="0.25", reduce_only=True)) == 30017
+    # ...which the flash close takes whole, in one fill
+    engine.flash_close("u1", pos.position_id)
+    assert engine.accounts["u1"].positions == {}
 
 
 def test_adjust_margin_and_fee_schedule(clock: ManualClock) -> None:

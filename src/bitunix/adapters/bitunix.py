@@ -819,6 +819,20 @@ class BitunixVenue:
         for symbol in symbols:
             await self._rest(self.rest.cancel_all_orders(symbol))
 
+    async def close_position(self, spec: ContractSpec) -> bool:
+        """Flash-close the position of ``spec`` (its id read afresh: a stale one would
+        close nothing); False when there is none."""
+        symbol = spec.symbol
+        await self.positions([symbol])
+        pid = self._position_ids.get(symbol)
+        if pid is None:
+            return False
+        try:
+            await self._rest(self.rest.flash_close_position(pid))
+        except PositionNotFoundError:
+            return False  # closed between the read and the close
+        return True
+
     # ------------------------------------------------------------------ internals
     async def _rest(self, call: Awaitable[T]) -> T:
         """Await one REST call and report its outcome to ``on_request``."""

@@ -286,6 +286,16 @@ class InProcessVenueAdapter:
             self.sim.engine.cancel_all(self.sim.uid, symbol)
         self.sync()
 
+    async def close_position(self, spec: ContractSpec) -> bool:
+        """Flash-close the position of ``spec`` at market; False when there is none."""
+        pos = next((p for p in self.sim.account.positions.values()
+                    if p.symbol == spec.symbol), None)
+        if pos is None:
+            return False
+        self.sim.engine.flash_close(self.sim.uid, pos.position_id)
+        self.sync()
+        return True
+
     async def close(self) -> None:
         """Nothing to release in process."""
         self._listener = None

@@ -157,6 +157,11 @@ class LatentVenue:
         await self._arrive()
         await self.inner.cancel_all(symbols)
 
+    async def close_position(self, spec: ContractSpec) -> bool:
+        """Flash-close the position when the request arrives."""
+        await self._arrive()
+        return await self.inner.close_position(spec)
+
     async def close(self) -> None:
         """Close the inner venue."""
         await self.inner.close()

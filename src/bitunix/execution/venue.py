@@ -189,6 +189,14 @@ class Venue(Protocol):
         order: it goes with the position when that is closed."""
         ...
 
+    async def close_position(self, spec: ContractSpec) -> bool:
+        """Close the whole position in ``spec`` at market, whatever its size (the venue's
+        flash close): the way out of a remainder below the minimum order size, which no
+        order may close. Its fills arrive as fills of an order the engine did not send.
+        False when the venue holds no such position (closed already); raises when the
+        venue refuses."""
+        ...
+
     async def close(self) -> None:
         """Release connections and timers."""
         ...

@@ -77,13 +77,14 @@ class SimContract:
         if self.status != "OPEN":
             raise SimError(TRADING_DISABLED, f"{self.symbol} is {self.status}")
 
-    def check_qty(self, qty: Decimal, *, market: bool) -> None:
-        """Validate step, minimum and maximum of an order quantity."""
+    def check_qty(self, qty: Decimal, *, market: bool, minimum: bool = True) -> None:
+        """Validate step, minimum (unless ``minimum`` is false: the venue's own close of a
+        whole position) and maximum of an order quantity."""
         if qty <= 0:
             raise SimError(QTY_TOO_SMALL, f"qty {qty} must be > 0")
         if not on_grid(qty, self.base_precision):
             raise SimError(PARAMETER_ERROR, f"qty {qty} is not a multiple of step {self.step}")
-        if qty < self.min_qty:
+        if minimum and qty < self.min_qty:
             raise SimError(QTY_BELOW_MIN, f"qty {qty} < minTradeVolume {self.min_qty}")
         limit = self.max_market_qty if market else self.max_limit_qty
         if qty > limit:

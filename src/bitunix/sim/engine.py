@@ -461,7 +461,7 @@ class MatchingEngine:
             raise SimError(PARAMETER_ERROR, f"orderType {req.order_type!r}")
         if effect not in ("GTC", "IOC", "FOK", "POST_ONLY"):
             raise SimError(PARAMETER_ERROR, f"effect {req.effect!r}")
-        spec.check_qty(req.qty, market=order_type == "MARKET")
+        spec.check_qty(req.qty, market=order_type == "MARKET", minimum=not req.whole_position)
         mkt = self.markets[symbol]
         if order_type == "LIMIT":
             if req.price is None:
@@ -490,7 +490,7 @@ class MatchingEngine:
             price=req.price if order_type == "LIMIT" else None, client_id=req.client_id,
             reduce_only=req.reduce_only or closing, closing=closing, leverage=leverage,
             margin_mode=self.margin_mode_of(acct, symbol), position_mode=acct.position_mode,
-            ctime_ns=now, mtime_ns=now,
+            ctime_ns=now, mtime_ns=now, whole_position=req.whole_position,
         )
         if closing:
             order.target_position_id = acct.positions[(symbol, pos_side)].position_id
@@ -565,9 +565,11 @@ class MatchingEngine:
 
     def _cap(self, order: SimOrder, qty: Decimal) -> Decimal:
         """Cap a fill: fault-injected fraction and reduce-only never flipping a position."""
-        if self.max_fill_fraction is not None:
+        if self.max_fill_fraction is not None and not order.whole_position:
             step = self.contracts[order.symbol].step
-            qty = min(qty, (order.remaining * self.max_fill_fraction).quantize(step, ROUND_DOWN))
+            # At least one lot: a fraction of a one-lot remainder would never fill at all.
+            part = (order.remaining * self.max_fill_fraction).quantize(step, ROUND_DOWN)
+            qty = min(qty, max(part, step))
         if order.reduce_only:
             acct = self.accounts[order.uid]
             pos = acct.positions.get((order.symbol, order.pos_side))
@@ -715,7 +717,8 @@ class MatchingEngine:
                          *, order_type: str = "MARKET", price: Decimal | None = None) -> SimOrder:
         req = SimOrderRequest(symbol=pos.symbol, side=BUY if pos.side == LONG else SELL,
                               order_type=order_type, qty=qty, price=price,
-                              trade_side="CLOSE", position_id=pos.position_id, reduce_only=True)
+                              trade_side="CLOSE", position_id=pos.position_id, reduce_only=True,
+                              whole_position=qty == pos.qty)
         if acct.position_mode == "ONE_WAY":
             req.side = SELL if pos.side == LONG else BUY
         return self.place_order(acct.uid, req)

@@ -25,7 +25,9 @@ class Faults:
     * ``silent``: WS sockets stay open but nothing is pushed (a stalled feed);
     * ``rest_hang``: REST requests never answer (until cleared), to test client timeouts;
     * ``partial_fill_fraction``: each fill takes at most this fraction of the order's
-      remaining qty (the rest waits for the next market event).
+      remaining qty, and at least one lot (the rest of a resting order waits for the next
+      market event; a market or IOC order's rest is cancelled). The venue's own close of a
+      whole position (flash close, close-all) is not cut.
     """
 
     reject_fraction: float = 0.0

@@ -51,6 +51,8 @@ class SimOrderRequest:
     effect: str = "GTC"
     client_id: str = ""
     reduce_only: bool = False
+    #: The venue's own close of a whole position (flash close, close-all): any size.
+    whole_position: bool = False
     tp_price: Decimal | None = None
     tp_stop_type: str = "LAST_PRICE"
     tp_order_type: str = "MARKET"
@@ -92,6 +94,8 @@ class SimOrder:
     attached_tpsl_id: str | None = None
     #: The position a closing order reduces; it reduces nothing once that one is gone.
     target_position_id: str | None = None
+    #: The venue's own close of a whole position (flash close, close-all).
+    whole_position: bool = False
 
     @property
     def remaining(self) -> Decimal:
