@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from bitunix.config import BotConfig, Mode, Secrets
+    from bitunix.config.notify import NotifySecrets
     from bitunix.logs import LoggingInstall
 
 _EPILOG = """\
@@ -115,9 +118,9 @@ def with_models_dir(config: BotConfig, models_dir: str | None, scratch: Path) ->
 
 
 def install_run_logging(config: BotConfig, flag_level: str | None,
-                        secrets: Secrets | None) -> LoggingInstall:
+                        secrets: Secrets | None, more: Sequence[str] = ()) -> LoggingInstall:
     """The ``[log]`` section installed (the ``--log-level`` flag wins over
-    ``log.level``), with every secret the run knows masked in every line."""
+    ``log.level``), with every secret the run knows (and ``more``) masked in every line."""
     from bitunix.app.bot import SIM_API_KEY, SIM_API_SECRET
     from bitunix.logs import install_logging
     from bitunix.logs.setup import LogFile
@@ -126,6 +129,7 @@ def install_run_logging(config: BotConfig, flag_level: str | None,
     masked = [SIM_API_KEY, SIM_API_SECRET]
     if secrets is not None:
         masked += [secrets.api_key, secrets.api_secret]
+    masked += more
     file = None
     if section.file:
         file = LogFile(path=section.file, rotate=section.rotate,
@@ -137,6 +141,7 @@ def install_run_logging(config: BotConfig, flag_level: str | None,
 def run(args: argparse.Namespace) -> int:
     """Run the bot and print its summary; return the exit code."""
     from bitunix.config import environment, load_config, load_secrets, resolve_mode
+    from bitunix.config.notify import check_notify, load_notify_secrets
     from bitunix.core.errors import ConfigError
 
     environ = environment()
@@ -158,15 +163,19 @@ def run(args: argparse.Namespace) -> int:
                           "does not exist")
     mode, why = resolve_mode(config, environ, force_dry_run=args.dry_run)
     secrets = load_secrets(environ, config.venue.secrets_file)
-    logs = install_run_logging(config, args.log_level, secrets)
+    notify_secrets = load_notify_secrets(environ, config.venue.secrets_file)
+    check_notify(config.notify, notify_secrets)
+    logs = install_run_logging(config, args.log_level, secrets, notify_secrets.values())
     try:
-        return _run(args, config, mode, why, secrets=secrets, summary_path=summary_path)
+        return _run(args, config, mode, why, secrets=secrets, summary_path=summary_path,
+                    notify_secrets=notify_secrets)
     finally:
         logs.close()
 
 
 def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
-         secrets: Secrets | None, summary_path: Path | None) -> int:
+         secrets: Secrets | None, summary_path: Path | None,
+         notify_secrets: NotifySecrets) -> int:
     import asyncio
     import signal
     import tempfile
@@ -177,6 +186,7 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
     from bitunix.app.summary import write_summary
     from bitunix.core.errors import ConfigError
     from bitunix.features import simd_impl
+    from bitunix.notify import build_notifier
 
     store_path = config.store.resolved_path(mode.value)
     if not store_path.parent.is_dir():
@@ -189,6 +199,9 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
         observers: list[Observer] = []
         if config.http.enabled:
             observers.append(HttpObserver(config.http))
+        notifier = build_notifier(config.notify, notify_secrets)
+        if notifier is not None:
+            observers.append(notifier)
         bot = BotRun(config, mode, store_path=store_path, secrets=secrets,
                      emit=lambda line: print(line, flush=True), observers=observers)
 

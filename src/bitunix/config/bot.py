@@ -22,6 +22,7 @@ from bitunix.config.backtest import BacktestSection
 from bitunix.config.http import HttpSection
 from bitunix.config.loader import apply_env, convert_config, read_toml
 from bitunix.config.logs import LogSection
+from bitunix.config.notify import NotifySection
 from bitunix.core.checks import check_url
 from bitunix.core.errors import ConfigError
 from bitunix.execution.settings import ExecutionSettings
@@ -189,6 +190,7 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     signal: SignalConfig = msgspec.field(default_factory=_default_signal)
     backtest: BacktestSection = msgspec.field(default_factory=BacktestSection)
     log: LogSection = msgspec.field(default_factory=LogSection)
+    notify: NotifySection = msgspec.field(default_factory=NotifySection)
     http: HttpSection = msgspec.field(default_factory=HttpSection)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,159 @@
+"""The ``[notify]`` section: Telegram and a generic webhook, told about fills, breaker
+trips, the kill switch, errors and a daily summary. Off by default.
+
+The Telegram bot token and the webhook's signing secret are not configuration: they come
+from the environment (``BITUNIX_TELEGRAM_TOKEN``, ``BITUNIX_WEBHOOK_SECRET``) or from the
+owner-only secrets file (``venue.secrets_file`` / ``BITUNIX_SECRETS_FILE``, keys
+``telegram_token`` and ``webhook_secret``), the way the API keys are
+(:func:`load_notify_secrets`, :func:`check_notify`). See ``docs/notifications.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from bitunix.core.checks import check_number, check_url
+from bitunix.core.errors import ConfigError
+
+__all__ = ["EVENTS", "NotifySecrets", "NotifySection", "TelegramSection", "WebhookSection",
+           "check_notify", "load_notify_secrets"]
+
+#: What can be notified: a fill, a breaker or limit tripping (or recovering), the kill
+#: switch engaged or released, an error of the run, the daily summary.
+Event = Literal["fill", "breaker", "kill", "error", "daily"]
+EVENTS: tuple[Event, ...] = ("fill", "breaker", "kill", "error", "daily")
+_HEADER = re.compile(r"[A-Za-z0-9-]{1,64}")
+_DAILY_AT = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+class TelegramSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Telegram (Bot API ``sendMessage``). ``chat_id``: the chat, group or channel
+    (``-100...`` or ``@name``); ``base_url``: the Bot API server (another one for a local
+    Bot API server or a test). The token comes from ``BITUNIX_TELEGRAM_TOKEN``."""
+
+    enabled: bool = False
+    chat_id: str = ""
+    base_url: str = "https://api.telegram.org"
+
+    def __post_init__(self) -> None:
+        check_url("key notify.telegram.base_url:", self.base_url, ("http", "https"))
+        if self.enabled and not self.chat_id.strip():
+            raise ConfigError("key notify.telegram.chat_id: needed when "
+                              "notify.telegram.enabled = true")
+
+
+class WebhookSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A generic webhook: every notice as a JSON POST to ``url``. With a secret
+    (``BITUNIX_WEBHOOK_SECRET``) the body is signed: ``signature_header`` carries
+    ``sha256=<hex HMAC-SHA256 of the body>``."""
+
+    enabled: bool = False
+    url: str = ""
+    signature_header: str = "X-Bitunix-Signature"
+
+    def __post_init__(self) -> None:
+        if self.enabled or self.url:
+            check_url("key notify.webhook.url:", self.url, ("http", "https"))
+        if not _HEADER.fullmatch(self.signature_header):
+            raise ConfigError("key notify.webhook.signature_header: not an HTTP header name "
+                              f"(was {self.signature_header!r})")
+
+
+class NotifySection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Notifications (off unless a channel is enabled). ``events``: which kinds are sent
+    (of fill, breaker, kill, error, daily); ``daily_at``: when the daily summary goes
+    (HH:MM, UTC); ``queue_size``: notices waiting at most (more are dropped and counted:
+    the trading path never waits); ``max_per_minute``: per channel; ``attempts``: tries
+    per notice and channel, ``retry_backoff_s`` apart (doubling); ``timeout_s``: per
+    attempt."""
+
+    telegram: TelegramSection = msgspec.field(default_factory=TelegramSection)
+    webhook: WebhookSection = msgspec.field(default_factory=WebhookSection)
+    events: list[Event] = msgspec.field(
+        default_factory=lambda: list(EVENTS))
+    daily_at: str = "00:00"
+    queue_size: int = 256
+    max_per_minute: int = 20
+    attempts: int = 3
+    retry_backoff_s: float = 1.0
+    timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not _DAILY_AT.fullmatch(self.daily_at):
+            raise ConfigError(f"key notify.daily_at: must be HH:MM (UTC), was {self.daily_at!r}")
+        check_number("key notify.queue_size:", self.queue_size, 1, 100_000, integer=True)
+        check_number("key notify.max_per_minute:", self.max_per_minute, 1, 600, integer=True)
+        check_number("key notify.attempts:", self.attempts, 1, 10, integer=True)
+        check_number("key notify.retry_backoff_s:", self.retry_backoff_s, 0, 60)
+        check_number("key notify.timeout_s:", self.timeout_s, 0, 120, lo_open=True)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any channel is on."""
+        return self.telegram.enabled or self.webhook.enabled
+
+    @property
+    def daily_minute(self) -> int:
+        """``daily_at`` as minutes after UTC midnight."""
+        hours, minutes = self.daily_at.split(":")
+        return int(hours) * 60 + int(minutes)
+
+
+class NotifySecrets(msgspec.Struct, frozen=True, kw_only=True):
+    """The Telegram bot token and the webhook secret (empty: not given); ``repr`` hides
+    them."""
+
+    telegram_token: str = ""
+    webhook_secret: str = ""
+
+    def __repr__(self) -> str:
+        shown = {k: "***" if v else "" for k, v in (("telegram_token", self.telegram_token),
+                                                   ("webhook_secret", self.webhook_secret))}
+        return f"NotifySecrets({shown})"
+
+    __str__ = __repr__
+
+    def values(self) -> list[str]:
+        """The secrets that are set (for the log redaction)."""
+        return [v for v in (self.telegram_token, self.webhook_secret) if v]
+
+
+def load_notify_secrets(environ: Mapping[str, str], secrets_file: str = "") -> NotifySecrets:
+    """The notification secrets from the environment, else from the owner-only secrets
+    file (``secrets_file`` or ``BITUNIX_SECRETS_FILE``; refused when others can read it)."""
+    token = environ.get("BITUNIX_TELEGRAM_TOKEN", "")
+    secret = environ.get("BITUNIX_WEBHOOK_SECRET", "")
+    path_text = secrets_file or environ.get("BITUNIX_SECRETS_FILE", "")
+    if (token and secret) or not path_text:
+        return NotifySecrets(telegram_token=token, webhook_secret=secret)
+    path = Path(path_text).expanduser()
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"secrets file {path}: readable by others (mode "
+                              f"{stat.filemode(mode)}); run: chmod 600 {path}")
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"secrets file {path}: does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        raise ConfigError(f"secrets file {path}: not valid TOML") from None
+    for key in ("telegram_token", "webhook_secret"):
+        if key in data and not isinstance(data[key], str):
+            raise ConfigError(f"secrets file {path}: {key} must be a string")
+    return NotifySecrets(telegram_token=token or data.get("telegram_token", ""),
+                         webhook_secret=secret or data.get("webhook_secret", ""))
+
+
+def check_notify(section: NotifySection, secrets: NotifySecrets) -> None:
+    """Refuse an enabled channel that lacks its secret."""
+    if section.telegram.enabled and not secrets.telegram_token:
+        raise ConfigError("key notify.telegram.enabled: Telegram is enabled but no bot token "
+                          "was given (set BITUNIX_TELEGRAM_TOKEN, or telegram_token in the "
+                          "secrets file)")
