@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import time
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -332,3 +333,29 @@ def test_the_deploy_files_scrape_and_chart_the_bot() -> None:
     for topic in ("PnL", "Exposure", "Kill switch", "Breakers", "denials", "Orders by state",
                   "Tick to order", "Order to venue ack", "reconnects", "drift", "Model"):
         assert topic in titles
+
+
+def test_hook_counts_follow_each_orders_latest_state_with_bounded_memory() -> None:
+    from bitunix.model import ContractSpec, Order, OrderStatus, Side
+    from bitunix.obs.metrics import HookCounts
+
+    spec = ContractSpec(symbol="BTCUSDT", base="BTC", quote="USDT", price_decimals=1,
+                        qty_decimals=3, min_qty=Decimal("0.001"))
+
+    def order(cid: str, status: OrderStatus, venue_id: str | None = None) -> Order:
+        return Order(client_id=cid, spec=spec, side=Side.BUY, qty_steps=10, status=status,
+                     venue_id=venue_id)
+
+    hooks = HookCounts(keep_finished=2)
+    for cid in ("a", "b", "c"):
+        hooks.on_order(order(cid, OrderStatus.INIT))
+    assert hooks.by_state == {"INIT": 3}
+    hooks.on_order(order("a", OrderStatus.INIT, venue_id="v1"))  # acknowledged
+    hooks.on_order(order("a", OrderStatus.FILLED))
+    hooks.on_order(order("a", OrderStatus.FILLED))  # a repeat: counted once
+    hooks.on_order(order("b", OrderStatus.CANCELED))
+    assert hooks.by_state == {"INIT": 1, "FILLED": 1, "CANCELED": 1}
+    assert hooks.ack.count == 2  # a by its venue id, b by its first state
+    hooks.on_order(order("c", OrderStatus.REJECTED))
+    assert hooks.by_state == {"INIT": 0, "FILLED": 1, "CANCELED": 1, "REJECTED": 1}
+    assert set(hooks.order_state) == {"b", "c"}  # the oldest finished one forgotten

@@ -96,8 +96,12 @@ class HookCounts:
     decisions by outcome, fills seen, and order-to-ack latency (the order journaled as
     sent, to the venue's first word on it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_finished: int = 10_000) -> None:
+        #: The latest state of each open order, and of the last ``keep_finished`` finished
+        #: ones (a late repeat of those is not counted twice; a run of weeks stays small).
         self.order_state: dict[str, OrderStatus] = {}
+        self._finished: dict[str, None] = {}
+        self._keep_finished = keep_finished
         self.by_state: dict[str, int] = {}
         self.decisions: dict[str, int] = {}
         self.fills = 0
@@ -111,6 +115,13 @@ class HookCounts:
         if prev is status:
             return
         self.order_state[cid] = status
+        if not status.is_open:
+            finished = self._finished
+            finished[cid] = None
+            if len(finished) > self._keep_finished:
+                oldest = next(iter(finished))
+                del finished[oldest]
+                self.order_state.pop(oldest, None)
         by = self.by_state
         if prev is not None:
             by[prev.value] -= 1
