@@ -171,6 +171,21 @@ async def test_metrics_equal_the_runs_own_figures_and_ready_while_trading(
         assert missing == set()
 
 
+async def readyz_until(session: aiohttp.ClientSession, url: str, status: int,
+                       timeout_s: float = 10.0) -> dict[str, Any]:
+    """Poll ``/readyz`` until it answers ``status``; its body."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while True:
+        async with session.get(url + "readyz") as r:
+            got, body = r.status, await r.json()
+        if got == status:
+            return dict(body)
+        if loop.time() > end:
+            raise AssertionError(f"/readyz still {got} after {timeout_s} s: {body}")
+        await asyncio.sleep(0.05)
+
+
 async def test_readyz_names_a_stale_feed_and_recovers(tmp_path: Path,
                                                       capture_slice: Path) -> None:
     async with live_run(tmp_path, capture_slice, **{
@@ -181,25 +196,12 @@ async def test_readyz_names_a_stale_feed_and_recovers(tmp_path: Path,
         await wait_for(lambda: pipeline.stats.book_pushes > 0, 20, "market data")
         assert run.sim is not None
         run.sim.faults.silent = True  # sockets open, nothing pushed: a stalled feed
-        status, body = 0, {}
-        for _ in range(100):
-            async with session.get(run.url + "readyz") as r:
-                status, body = r.status, await r.json()
-            if status == 503:
-                break
-            await asyncio.sleep(0.05)
-        assert status == 503, body
-        assert body["failing"] == ["feed"] or "feed" in body["failing"]
+        body = await readyz_until(session, run.url, 503)
+        assert "feed" in body["failing"]
         assert body["components"]["feed"]["detail"].startswith("stale: no market push")
         assert body["components"]["store"]["ok"] is True
         run.sim.faults.silent = False
-        for _ in range(200):
-            async with session.get(run.url + "readyz") as r:
-                status, body = r.status, await r.json()
-            if status == 200:
-                break
-            await asyncio.sleep(0.05)
-        assert status == 200, body
+        await readyz_until(session, run.url, 200)
 
 
 async def test_readyz_names_a_failed_store(tmp_path: Path, capture_slice: Path) -> None:

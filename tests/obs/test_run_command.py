@@ -11,14 +11,19 @@ from bitunix.cli import main
 from tests.app.conftest import BUSY, MODELS, capture_slice  # noqa: F401 (a fixture)
 
 
+def paper_run(tmp_path: Path, data: Path, http: str) -> int:
+    """A short paper run with ``http`` as its ``[http]`` table; the exit code."""
+    config = tmp_path / "bot.toml"
+    config.write_text(f"[http]\n{http}\n" + BUSY)
+    return main(["run", "--config", str(config), "--data", str(data), "--speed", "30",
+                 "--duration", "30", "--store", str(tmp_path / "s.sqlite"),
+                 "--models-dir", str(MODELS)])
+
+
 def test_run_serves_the_dashboard_and_prints_its_url(
     tmp_path: Path, capture_slice: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
-    config = tmp_path / "bot.toml"
-    config.write_text("[http]\nport = 0\n" + BUSY)
-    code = main(["run", "--config", str(config), "--data", str(capture_slice), "--speed",
-                 "30", "--duration", "30", "--store", str(tmp_path / "s.sqlite"),
-                 "--models-dir", str(MODELS)])
+    code = paper_run(tmp_path, capture_slice, "port = 0")
     out = capsys.readouterr().out
     assert code == 0, out
     lines = [line for line in out.splitlines() if line.startswith("dashboard: ")]
@@ -30,11 +35,7 @@ def test_run_serves_the_dashboard_and_prints_its_url(
 
 def test_run_without_the_server(tmp_path: Path, capture_slice: Path,  # noqa: F811
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    config = tmp_path / "bot.toml"
-    config.write_text("[http]\nenabled = false\n" + BUSY)
-    code = main(["run", "--config", str(config), "--data", str(capture_slice), "--speed",
-                 "30", "--duration", "30", "--store", str(tmp_path / "s.sqlite"),
-                 "--models-dir", str(MODELS)])
+    code = paper_run(tmp_path, capture_slice, "enabled = false")
     out = capsys.readouterr().out
     assert code == 0, out
     assert "dashboard:" not in out
