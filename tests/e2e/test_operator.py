@@ -34,15 +34,15 @@ from bitunix.store import SqliteStore
 MODELS = Path(__file__).resolve().parents[2] / "models"
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
-#: Mean reversion that trades often (tests/app/conftest.py's), on the bundled capture at 5x
-#: (about 70 s of data), no dashboard, no idle stop.
+#: Mean reversion that trades often (tests/app/conftest.py's), on the bundled capture at 3x
+#: (about 115 s of data; the tests stop the bot long before), no dashboard, no idle stop.
 CONFIG = """
 symbols = ["BTCUSDT"]
 [run]
-duration_s = 90
+duration_s = 150
 idle_stop_s = 0
 [sim]
-speed = 5
+speed = 3
 [http]
 enabled = false
 [store]
@@ -218,12 +218,14 @@ def test_reads_agree_with_the_venue_and_pause_holds_entries(bot: Bot) -> None:
         own = [o.client_id for o in s.orders() if o.created_ns > paused_ns
                and not o.reduce_only and o.strategy != "operator"]
     assert own == []
+    code, _, err = bot.command("order", "place", "BTCUSDT", "SELL", "0.002", "--reduce-only")
+    assert code == 0, err
     code, out, err = bot.command("resume")
     assert code == 0, err
     assert out.startswith("resumed")
     resumed_ns = time.time_ns()
     _until(lambda: len(_entries_after(bot.store, resumed_ns)) >= 1, "an entry after resume",
-           40)
+           60)
 
 
 def test_manual_orders_go_through_risk_and_flatten_leaves_nothing(bot: Bot) -> None:
