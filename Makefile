@@ -16,9 +16,10 @@ COV_MIN ?= 90
 LOCK_TEST := requirements/lock-test.txt
 LOCK_RUN := requirements/lock-run.txt
 LOCK_BUILD := requirements/lock-build.txt
+LOCK_TOOLS := requirements/lock-tools.txt
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 $(if $(UPGRADE),--upgrade)
 
-.PHONY: help run test bench bench-peers lint docs debug sanitize clean venv lock wheel bench-faults soak
+.PHONY: tools help run test bench bench-peers lint docs debug sanitize clean venv lock wheel bench-faults soak
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +39,16 @@ $(STAMP): $(VENV)/bin/python pyproject.toml $(LOCK_TEST) $(NATIVE_SOURCES)
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install the package with test extras
+
+# checkov and pip-audit in a virtualenv of their own (requirements/tools.in says why).
+TOOLS_VENV := .venv-tools
+$(TOOLS_VENV)/.installed: $(LOCK_TOOLS)
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK_TOOLS)
+	@touch $@
+
+tools: $(TOOLS_VENV)/.installed ## the checkers' own virtualenv (checkov, pip-audit)
 
 run: $(STAMP) ## run the bot against the built-in simulator with bundled data
 	$(VENV)/bin/bitunix-bot run
@@ -115,6 +126,7 @@ lock: $(VENV)/bin/python ## re-pin requirements/lock-*.txt from pyproject.toml (
 	$(UV_COMPILE) pyproject.toml --extra test -o $(LOCK_TEST)
 	$(UV_COMPILE) pyproject.toml -c $(LOCK_TEST) -o $(LOCK_RUN)
 	$(UV_COMPILE) requirements/build.in -c $(LOCK_TEST) -o $(LOCK_BUILD)
+	$(UV_COMPILE) requirements/tools.in -o $(LOCK_TOOLS)
 
 # A plain `pip wheel` is tagged linux_x86_64, which PyPI and pip on other distributions
 # refuse; auditwheel checks the symbols the module uses and retags it manylinux (it needs
@@ -128,4 +140,4 @@ wheel: $(VENV)/bin/python ## build a manylinux wheel into dist/
 	@ls dist/*manylinux*.whl
 
 clean: ## remove build products and the virtualenv
-	rm -rf build dist $(VENV) $(PEERS_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks coverage.json .coverage
+	rm -rf build dist $(VENV) $(PEERS_VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks coverage.json .coverage
