@@ -56,6 +56,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--data", help="market data of the built-in simulator (a capture, a "
                                        "recording, or synthetic[:SEED]; default: bundled)")
     parser.add_argument("--speed", help="the simulator's replay speed (default 20)")
+    parser.add_argument("--no-live", action="store_true",
+                        help="no live view on a terminal: plain lines, as when stdout is "
+                             "not a terminal")
     parser.add_argument("--models-dir",
                         help="model registry directory (default: ./models when it exists, "
                              "else the model shipped with the package)")
@@ -178,6 +181,7 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
          notify_secrets: NotifySecrets) -> int:
     import asyncio
     import signal
+    import sys
     import tempfile
 
     from bitunix.app.bot import BotRun
@@ -202,6 +206,10 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
         notifier = build_notifier(config.notify, notify_secrets)
         if notifier is not None:
             observers.append(notifier)
+        if sys.stdout.isatty() and not args.no_live:
+            from bitunix.ui import LiveView
+
+            observers.append(LiveView())
         bot = BotRun(config, mode, store_path=store_path, secrets=secrets,
                      emit=lambda line: print(line, flush=True), observers=observers)
 
