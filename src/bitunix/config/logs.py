@@ -22,11 +22,20 @@ class LogSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     ``max_bytes``; ``daily``: at UTC midnight); rotated parts are gzip-compressed and
     deleted ``keep_days`` days later."""
 
+    #: ``kv`` (logfmt ``key=value`` pairs) or ``json`` (one object per line), for stderr
+    #: and the file alike.
     format: Literal["kv", "json"] = "kv"
+    #: The threshold; empty: the ``--log-level`` flag's (default WARNING). The flag, when
+    #: given, wins.
     level: Literal["", "DEBUG", "INFO", "WARNING", "ERROR"] = ""
+    #: Also write every line to this file (empty: stderr only); its directory must exist.
     file: str = ""
+    #: When the file is rotated: ``size`` (before it would pass ``max_bytes``) or
+    #: ``daily`` (at the first line after UTC midnight).
     rotate: Literal["size", "daily"] = "size"
+    #: The size a file is rotated at (``rotate = "size"``), bytes, at least 1024.
     max_bytes: int = 10_485_760
+    #: Rotated parts (gzip-compressed) are deleted this many days after their last write.
     keep_days: int = 14
 
     def __post_init__(self) -> None:

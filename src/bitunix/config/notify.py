@@ -38,8 +38,11 @@ class TelegramSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     (``-100...`` or ``@name``); ``base_url``: the Bot API server (another one for a local
     Bot API server or a test). The token comes from ``BITUNIX_TELEGRAM_TOKEN``."""
 
+    #: Send notices to Telegram (needs ``chat_id`` and the token in the environment).
     enabled: bool = False
+    #: The chat, group or channel the bot posts to (``-100...`` or ``@name``).
     chat_id: str = ""
+    #: The Bot API server (another one: a local Bot API server, or a test's).
     base_url: str = "https://api.telegram.org"
 
     def __post_init__(self) -> None:
@@ -54,8 +57,12 @@ class WebhookSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     (``BITUNIX_WEBHOOK_SECRET``) the body is signed: ``signature_header`` carries
     ``sha256=<hex HMAC-SHA256 of the body>``."""
 
+    #: POST every notice as JSON to ``url``.
     enabled: bool = False
+    #: The receiver, ``http://`` or ``https://``.
     url: str = ""
+    #: The header carrying ``sha256=<hex HMAC-SHA256 of the body>`` when
+    #: ``BITUNIX_WEBHOOK_SECRET`` is set (no secret: no signature).
     signature_header: str = "X-Bitunix-Signature"
 
     def __post_init__(self) -> None:
@@ -76,13 +83,23 @@ class NotifySection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     telegram: TelegramSection = msgspec.field(default_factory=TelegramSection)
     webhook: WebhookSection = msgspec.field(default_factory=WebhookSection)
+    #: The kinds of notice sent: ``fill``, ``breaker`` (a breaker or limit tripping or
+    #: recovering), ``kill`` (the kill switch), ``error``, ``daily`` (the summary).
     events: list[Event] = msgspec.field(
         default_factory=lambda: list(EVENTS))
+    #: When the daily summary goes out, ``HH:MM`` UTC; it covers the time since the
+    #: previous one (or since the start).
     daily_at: str = "00:00"
+    #: Notices waiting per channel at most; more are dropped and counted (the trading path
+    #: never waits).
     queue_size: int = 256
+    #: Sends per channel per minute at most; the rest wait their turn in the queue.
     max_per_minute: int = 20
+    #: Tries per notice and channel before it is logged as not sent.
     attempts: int = 3
+    #: The wait after a failed try, doubling with each one.
     retry_backoff_s: float = 1.0
+    #: How long one try may take, seconds.
     timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
