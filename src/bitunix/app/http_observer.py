@@ -9,13 +9,17 @@ path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from aiohttp.typedefs import Middleware
 
 from bitunix.app.observers import Observer
 from bitunix.config.http import HttpSection
 from bitunix.model import Fill, Order, Position
 from bitunix.model.records import Decision
 from bitunix.obs import ObsServer
+from bitunix.obs.server import RouteAdder
 from bitunix.risk.verdict import RiskTransition
 
 if TYPE_CHECKING:
@@ -30,14 +34,19 @@ class HttpObserver(Observer):
 
     name = "http"
 
-    def __init__(self, config: HttpSection) -> None:
+    def __init__(self, config: HttpSection, *, routes: Sequence[RouteAdder] = (),
+                 middlewares: Sequence[Middleware] = ()) -> None:
         self.config = config
+        #: More endpoints and middlewares for the same listener (see :class:`ObsServer`).
+        self.routes = list(routes)
+        self.middlewares = list(middlewares)
         self.server: ObsServer | None = None
 
     async def start(self, bot: BotRun) -> None:
         cfg = self.config
         server = ObsServer(bot, host=cfg.host, port=cfg.port, stale_after_s=cfg.stale_after_s,
-                           refresh_s=cfg.refresh_s)
+                           refresh_s=cfg.refresh_s, routes=self.routes,
+                           middlewares=self.middlewares)
         await server.start()
         self.server = server
         if server.fallback_from is not None:

@@ -20,11 +20,13 @@ import contextlib
 import errno
 import os
 import time
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
 import msgspec
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from bitunix.core.errors import ConfigError
 from bitunix.obs.health import LoopBeat, readiness
@@ -38,6 +40,10 @@ _TEXT_PLAIN = "text/plain; version=0.0.4; charset=utf-8"
 _MIN_GAP_S = 0.1
 #: The loop is called stalled when its timer has not fired for this long.
 _STALLED_S = 5.0
+
+
+#: Adds endpoints to the server's application.
+RouteAdder = Callable[[web.Application], None]
 
 
 def dashboard_html() -> bytes:
@@ -55,8 +61,14 @@ class ObsServer:
     """
 
     def __init__(self, bot: Any, *, host: str, port: int, stale_after_s: float = 5.0,
-                 refresh_s: float = 0.5) -> None:
+                 refresh_s: float = 0.5, routes: Sequence[RouteAdder] = (),
+                 middlewares: Sequence[Middleware] = ()) -> None:
         self.bot = bot
+        #: More endpoints on the same listener (the control API, webhooks), each added by
+        #: a callable given the application before it starts.
+        self.routes = list(routes)
+        #: Applied to every request of every endpoint, first to last (an IP allowlist).
+        self.middlewares = list(middlewares)
         self.host = host
         self.port = port
         self.stale_after_s = stale_after_s
@@ -84,13 +96,15 @@ class ObsServer:
 
     async def start(self) -> None:
         """Listen; a configured port in use falls back to any free port."""
-        app = web.Application()
+        app = web.Application(middlewares=self.middlewares)
         app.router.add_get("/", self._index)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/events", self._events)
         app.router.add_get("/api/snapshot", self._snapshot)
+        for add in self.routes:
+            add(app)
         runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                shutdown_timeout=1.0)
         await runner.setup()
