@@ -83,3 +83,37 @@ async def test_the_view_shows_the_runs_positions_and_pnl(
     body = record.export_text().splitlines()[2:]  # past the header (its uptime moves)
     assert "\n".join(line.rstrip() for line in body[:6]) in "\n".join(
         line.rstrip() for line in last.splitlines())
+
+
+async def test_log_lines_go_through_the_view_while_it_is_on(
+        tmp_path: Path, capture_slice: Path) -> None:
+    import logging
+    import sys
+
+    from bitunix.logs import KeyValueFormatter
+
+    cfg = busy_config(tmp_path, capture_slice, **{"http.enabled": False})
+    screen = io.StringIO()
+    view = LiveView(Console(force_terminal=True, file=screen, width=120), refresh_s=0.05)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    seen: list[object] = []
+
+    class Log(Observer):
+        def on_fill(self, fill: object) -> None:
+            if not seen:
+                seen.append(handler.stream)
+                logging.getLogger("bitunix.test").warning("a warning while the view is on")
+
+    try:
+        bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                     emit=lambda _: None, observers=[view, Log()])
+        s = await asyncio.wait_for(bot.run(), 90)
+    finally:
+        root.removeHandler(handler)
+    assert s.fills > 0
+    assert seen[0] is not sys.stderr  # rich's stand-in while the view was on
+    assert handler.stream is sys.stderr  # given back
+    assert 'msg="a warning while the view is on"' in _ANSI.sub("", screen.getvalue())

@@ -2,15 +2,18 @@
 
 A timer on the bot's loop takes a snapshot (the dashboard's, cheap: a few dicts) every
 ``refresh_s`` and builds its picture (:func:`~bitunix.ui.render.render_live`); rich's
-``Live`` draws it from its own thread. Lines the run prints (``print`` to stdout) appear
-above the view. The hooks only remember decisions, risk transitions and lines: nothing is
-drawn on the trading path. The last picture stays on screen when the run ends, above its
-summary.
+``Live`` draws it from its own thread. Lines the run prints (``print`` to stdout) and the
+log lines of the stderr handler appear above the view (while it is on, that handler writes
+through rich, so a log line never tears the picture). The hooks only remember decisions,
+risk transitions and lines: nothing is drawn on the trading path. The last picture stays
+on screen when the run ends, above its summary.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +51,7 @@ class LiveView(Observer):
         self._live: Live | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._started = 0.0
+        self._handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def snapshot(self) -> dict[str, Any]:
         """The run now, as the view shows it (the dashboard's snapshot and readiness)."""
@@ -69,7 +73,13 @@ class LiveView(Observer):
         self._live = Live(self.frame(), console=self.console, auto_refresh=True,
                           refresh_per_second=max(1.0, 1 / self.refresh_s),
                           redirect_stdout=True, redirect_stderr=True, transient=False)
+        stderr = sys.stderr
         self._live.start()
+        if sys.stderr is not stderr:  # rich redirected it: send the log lines through it
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream is stderr:
+                    self._handlers.append((handler, stderr))
+                    handler.setStream(sys.stderr)
         self._arm(asyncio.get_running_loop())
 
     def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -89,6 +99,9 @@ class LiveView(Observer):
         live, self._live = self._live, None
         if live is not None:
             live.update(self.frame(), refresh=True)  # the final state: flattened, flushed
+            for handler, stream in self._handlers:
+                handler.setStream(stream)
+            self._handlers.clear()
             live.stop()
 
     def on_decision(self, decision: Decision) -> None:
