@@ -7,7 +7,8 @@
   as a TOML value when it parses as one (``false``, ``3``, ``["BTCUSDT"]``), else as a string.
 * Secrets never live in the file: ``BITUNIX_API_KEY`` / ``BITUNIX_API_SECRET`` from the
   environment, or an owner-only file (``venue.secrets_file`` or ``BITUNIX_SECRETS_FILE``)
-  holding ``api_key = "..."`` and ``api_secret = "..."``.
+  holding ``api_key = "..."`` and ``api_secret = "..."``, or the same pair encrypted
+  (:mod:`bitunix.config.secrets`).
 
 Every problem is a :class:`~bitunix.core.errors.ConfigError` of one line that names the
 file (or variable), the key and the bad value, never a secret.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from bitunix.config.secrets import check_owner_only, decrypt_pair, is_encrypted, master_key
 from bitunix.core.errors import ConfigError
 
 __all__ = ["ENV_PREFIX", "Secrets", "apply_env", "convert_config", "load_secrets", "read_toml"]
@@ -164,7 +165,8 @@ def _lookup(data: Any, dotted: str) -> Any:
 def load_secrets(environ: Mapping[str, str], secrets_file: str = "") -> Secrets | None:
     """The API key pair from the environment or an owner-only file; None when neither has
     one. A file readable by group or others is refused (its name is given, never its
-    content)."""
+    content). An encrypted file (``bitunix-bot secrets encrypt``) is opened with the key
+    from ``BITUNIX_SECRETS_KEY`` / ``BITUNIX_SECRETS_KEY_FILE`` (``bitunix.config.secrets``)."""
     key = environ.get("BITUNIX_API_KEY", "")
     secret = environ.get("BITUNIX_API_SECRET", "") or environ.get("BITUNIX_SECRET_KEY", "")
     if key or secret:
@@ -176,17 +178,14 @@ def load_secrets(environ: Mapping[str, str], secrets_file: str = "") -> Secrets 
     if not path_text:
         return None
     path = Path(path_text).expanduser()
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise ConfigError(f"secrets file {path}: does not exist") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"secrets file {path}: readable by others (mode {stat.filemode(mode)});"
-                          f" run: chmod 600 {path}")
+    check_owner_only(path, "secrets file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         raise ConfigError(f"secrets file {path}: not valid TOML") from None
+    if is_encrypted(data):
+        pair = decrypt_pair(data, master_key(environ), f"secrets file {path}")
+        return Secrets(api_key=pair[0], api_secret=pair[1])
     file_key, file_secret = data.get("api_key"), data.get("api_secret")
     if not (isinstance(file_key, str) and file_key and isinstance(file_secret, str)
             and file_secret):
