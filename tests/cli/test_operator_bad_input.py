@@ -246,3 +246,29 @@ def test_python_dash_m_is_the_console_script() -> None:
     assert helped.returncode == 0
     assert b"--force" in helped.stdout
     assert b"usage: bitunix-bot order place" in helped.stdout
+
+
+def test_a_bot_that_does_not_answer(capsys: pytest.CaptureFixture[str], store: Path) -> None:
+    """A live lease whose holder never takes requests (hung): the request is withdrawn
+    and nothing changed; a kill is still kept in the store for the bot's 1 s poll."""
+    lease = Lease(store, "hung", ttl_s=60, now_ns=time.time_ns)
+    assert lease.try_acquire()
+    try:
+        before = _dump(store)
+        code, out, err = _run(capsys, "pause", "--timeout", "0.3", "--store", str(store))
+        assert code == 1
+        assert out == ""
+        assert _one_line(err) == (f"bitunix-bot pause: error: the bot on store {store} did "
+                                  "not take the request within 0.3 s: withdrawn, nothing "
+                                  "changed")
+        assert _dump(store) == before
+        code, out, err = _run(capsys, "kill", "--timeout", "0.3", "--reason", "hang",
+                              "--store", str(store))
+        assert code == 1
+        assert "the kill switch is recorded in the store instead" in _one_line(err)
+        with SqliteStore(store) as s:
+            text = s.state("kill_request")
+        assert text is not None
+        assert decode_kill_request(text).reason == "hang"
+    finally:
+        lease.close()

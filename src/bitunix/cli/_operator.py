@@ -134,6 +134,10 @@ def open_view(args: argparse.Namespace) -> BotView:
                    now_ns=time.time_ns())
 
 
+class NotTakenError(BitunixError):
+    """The bot did not take the request in time; it was withdrawn (nothing changed)."""
+
+
 def ask(view: BotView, action: str, args: dict[str, str], timeout_s: float) -> ControlAnswer:
     """Send a request to the running bot and wait for its answer; raise with one line
     when no bot runs or none answers in time (the request is then withdrawn)."""
@@ -146,7 +150,7 @@ def ask(view: BotView, action: str, args: dict[str, str], timeout_s: float) -> C
         if answer is not None:
             return answer
         if channel.withdraw(request.id):
-            raise BitunixError(f"the bot on store {view.path} did not take the request within "
+            raise NotTakenError(f"the bot on store {view.path} did not take the request within "
                                f"{timeout_s:g} s: withdrawn, nothing changed")
         # Taken but not answered yet: give it a last moment, then say what is known.
         answer = channel.wait_answer(request.id, 1.0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -33,26 +35,40 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Apply through the running bot, or record for the next start; return the exit code."""
-    import time
-
-    from bitunix.cli._operator import ask, finish, open_view
+    from bitunix.cli._operator import NotTakenError, ask, finish, open_view
     from bitunix.core.errors import ConfigError
-    from bitunix.risk.kill import KillRequest, encode_kill_request
-    from bitunix.store import SqliteStore
 
     if args.release and args.flatten:
         raise ConfigError("--release and --flatten: choose one")
     view = open_view(args)
-    if view.running:
-        action = "release" if args.release else "kill"
-        return finish(ask(view, action, {"reason": args.reason,
-                                         "flatten": "true" if args.flatten else "false"},
-                          args.timeout))
-    request = KillRequest(engage=not args.release, flatten=args.flatten,
-                          reason=args.reason, ts_ns=time.time_ns())
-    with SqliteStore(view.path) as store:
-        store.set_state("kill_request", encode_kill_request(request))
     what = "release" if args.release else "kill switch" + (" with a flatten" if args.flatten
                                                           else "")
+    if view.running:
+        action = "release" if args.release else "kill"
+        try:
+            return finish(ask(view, action, {"reason": args.reason,
+                                             "flatten": "true" if args.flatten else "false"},
+                              args.timeout))
+        except NotTakenError as exc:
+            # The switch must land even when the bot is too busy to answer: the bot also
+            # reads the stored request every second, and a restarted one at its start.
+            _record(view.path, args)
+            print(f"{exc}; the {what} is recorded in the store instead: a live bot applies "
+                  "it within a second, a restarted one at its start", file=sys.stderr)
+            return 1
+    _record(view.path, args)
     print(f"{view.stopped_line()}: {what} recorded; the next start applies it")
     return 0
+
+
+def _record(path: Path, args: argparse.Namespace) -> None:
+    """Keep the request in the store (``BotRun._apply_kill_request`` takes it up)."""
+    import time
+
+    from bitunix.risk.kill import KillRequest, encode_kill_request
+    from bitunix.store import SqliteStore
+
+    request = KillRequest(engage=not args.release, flatten=args.flatten,
+                          reason=args.reason, ts_ns=time.time_ns())
+    with SqliteStore(path) as store:
+        store.set_state("kill_request", encode_kill_request(request))
