@@ -558,6 +558,12 @@ class BotRun:
             if key not in self._alerts:  # each alert once, not at every poll
                 self._alerts.add(key)
                 self.emit(f"alert {alert.kind} on {alert.model}: {alert.message}")
+        if stack.shadow is not None and self.store is not None and not self._standby:
+            # The shadow's live figures, for `bitunix-bot retrain` (ml.refresh) to judge.
+            from bitunix.ml.shadow import SHADOW_STATE_KEY, encode_figures
+
+            self.store.set_state(SHADOW_STATE_KEY,
+                                 encode_figures(stack.shadow.figures(time.time_ns())))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
