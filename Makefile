@@ -53,10 +53,11 @@ tools: $(TOOLS_VENV)/.installed ## the checkers' own virtualenv (checkov, pip-au
 run: $(STAMP) ## run the bot against the built-in simulator with bundled data
 	$(VENV)/bin/bitunix-bot run
 
-test: $(STAMP) chromium ## lint, type-check and run the whole suite with coverage (every package >= 90%)
+test: $(STAMP) tools chromium ## lint, type-check and run the whole suite with coverage (every package >= 90%)
 	$(VENV)/bin/ruff check src tests bench tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/bandit -c pyproject.toml -r src -q
 	$(PY) -m pytest --cov=bitunix --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider
 	$(PY) tools/check_coverage.py coverage.json --min $(COV_MIN)
 
@@ -99,10 +100,13 @@ bench-faults: $(STAMP) ## fault benchmarks against the simulator's fault injecti
 soak: $(STAMP) ## bot vs simulator for minutes: RSS, loop lag, latency, GC into results/soak-<UTC>/
 	$(PY) bench/soak.py
 
-lint: $(STAMP) ## ruff, mypy --strict and hadolint (Dockerfile)
+# bandit on the sources; docs/security.md says what each scanner checks and where an
+# exception is recorded.
+lint: $(STAMP) tools ## ruff, mypy --strict, hadolint (Dockerfile), bandit
 	$(VENV)/bin/ruff check src tests bench tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/bandit -c pyproject.toml -r src -q
 
 # docs/config-reference.md is generated from the config types; tests/test_config_reference.py
 # fails when it is stale.

@@ -267,7 +267,7 @@ class BacktestRun:
         self.adapter = InProcessVenueAdapter(self.sim, self.specs)
         self.venue = LatentVenue(self.adapter, loop, latency_s=bt.latency_ms / 1000,
                                  jitter_s=bt.latency_jitter_ms / 1000,
-                                 rng=random.Random(seed))
+                                 rng=random.Random(seed))  # nosec B311  # seeded latency jitter of a backtest, not a secret
         self.stack = SignalStack.build(symbols, FEATURE_NAMES, config.signal)
         self.journal = BacktestJournal(StrategyFeedback(self.stack.by_symbol))
         self.gate = RiskGate(config.risk, on_transition=self._on_transition)

@@ -206,7 +206,7 @@ class BitunixREST:
         self._own_session = session is None
         self._sleep = sleep
         self._monotonic = monotonic
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # nosec B311  # retry backoff jitter, not a secret
         self._limiter = RateLimiter(headroom=self.config.rate_limit_headroom, now=monotonic,
                                     sleep=sleep)
         self._dec = _Decoders()

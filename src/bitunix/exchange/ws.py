@@ -139,7 +139,7 @@ class BitunixWS:
         self.private = credentials is not None
         self._creds = credentials
         self._clock: Clock = clock or LiveClock()
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # nosec B311  # reconnect backoff jitter, not a secret
         self.url = self.config.private_url if self.private else self.config.public_url
         self.stale_after_s = 0.0 if self.private else self.config.stale_after_s
         self.stats = WsStats()

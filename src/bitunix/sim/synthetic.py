@@ -79,7 +79,7 @@ class SyntheticMarket:
 
     def events(self) -> Iterator[MarketEvent]:
         """Yield the events in time order (forever unless ``duration_s`` was given)."""
-        rng = random.Random(self.seed)
+        rng = random.Random(self.seed)  # nosec B311  # seeded synthetic market, not a secret
         tick = float(self.tick)
         mid = float(self.start_price)
         vol_state = 1.0
