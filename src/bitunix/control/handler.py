@@ -157,7 +157,9 @@ class ControlHandler:
         detail = {"kill_switch": "true"}
         if not flatten:
             return "kill switch engaged: no new entries", detail
-        report = await self._engine().flatten(timeout_s=timeout_s)
+        if bot.engine is None:
+            return "kill switch engaged; nothing to flatten (dry-run sends no orders)", detail
+        report = await bot.engine.flatten(timeout_s=timeout_s)
         detail.update(_flatten_detail(report))
         if not report.flat:
             raise RequestError(f"kill switch engaged, but the flatten left "
