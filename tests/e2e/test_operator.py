@@ -30,11 +30,11 @@ from bitunix.app.bot import SIM_API_KEY, SIM_API_SECRET
 from bitunix.control.messages import BotInfo, decode_info, decode_status
 from bitunix.exchange import BitunixREST, Credentials, RestConfig
 from bitunix.store import SqliteStore
+from tests.app.conftest import BUSY, MODELS
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
-#: Mean reversion that trades often (tests/app/conftest.py's), on the bundled capture at 3x
+#: The strategy of tests/app/conftest.py that trades often, on the bundled capture at 3x
 #: (about 115 s of data; the tests stop the bot long before), no dashboard, no idle stop.
 CONFIG = """
 symbols = ["BTCUSDT"]
@@ -49,17 +49,7 @@ enabled = false
 path = "{store}"
 [signal]
 models_dir = "{models}"
-[[signal.strategies]]
-kind = "mean_reversion"
-[signal.strategies.params]
-entry_z = 1.0
-min_edge_bps = 0.0
-cooldown_s = 0.5
-min_std_bps = 0.0
-exits = {{max_hold_s = 3.0}}
-[risk.breaker.volatility]
-enabled = false
-"""
+""" + BUSY.replace("{", "{{").replace("}", "}}")
 
 
 def _env() -> dict[str, str]:

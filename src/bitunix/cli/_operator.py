@@ -321,3 +321,17 @@ def direct_flatten(args: argparse.Namespace, view: BotView, timeout_s: float) ->
                  {"cancelled": str(cancelled), "remaining": ", ".join(held)})
     print(result, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
+
+
+def read_venue(args: argparse.Namespace, view: BotView,
+               call: Callable[[Any], Awaitable[_T]]) -> tuple[dict[str, Any], _T | None]:
+    """``call(rest)`` against the command's venue: the ``venue`` part of the output
+    (``rest_url``, ``error``) and the result (None when the venue could not be read)."""
+    venue: dict[str, Any] = {"rest_url": "", "error": ""}
+    try:
+        target = require_target(args, view)
+        venue["rest_url"] = target.rest_url
+        return venue, venue_call(target, call)
+    except BitunixError as exc:
+        venue["error"] = str(exc)
+        return venue, None

@@ -27,31 +27,19 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the balance; return the exit code."""
-    from bitunix.cli._operator import (
-        emit_json,
-        open_view,
-        report_venue_error,
-        require_target,
-        venue_call,
-    )
-    from bitunix.core.errors import BitunixError
+    from bitunix.cli._operator import emit_json, open_view, read_venue, report_venue_error
 
     view = open_view(args)
-    venue: dict[str, Any] = {"rest_url": "", "error": ""}
-    try:
-        target = require_target(args, view)
-        venue["rest_url"] = target.rest_url
 
-        async def read(rest: Any) -> Any:
-            return await rest.account("USDT")
+    async def read(rest: Any) -> Any:
+        return await rest.account("USDT")
 
-        account = venue_call(target, read)
+    venue, account = read_venue(args, view, read)
+    if account is not None:
         venue.update(margin_coin=account.margin_coin, available=str(account.available),
                      frozen=str(account.frozen), margin=str(account.margin),
                      unrealized_pnl=str(account.cross_unrealized_pnl
                                         + account.isolation_unrealized_pnl))
-    except BitunixError as exc:
-        venue["error"] = str(exc)
     status = view.status
     bot = {"equity": status.equity if status else "",
            "day_pnl": status.day_pnl if status else ""}

@@ -33,34 +33,22 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the orders; return the exit code."""
-    from bitunix.cli._operator import (
-        emit_json,
-        open_view,
-        report_venue_error,
-        require_target,
-        venue_call,
-    )
-    from bitunix.core.errors import BitunixError
+    from bitunix.cli._operator import emit_json, open_view, read_venue, report_venue_error
     from bitunix.store import SqliteStore
 
     view = open_view(args)
-    venue: dict[str, Any] = {"rest_url": "", "error": "", "orders": []}
-    try:
-        target = require_target(args, view)
-        venue["rest_url"] = target.rest_url
 
-        async def read(rest: Any) -> Any:
-            return await rest.all_pending_orders()
+    async def read(rest: Any) -> Any:
+        return await rest.all_pending_orders()
 
-        for o in sorted(venue_call(target, read), key=lambda o: (o.symbol, o.order_id)):
-            venue["orders"].append({
-                "order_id": o.order_id, "client_id": o.client_id or "", "symbol": o.symbol,
-                "side": o.side, "type": o.kind or "", "qty": str(o.qty),
-                "price": "" if o.limit_price is None else str(o.limit_price),
-                "filled_qty": "" if o.trade_qty is None else str(o.trade_qty),
-                "status": o.status or "", "reduce_only": bool(o.reduce_only)})
-    except BitunixError as exc:
-        venue["error"] = str(exc)
+    venue, rows = read_venue(args, view, read)
+    venue["orders"] = [{
+        "order_id": o.order_id, "client_id": o.client_id or "", "symbol": o.symbol,
+        "side": o.side, "type": o.kind or "", "qty": str(o.qty),
+        "price": "" if o.limit_price is None else str(o.limit_price),
+        "filled_qty": "" if o.trade_qty is None else str(o.trade_qty),
+        "status": o.status or "", "reduce_only": bool(o.reduce_only)}
+        for o in sorted(rows or [], key=lambda o: (o.symbol, o.order_id))]
     with SqliteStore(view.path) as store:
         held = store.orders(latest=args.limit) if args.all else store.orders(open_only=True)
     bot = [{"client_id": o.client_id, "venue_id": o.venue_id or "", "symbol": o.symbol,

@@ -27,34 +27,23 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the positions; return the exit code."""
-    from bitunix.cli._operator import (
-        emit_json,
-        open_view,
-        report_venue_error,
-        require_target,
-        venue_call,
-    )
-    from bitunix.core.errors import BitunixError
+    from bitunix.cli._operator import emit_json, open_view, read_venue, report_venue_error
     from bitunix.store import SqliteStore
 
     view = open_view(args)
-    venue: dict[str, Any] = {"rest_url": "", "error": "", "positions": []}
-    try:
-        target = require_target(args, view)
-        venue["rest_url"] = target.rest_url
 
-        async def read(rest: Any) -> Any:
-            return await rest.pending_positions()
+    async def read(rest: Any) -> Any:
+        return await rest.pending_positions()
 
-        for p in sorted(venue_call(target, read), key=lambda p: p.symbol):
-            short = p.side.upper() in ("SELL", "SHORT")
-            venue["positions"].append({
-                "symbol": p.symbol, "qty": str(-p.qty if short else p.qty),
-                "side": "SHORT" if short else "LONG", "position_id": p.position_id,
-                "avg_open_price": "" if p.avg_open_price is None else str(p.avg_open_price),
-                "unrealized_pnl": "" if p.unrealized_pnl is None else str(p.unrealized_pnl)})
-    except BitunixError as exc:
-        venue["error"] = str(exc)
+    venue, rows = read_venue(args, view, read)
+    venue["positions"] = []
+    for p in sorted(rows or [], key=lambda p: p.symbol):
+        short = p.side.upper() in ("SELL", "SHORT")
+        venue["positions"].append({
+            "symbol": p.symbol, "qty": str(-p.qty if short else p.qty),
+            "side": "SHORT" if short else "LONG", "position_id": p.position_id,
+            "avg_open_price": "" if p.avg_open_price is None else str(p.avg_open_price),
+            "unrealized_pnl": "" if p.unrealized_pnl is None else str(p.unrealized_pnl)})
     with SqliteStore(view.path) as store:
         held = [p for p in store.positions() if not p.is_flat]
     bot = [{"symbol": p.symbol, "qty": str(p.qty),

@@ -33,33 +33,19 @@ def run(args: argparse.Namespace) -> int:
 
     import msgspec
 
-    from bitunix.cli._operator import emit_json, open_view, venue_call, venue_target
-    from bitunix.core.errors import BitunixError
+    from bitunix.cli._operator import emit_json, open_view, read_venue
     from bitunix.store import SqliteStore
 
     view = open_view(args)
     info, status = view.info, view.status
-    venue: dict[str, Any] = {"rest_url": "", "positions": None, "open_orders": None,
-                             "error": ""}
-    try:
-        target = venue_target(args, view)
-    except BitunixError as exc:
-        target = None
-        venue["error"] = str(exc)
-    if target is not None:
-        venue["rest_url"] = target.rest_url
 
-        async def read(rest: Any) -> tuple[int, int]:
-            positions = await rest.pending_positions()
-            orders = await rest.all_pending_orders()
-            return len(positions), len(orders)
+    async def read(rest: Any) -> tuple[int, int]:
+        positions = await rest.pending_positions()
+        orders = await rest.all_pending_orders()
+        return len(positions), len(orders)
 
-        try:
-            venue["positions"], venue["open_orders"] = venue_call(target, read)
-        except BitunixError as exc:
-            venue["error"] = str(exc)
-    elif not venue["error"]:
-        venue["error"] = "no venue known (no bot record in the store; give --rest-url)"
+    venue, counts = read_venue(args, view, read)
+    venue["positions"], venue["open_orders"] = counts or (None, None)
     # Counts from the store's tables (written within the store's flush interval), not
     # from the once-a-second heartbeat.
     with SqliteStore(view.path) as store:
