@@ -59,7 +59,7 @@ def test_a_second_install_replaces_the_first() -> None:
 
 def _second_replaces(bare_root: logging.Logger) -> None:
     first, second = io.StringIO(), io.StringIO()
-    install_logging("WARNING", stream=first)
+    outer = install_logging("WARNING", stream=first)
     install = install_logging("DEBUG", fmt="json", stream=second)
     assert len(bare_root.handlers) == 1
     logging.getLogger("bitunix.y").debug("once")
@@ -67,6 +67,13 @@ def _second_replaces(bare_root: logging.Logger) -> None:
     assert first.getvalue() == ""
     assert json.loads(second.getvalue())["msg"] == "once"
     assert install.file_handler is None
+    # the first install is back: the process logs on after a command's own logging ended
+    assert bare_root.handlers == outer.handlers
+    assert bare_root.level == logging.WARNING
+    logging.getLogger("bitunix.y").warning("after")
+    outer.close()
+    assert first.getvalue().endswith('msg=after\n')
+    assert bare_root.handlers == []
 
 
 def test_someone_elses_handlers_are_left_alone() -> None:

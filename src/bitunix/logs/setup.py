@@ -34,6 +34,8 @@ class LoggingInstall:
 
     handlers: list[logging.Handler] = field(default_factory=list)
     previous_level: int = logging.WARNING
+    #: The handlers of an earlier install this one replaced (back on at :meth:`close`).
+    replaced: list[logging.Handler] = field(default_factory=list)
 
     @property
     def file_handler(self) -> ArchivingFileHandler | None:
@@ -44,12 +46,16 @@ class LoggingInstall:
         return None
 
     def close(self) -> None:
-        """Remove and close the installed handlers; restore the root logger's level."""
+        """Remove and close the installed handlers; put back the ones they replaced and
+        the root logger's level (a command's own logging ends; the process's goes on)."""
         root = logging.getLogger()
         for handler in self.handlers:
             root.removeHandler(handler)
             handler.close()
         self.handlers.clear()
+        for handler in self.replaced:
+            root.addHandler(handler)
+        self.replaced.clear()
         root.setLevel(self.previous_level)
 
 
@@ -59,7 +65,8 @@ def install_logging(level: str | int, *, fmt: str = "kv", secrets: Iterable[str]
     """Send the process's log records at ``level`` and above to stderr (``stream``) and,
     when given, to ``file``: every line in format ``fmt`` with ``secrets`` masked.
 
-    Handlers installed by an earlier call are replaced. As :func:`logging.basicConfig`
+    Handlers installed by an earlier call are replaced (until :meth:`LoggingInstall.close`
+    of this one puts them back). As :func:`logging.basicConfig`
     does, no stderr handler is added when the root logger already has handlers of someone
     else's (a test runner's, an embedding program's): their output stays theirs. The file
     handler is always added.
@@ -69,7 +76,7 @@ def install_logging(level: str | int, *, fmt: str = "kv", secrets: Iterable[str]
     for handler in list(root.handlers):
         if getattr(handler, _MARK, False):
             root.removeHandler(handler)
-            handler.close()
+            install.replaced.append(handler)
     formatter = make_formatter(fmt)
     redactor = RedactingFilter(secrets)
     handlers: list[logging.Handler] = []
