@@ -30,6 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "data": {"core", "model"},
     "backtest": {"core", "model", "features", "strategy", "risk", "execution", "sim", "ml",
                  "data", "store"},
+    "integrations": {"core", "model", "config", "strategy", "risk", "obs", "app"},
+    # The control API wires the listener (app.http_observer) to the operator's channel.
+    "api": {"core", "model", "config", "control", "app", "ml", "obs"},
 }
 
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from bitunix.config import BotConfig, Mode, Secrets
     from bitunix.config.notify import NotifySecrets
+    from bitunix.integrations.wiring import Integrations
     from bitunix.logs import LoggingInstall
 
 _EPILOG = """\
@@ -168,17 +169,21 @@ def run(args: argparse.Namespace) -> int:
     secrets = load_secrets(environ, config.venue.secrets_file)
     notify_secrets = load_notify_secrets(environ, config.venue.secrets_file)
     check_notify(config.notify, notify_secrets)
-    logs = install_run_logging(config, args.log_level, secrets, notify_secrets.values())
+    from bitunix.integrations.wiring import build_integrations
+
+    integrations = build_integrations(config, environ)
+    logs = install_run_logging(config, args.log_level, secrets,
+                               notify_secrets.values() + integrations.secrets)
     try:
         return _run(args, config, mode, why, secrets=secrets, summary_path=summary_path,
-                    notify_secrets=notify_secrets)
+                    notify_secrets=notify_secrets, integrations=integrations)
     finally:
         logs.close()
 
 
 def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
          secrets: Secrets | None, summary_path: Path | None,
-         notify_secrets: NotifySecrets) -> int:
+         notify_secrets: NotifySecrets, integrations: Integrations) -> int:
     import asyncio
     import signal
     import sys
@@ -202,10 +207,11 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
         config = with_models_dir(config, args.models_dir, Path(scratch))
         observers: list[Observer] = []
         if config.http.enabled:
-            observers.append(HttpObserver(config.http))
+            observers.append(HttpObserver(config.http, routes=integrations.routes))
         notifier = build_notifier(config.notify, notify_secrets)
         if notifier is not None:
             observers.append(notifier)
+        observers += integrations.observers
         if sys.stdout.isatty() and not args.no_live:
             from bitunix.ui import LiveView
 

@@ -23,6 +23,7 @@ from bitunix.config.http import HttpSection
 from bitunix.config.loader import apply_env, convert_config, read_toml
 from bitunix.config.logs import LogSection
 from bitunix.config.notify import NotifySection
+from bitunix.config.tradingview import TradingViewSection
 from bitunix.core.checks import check_url
 from bitunix.core.errors import ConfigError
 from bitunix.execution.settings import ExecutionSettings
@@ -192,6 +193,7 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     log: LogSection = msgspec.field(default_factory=LogSection)
     notify: NotifySection = msgspec.field(default_factory=NotifySection)
     http: HttpSection = msgspec.field(default_factory=HttpSection)
+    tradingview: TradingViewSection = msgspec.field(default_factory=TradingViewSection)
 
     def __post_init__(self) -> None:
         if not self.symbols:
