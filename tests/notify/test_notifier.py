@@ -102,8 +102,10 @@ async def test_channel_failures_are_notify_errors(servers: Any) -> None:
     assert json.loads(body)["data"] == {"qty": "0.001"}
 
 
-def _fake_bot() -> Any:
-    return SimpleNamespace(mode=Mode.PAPER, engine=None)
+def _fake_bot(lines: list[str] | None = None) -> Any:
+    """What the notifier reads of a run: its mode, its engine (none: a dry run), emit."""
+    return SimpleNamespace(mode=Mode.PAPER, engine=None,
+                           emit=(lines if lines is not None else []).append)
 
 
 async def test_a_full_queue_drops_and_never_waits(
@@ -145,7 +147,10 @@ async def test_events_not_chosen_are_not_sent(servers: Any) -> None:
                             events=["error"])
     notifier = build_notifier(section, NotifySecrets())
     assert isinstance(notifier, Notifier)
-    await notifier.start(_fake_bot())
+    lines: list[str] = []
+    await notifier.start(_fake_bot(lines))
+    port = hook.url.rsplit(":", 1)[1]
+    assert lines == [f"notify: webhook http://127.0.0.1:{port}/... (unsigned); events error"]
     notifier.on_line("risk: kill switch released")
     notifier.on_line("error: lost the store's lease")
     notifier.on_risk(RiskTransition(ts_ns=1, kind=Reason.KILL_SWITCH, active=True))

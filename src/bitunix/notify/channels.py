@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -35,6 +36,10 @@ class Channel:
                    timeout_s: float) -> None:
         """Deliver ``notice`` or raise :class:`NotifyError`."""
         raise NotImplementedError
+
+    def describe(self) -> str:
+        """Where it sends, without secrets."""
+        return self.name
 
 
 async def _post(session: aiohttp.ClientSession, url: str, body: bytes, *,
@@ -67,6 +72,9 @@ class TelegramChannel(Channel):
     def __repr__(self) -> str:
         return f"TelegramChannel(chat_id={self.chat_id!r}, token=***)"
 
+    def describe(self) -> str:
+        return f"telegram chat {self.chat_id}"
+
     async def send(self, session: aiohttp.ClientSession, notice: Notice, mode: str,
                    timeout_s: float) -> None:
         text = f"bitunix-bot [{mode}] {notice.text}"
@@ -97,6 +105,12 @@ class WebhookChannel(Channel):
 
     def __repr__(self) -> str:
         return f"WebhookChannel(url={self.url!r}, secret={'***' if self._secret else ''})"
+
+    def describe(self) -> str:
+        parts = urlsplit(self.url)  # no user:password, no path (either can be a secret)
+        port = f":{parts.port}" if parts.port else ""
+        signed = "signed" if self._secret else "unsigned"
+        return f"webhook {parts.scheme}://{parts.hostname}{port}/... ({signed})"
 
     async def send(self, session: aiohttp.ClientSession, notice: Notice, mode: str,
                    timeout_s: float) -> None:

@@ -105,6 +105,15 @@ class Notifier(Observer):
                 self._pump(lane), name=f"notify-{lane.channel.name}")
         if "daily" in self.events:
             self._arm_daily()
+        bot.emit(self.describe())
+
+    def describe(self) -> str:
+        """The line the run prints at start: where notices go and which (no secret, and a
+        webhook's URL only up to its host: a path can hold a token)."""
+        where = ", ".join(lane.channel.describe() for lane in self.lanes)
+        daily = f"; daily summary at {self.section.daily_at} UTC" if "daily" in self.events \
+            else ""
+        return f"notify: {where}; events {', '.join(self.section.events)}{daily}"
 
     async def stop(self) -> None:
         if self._daily is not None:
