@@ -5,7 +5,8 @@ Two passes over the formatted message (and the traceback): every configured secr
 registers) is replaced wherever it appears; then the value of any field or header named
 like a secret (``api-key``, ``apiKey``, ``secret``, ``sign``, ``signature``, ``token``,
 ``authorization``, ...) is replaced whether it is written ``name=value``, ``name: value``
-or ``"name": "value"``, and a Telegram ``/bot<token>/`` URL path loses its token. The
+or ``"name": "value"``, an HTTP credential (``Bearer <token>``, ``Basic <base64>``) loses
+its token, and a Telegram ``/bot<token>/`` URL path loses its token. The
 second pass catches what no one registered: a request signature is derived from a fresh
 nonce on every request and can never be listed in advance.
 """
@@ -29,7 +30,10 @@ _NAMES = "|".join(re.escape(n) for n in sorted(SECRET_FIELDS, key=len, reverse=T
 _QUOTED = re.compile(rf"""(?i)(["'])({_NAMES})\1(\s*:\s*)(["'])(?:\\.|(?!\4).)*\4""")
 # name=value  /  name: value  (query strings, headers, kv pairs); the value ends at a
 # separator. A preceding letter, digit, - or _ means another name (``design=``).
-_PLAIN = re.compile(rf"""(?i)(?<![\w-])({_NAMES})(\s*[=:]\s*)(?!\*\*\*)(?!["'])[^\s&,;"'}}\]]+""")
+_PLAIN = re.compile(rf"""(?i)(?<![\w-])({_NAMES})(\s*[=:]\s*)(?!\*\*\*)(?!["'])"""
+                    r"""(?:(?:bearer|basic)\s+)?[^\s&,;"'}\]]+""")
+# An HTTP credential anywhere: "Bearer <token>", "Basic <base64>".
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}")
 _TELEGRAM = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
 
@@ -40,6 +44,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, MASK)
     text = _QUOTED.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{MASK}{m[4]}", text)
     text = _PLAIN.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+    text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
     return _TELEGRAM.sub(f"/bot{MASK}", text)
 
 
