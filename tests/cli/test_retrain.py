@@ -292,3 +292,56 @@ def test_too_few_samples_to_train_is_one_line_and_changes_nothing(
     assert "need at least 10 of each class" in err[0]
     assert (world["models"] / "registry.json").read_bytes() == before
     assert read_pending(world["models"]) is None
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_the_timer_units_run_a_valid_retrain_once_a_day() -> None:
+    import configparser
+    import shlex
+
+    from bitunix.cli import build_parser
+
+    service = configparser.ConfigParser(strict=False, interpolation=None)
+    service.read_string((DEPLOY / "bitunix-bot-retrain.service").read_text())
+    assert service["Service"]["Type"] == "oneshot"
+    assert service["Service"]["User"] == "bitunix"
+    command = shlex.split(service["Service"]["ExecStart"])
+    assert command[0] == "/opt/bitunix-bot/venv/bin/bitunix-bot"
+    args = build_parser().parse_args(command[1:])  # every flag is one retrain takes
+    assert args.func.__module__ == "bitunix.cli.retrain"
+    assert not args.schedule  # the timer schedules it
+    timer = configparser.ConfigParser(strict=False, interpolation=None)
+    timer.read_string((DEPLOY / "bitunix-bot-retrain.timer").read_text())
+    assert timer["Timer"]["Unit"] == "bitunix-bot-retrain.service"
+    assert timer["Timer"]["OnCalendar"] == "*-*-* 03:30:00 UTC"
+
+
+# As in tests/test_deploy.py: systemd-analyze comes with systemd (Debian here); a machine
+# without it has no use for the units, and the test above still checks them.
+if shutil.which("systemd-analyze") is not None:
+
+    def test_systemd_analyze_verify_accepts_the_units_and_catches_a_bad_one(
+            tmp_path: Path) -> None:
+        import subprocess
+        import sys
+
+        bot = str(Path(sys.executable).with_name("bitunix-bot"))
+
+        def verify(service_text: str) -> subprocess.CompletedProcess[str]:
+            (tmp_path / "bitunix-bot-retrain.service").write_text(
+                service_text.replace("/opt/bitunix-bot/venv/bin/bitunix-bot", bot))
+            shutil.copyfile(DEPLOY / "bitunix-bot-retrain.timer",
+                            tmp_path / "bitunix-bot-retrain.timer")
+            return subprocess.run(
+                ["systemd-analyze", "verify", str(tmp_path / "bitunix-bot-retrain.service"),
+                 str(tmp_path / "bitunix-bot-retrain.timer")],
+                capture_output=True, text=True, timeout=60, check=False)
+
+        text = (DEPLOY / "bitunix-bot-retrain.service").read_text()
+        result = verify(text)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        broken = verify(text.replace("Type=oneshot", "Type=oneshots"))
+        assert "oneshots" in broken.stderr
