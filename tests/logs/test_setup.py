@@ -45,11 +45,13 @@ def _json_and_file(bare_root: logging.Logger, tmp_path: Path) -> None:
     logging.getLogger("bitunix.x").info("key %s", "sk-live-123456")
     logging.getLogger("bitunix.x").debug("not at INFO")
     assert isinstance(install.file_handler, ArchivingFileHandler)
+    install.mask(["rotated-key-789"])  # a key pair rotated while the bot runs
+    logging.getLogger("bitunix.x").info("new key %s", "rotated-key-789")
     install.close()
     assert bare_root.handlers == []
     for text in (stream.getvalue(), (tmp_path / "bot.log").read_text()):
-        [line] = text.splitlines()
-        assert json.loads(line)["msg"] == "key ***"
+        assert [json.loads(line)["msg"] for line in text.splitlines()] == [
+            "key ***", "new key ***"]
 
 
 def test_a_second_install_replaces_the_first() -> None:

@@ -59,8 +59,14 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these values too (a key pair rotated while the bot runs)."""
         # Longest first: a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.secrets = sorted({*self.secrets, *(s for s in secrets if len(s) >= 4)},
+                              key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

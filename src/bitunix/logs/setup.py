@@ -45,6 +45,13 @@ class LoggingInstall:
                 return handler
         return None
 
+    def mask(self, secrets: Iterable[str]) -> None:
+        """Mask ``secrets`` too in every line from now on (new keys of a rotation)."""
+        for handler in self.handlers:
+            for flt in handler.filters:
+                if isinstance(flt, RedactingFilter):
+                    flt.add(secrets)
+
     def close(self) -> None:
         """Remove and close the installed handlers; put back the ones they replaced and
         the root logger's level (a command's own logging ends; the process's goes on)."""
