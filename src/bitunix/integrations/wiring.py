@@ -8,6 +8,7 @@ import msgspec
 
 from bitunix.app.observers import Observer
 from bitunix.config import BotConfig
+from bitunix.config.alerting import check_alerting, load_pagerduty_key
 from bitunix.config.tradingview import check_tradingview, load_tradingview_secrets
 from bitunix.obs.server import RouteAdder
 
@@ -26,6 +27,8 @@ class Integrations(msgspec.Struct, kw_only=True):
 def build_integrations(config: BotConfig, environ: Mapping[str, str]) -> Integrations:
     """The TradingView webhook and the alerting of ``config``; a configuration that
     cannot work (an enabled part without its secret) raises ``ConfigError``."""
+    from bitunix.integrations.alerting import AlertingObserver
+    from bitunix.integrations.pagerduty import PagerDutySender
     from bitunix.integrations.tradingview import TradingViewWebhook
 
     out = Integrations()
@@ -37,5 +40,14 @@ def build_integrations(config: BotConfig, environ: Mapping[str, str]) -> Integra
         out.observers.append(webhook)
         out.routes.append(webhook.add_routes)
         out.secrets += tv_secrets.values()
+    alerting = config.alerting
+    routing_key = load_pagerduty_key(environ, config.venue.secrets_file)
+    check_alerting(alerting, routing_key)
+    sender = None
+    if alerting.pagerduty.enabled:
+        sender = PagerDutySender(alerting.pagerduty, routing_key)
+        out.secrets.append(routing_key)
+    if sender is not None or alerting.slo.enabled:
+        out.observers.append(AlertingObserver(alerting, sender))
     return out
 
