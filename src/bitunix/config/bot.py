@@ -18,6 +18,8 @@ from typing import Literal
 
 import msgspec
 
+from bitunix.config.api import ApiSection
+from bitunix.config.alerting import AlertingSection
 from bitunix.config.backtest import BacktestSection
 from bitunix.config.http import HttpSection
 from bitunix.config.loader import apply_env, convert_config, read_toml
@@ -194,6 +196,8 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     notify: NotifySection = msgspec.field(default_factory=NotifySection)
     http: HttpSection = msgspec.field(default_factory=HttpSection)
     tradingview: TradingViewSection = msgspec.field(default_factory=TradingViewSection)
+    alerting: AlertingSection = msgspec.field(default_factory=AlertingSection)
+    api: ApiSection = msgspec.field(default_factory=ApiSection)
 
     def __post_init__(self) -> None:
         if not self.symbols:
