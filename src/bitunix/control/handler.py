@@ -161,10 +161,9 @@ class ControlHandler:
             return "kill switch engaged; nothing to flatten (dry-run sends no orders)", detail
         report = await bot.engine.flatten(timeout_s=timeout_s)
         detail.update(_flatten_detail(report))
-        if not report.flat:
-            raise RequestError(f"kill switch engaged, but the flatten left "
-                               f"{report.remaining or report.open_orders} open "
-                               f"({'; '.join(report.errors) or 'no error reported'})")
+        left = _left(report) or await self._venue_holds(bot.engine)
+        if left:
+            raise RequestError(f"kill switch engaged, but the flatten left {left}")
         return "kill switch engaged and flat: " + _describe(report), detail
 
     # -- orders ------------------------------------------------------------------------
@@ -270,11 +269,18 @@ class ControlHandler:
         self.bot.set_paused(True, f"flatten: {reason}")
         report = await engine.flatten(timeout_s=timeout_s)
         detail = _flatten_detail(report)
-        if not report.flat:
-            raise RequestError(f"flatten left {report.remaining or report.open_orders} open "
-                               f"({'; '.join(report.errors) or 'no error reported'}); "
-                               "entries paused")
+        left = _left(report) or await self._venue_holds(engine)
+        if left:
+            raise RequestError(f"flatten left {left}; entries paused")
         return f"{_describe(report)}; entries paused (resume to trade again)", detail
+
+    async def _venue_holds(self, engine: ExecutionEngine) -> str:
+        """What the venue itself still holds after a flatten that looks done locally
+        ("" when nothing): a flatten is done when the venue holds nothing of ours."""
+        held = {p.spec.symbol: p.spec.format_qty(p.qty_steps)
+                for p in await engine.venue.positions(sorted(self.bot.contracts))
+                if p.qty_steps}
+        return f"{held} at the venue" if held else ""
 
     async def _settled(self, engine: ExecutionEngine, client_id: str,
                        done: _OrderTest) -> Order:
@@ -350,6 +356,13 @@ def _flatten_detail(report: FlattenReport) -> dict[str, str]:
     return {"flat": _flag(report.flat), "cancelled": str(report.cancelled),
             "closes": str(report.closes),
             "remaining": ",".join(f"{k}={v}" for k, v in sorted(report.remaining.items()))}
+
+
+def _left(report: FlattenReport) -> str:
+    if report.flat:
+        return ""
+    return (f"{report.remaining or report.open_orders} open "
+            f"({'; '.join(report.errors) or 'no error reported'})")
 
 
 def _describe(report: FlattenReport) -> str:
