@@ -18,8 +18,8 @@ from typing import Literal
 
 import msgspec
 
-from bitunix.config.api import ApiSection
 from bitunix.config.alerting import AlertingSection
+from bitunix.config.api import ApiSection
 from bitunix.config.backtest import BacktestSection
 from bitunix.config.http import HttpSection
 from bitunix.config.loader import apply_env, convert_config, read_toml
