@@ -70,6 +70,8 @@ async def test_the_view_shows_the_runs_positions_and_pnl(
     # with the same figures.
     out = _ANSI.sub("", screen.getvalue())
     assert "reconciled: 0 open orders" in out
+    assert final["ready"]["components"] == {"run": {"ok": True,
+                                                    "detail": "ended; connections closed"}}
     last = out[out.rindex("bitunix-bot  mode paper"):]
     assert f"realised {account['pnl_realized']} " in last
     assert f"equity   {account['equity']} " in last

@@ -60,9 +60,13 @@ class LiveView(Observer):
         ready, parts = readiness(bot, stale_after_s=self.stale_after_s)
         return self.state.snapshot(bot, (ready, parts))
 
-    def frame(self) -> RenderableType:
-        """The picture of the run now."""
+    def frame(self, *, ended: bool = False) -> RenderableType:
+        """The picture of the run now (``ended``: after its stop, when the connections are
+        closed on purpose and their readiness says nothing)."""
         snap = self.snapshot()
+        if ended:
+            snap["ready"] = {"ok": False, "components": {
+                "run": {"ok": True, "detail": "ended; connections closed"}}}
         self.last_snapshot = snap
         self.frames += 1
         return render_live(snap, uptime_s=time.monotonic() - self._started)
@@ -98,7 +102,7 @@ class LiveView(Observer):
             self._timer = None
         live, self._live = self._live, None
         if live is not None:
-            live.update(self.frame(), refresh=True)  # the final state: flattened, flushed
+            live.update(self.frame(ended=True), refresh=True)  # flattened, flushed
             for handler, stream in self._handlers:
                 handler.setStream(stream)
             self._handlers.clear()
