@@ -55,6 +55,11 @@ async def test_pause_stops_entries_until_resume(running: Running) -> None:
     assert doc["running"]
     assert doc["paused"]
     assert doc["paused_reason"] == "lunch"
+    code, out, _ = await running.command("status")
+    assert code == 0
+    assert out.startswith(f"bot: running, lease held by {running.bot.owner} (pid ")
+    assert "paused (lunch); kill switch off; breakers: none" in out
+    assert f"venue {doc['venue']['rest_url']}: " in out
     code, out, _ = await running.command("resume")
     assert code == 0
     assert out.startswith("resumed")
