@@ -198,8 +198,8 @@ class BitunixVenueStats:
 
     __slots__ = ("cancels", "convert_errors", "duplicates", "fill_fetch_failures",
                  "fill_fetches", "fills_reported", "funding_events", "rejected",
-                 "requests_failed", "stream_downs", "stream_ups", "submit_errors", "submits",
-                 "unknown_symbols")
+                 "requests_failed", "rotations", "stream_downs", "stream_ups", "submit_errors",
+                 "submits", "unknown_symbols")
 
     def __init__(self) -> None:
         self.submits = 0
@@ -222,6 +222,8 @@ class BitunixVenueStats:
         self.unknown_symbols = 0
         #: Pushes or rows that could not be converted (logged, skipped).
         self.convert_errors = 0
+        #: Key pairs swapped in by :meth:`BitunixVenue.rotate_credentials`.
+        self.rotations = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counters by name."""
@@ -330,6 +332,19 @@ class BitunixVenue:
     def bind(self, listener: VenueListener) -> None:
         """Send every later event to ``listener``."""
         self._listener = listener
+
+    def rotate_credentials(self, credentials: Credentials) -> None:
+        """Swap in a new key pair without a restart. REST and the order path sign with it
+        from their next request; requests already written complete under the old key
+        (keep it valid until this returned); an order re-sent keeps its client id, so the
+        venue's duplicate check (30042) holds. The private stream reconnects and logs in
+        with the new key. The old key is not kept anywhere."""
+        build = SignedRequestBuilder(credentials, self.channel.host_header,
+                                     server_timestamp_ms(self.rest, self.clock)).request
+        self.rest.set_credentials(credentials)
+        self._build = build
+        self.ws.set_credentials(credentials)
+        self.stats.rotations += 1
 
     # ------------------------------------------------------------------ lifecycle
     async def connect(self) -> None:

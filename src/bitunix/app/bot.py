@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,8 @@ from bitunix.app.observers import Observer, Observers, TeeJournal
 from bitunix.app.pipeline import MarketPipeline
 from bitunix.app.summary import RunSummary
 from bitunix.app.trader import StrategyFeedback, Trader
-from bitunix.config import BotConfig, Mode, Secrets
+from bitunix.config import BotConfig, Mode, Secrets, environment
+from bitunix.config.secrets_watch import SecretsFileWatch, watch_secrets_file
 from bitunix.control import BotInfo, BotStatus, ControlRequest, StoreChannel, encode
 from bitunix.control.handler import ControlHandler
 from bitunix.core.clock import LiveClock
@@ -98,11 +99,16 @@ class BotRun:
         owner: str | None = None,
         sim_faults_hook: Callable[[SimServer], None] | None = None,
         observers: Sequence[Observer] = (),
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.mode = mode
         self.store_path = store_path
         self.secrets = secrets
+        #: Where a rotated key pair's file is opened from (its master key); the process
+        #: environment unless given.
+        self._environ = environ
+        self._secrets_watch: SecretsFileWatch | None = None
         #: Metrics, dashboards, live views, notifications (``bitunix.app.observers``).
         self.observers = Observers(observers)
         self._emit_line = emit
@@ -234,6 +240,9 @@ class BotRun:
                 settings=BitunixVenueSettings(
                     leverage=dict.fromkeys(cfg.symbols, cfg.venue.leverage)),
                 probe=self.probe, on_request=self._on_request, clock=self.clock)
+            self._secrets_watch = watch_secrets_file(
+                environment() if self._environ is None else self._environ,
+                cfg.venue.secrets_file, self.secrets) if cfg.venue.kind == "bitunix" else None
             self.engine = ExecutionEngine(
                 self.venue, journal, clock=self.clock, ids=ids, settings=cfg.execution,
                 feedback=feedback, symbols=cfg.symbols, loop=loop)
@@ -358,6 +367,8 @@ class BotRun:
         self._every(loop, min(1.0, run.first_trade_timeout_s / 4), self._check_feed)
         self._every(loop, max(0.2, self.config.store.lease_ttl_s / 3), self._heartbeat)
         self._every(loop, 1.0, self._poll_risk)
+        if self._secrets_watch is not None and self.config.venue.secrets_poll_s > 0:
+            self._every(loop, self.config.venue.secrets_poll_s, self._poll_secrets)
         self._every(loop, CONTROL_POLL_S, self._poll_control)
         self._every(loop, run.model_poll_s, lambda: self._spawn(self._poll_model()))
 
@@ -398,6 +409,29 @@ class BotRun:
             self.gate.check_account(engine.snapshot(), now)
             self._save_day_pnl(now)
         self._save_status()
+
+    def _poll_secrets(self) -> None:
+        """Swap in a new exchange key pair found in the secrets file, without a restart
+        (docs/secrets.md): REST signs with it from the next request, the private stream
+        logs in again. A file that cannot be used leaves the pair in use."""
+        watch, venue = self._secrets_watch, self.venue
+        if watch is None or venue is None:
+            return
+        try:
+            pair = watch.poll()
+            if pair is None:
+                return
+            _mask_in_logs((pair.api_key, pair.api_secret))
+            venue.rotate_credentials(Credentials(pair.api_key, pair.api_secret))
+        except (ConfigError, ValueError) as exc:
+            self.emit(f"warning: the new secrets file is not used (the key pair in use "
+                      f"stays): {exc}")
+            self._audit("secrets", reason=f"new secrets file refused: {exc}")
+            return
+        self.secrets = watch.current = pair
+        self.emit("secrets: the new exchange key pair from the secrets file is in use (REST "
+                  "from the next request; the private stream logs in again)")
+        self._audit("secrets", reason="exchange key pair rotated from the secrets file")
 
     def _apply_kill_request(self, now_ns: int) -> None:
         """Take up an operator's ``bitunix-bot kill`` (each request once)."""
@@ -745,6 +779,18 @@ class BotRun:
             s.store_error = self.store.error
             if self.store.error and self.store.error not in s.failures:
                 s.failures.append(self.store.error)
+
+
+def _mask_in_logs(values: Sequence[str]) -> None:
+    """Add ``values`` to the secrets every installed log handler masks (a key pair that
+    arrives while the bot runs is as secret as the one it started with)."""
+    from bitunix.logs.redact import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        for flt in handler.filters:
+            if isinstance(flt, RedactingFilter):
+                flt.secrets = sorted({*flt.secrets, *(v for v in values if len(v) >= 4)},
+                                     key=len, reverse=True)
 
 
 def _describe_reconcile(report: ReconcileReport) -> str:

@@ -62,7 +62,11 @@ class VenueSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Where orders go. ``kind``: ``sim`` (the built-in simulator on 127.0.0.1, the default)
     or ``bitunix`` (the real exchange, or any Bitunix-compatible server at the URLs below).
     ``leverage`` is set per symbol at start (real venue only). ``secrets_file``: an
-    owner-only TOML file with ``api_key``/``api_secret`` (else the environment)."""
+    owner-only TOML file with ``api_key``/``api_secret``, plain or encrypted (else the
+    environment); ``secrets_poll_s``: how often a running bot looks for a new key pair in
+    it (0: never). ``spec_ttl_s`` / ``funding_ttl_s``: how long a contract spec / funding
+    rate read from the venue is used before it is read again (docs/secrets.md,
+    docs/connectivity.md)."""
 
     kind: Literal["sim", "bitunix"] = "sim"
     rest_url: str = "https://fapi.bitunix.com"
@@ -71,8 +75,15 @@ class VenueSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     margin_coin: str = "USDT"
     leverage: int = 5
     secrets_file: str = ""
+    secrets_poll_s: float = 2.0
+    spec_ttl_s: float = 3600.0
+    funding_ttl_s: float = 60.0
 
     def __post_init__(self) -> None:
+        for name in ("secrets_poll_s", "spec_ttl_s", "funding_ttl_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"key venue.{name}: must be a number >= 0 (was {value!r})")
         _url("venue", "rest_url", self.rest_url, ("http", "https"))
         _url("venue", "ws_public_url", self.ws_public_url, ("ws", "wss"))
         _url("venue", "ws_private_url", self.ws_private_url, ("ws", "wss"))

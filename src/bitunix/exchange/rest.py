@@ -219,6 +219,12 @@ class BitunixREST:
         self.retries = 0
         self.errors: dict[int, int] = {}
 
+    def set_credentials(self, credentials: Credentials) -> None:
+        """Sign with ``credentials`` from the next request on (key rotation without a
+        restart). A request already sent completes as signed; a retry is signed afresh,
+        with the new key and the same body, so an order keeps its client id."""
+        self._creds = credentials
+
     # -- lifecycle ---------------------------------------------------------------------
 
     async def __aenter__(self) -> BitunixREST:

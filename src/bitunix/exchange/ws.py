@@ -241,6 +241,15 @@ class BitunixWS:
                 await task
         self._set_state(ConnState.CLOSED)
 
+    def set_credentials(self, credentials: Credentials) -> None:
+        """Log in with ``credentials`` from now on (key rotation without a restart): the
+        private connection is dropped and reconnects, logging in with the new key and
+        subscribing again; the old key's session ends with it."""
+        if not self.private:
+            raise ValueError("the public socket logs in with no key")
+        self._creds = credentials
+        self.disconnect("credentials rotated: logging in again with the new key")
+
     def disconnect(self, reason: str) -> None:
         """Drop the current connection (it reconnects unless closing)."""
         if self._transport is not None and not self._transport.is_disconnected:

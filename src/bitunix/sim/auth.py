@@ -75,19 +75,47 @@ def _timestamp(value: object) -> int | None:
 
 
 class Authenticator:
-    """Verifies REST headers and WS logins against a table of API keys and secrets."""
+    """Verifies REST headers and WS logins against a table of API keys and secrets.
+
+    Each key belongs to an account (``accounts``: key -> account uid; by default a key is
+    its own account): a rotated key pair trades the same account as the old one. A revoked
+    key is refused with 10003, as a deleted key is at the exchange.
+    """
 
     def __init__(self, keys: Mapping[str, str], *, window_ms: int = 60_000,
                  nonce_memory: int = 100_000) -> None:
         self.keys = dict(keys)
+        self.accounts: dict[str, str] = {}
+        self.revoked: set[str] = set()
         self.window_ms = window_ms
         self._nonces: OrderedDict[str, int] = OrderedDict()
         self._nonce_memory = nonce_memory
 
+    def add_key(self, api_key: str, secret: str, *, account: str | None = None) -> None:
+        """Accept ``api_key``; ``account``: the uid it trades (default: its own)."""
+        self.keys[api_key] = secret
+        self.revoked.discard(api_key)
+        if account is not None and account != api_key:
+            self.accounts[api_key] = account
+
+    def revoke(self, api_key: str) -> None:
+        """Refuse ``api_key`` from now on (10003)."""
+        self.keys.pop(api_key, None)
+        self.revoked.add(api_key)
+
+    def account_of(self, api_key: str) -> str:
+        """The account uid ``api_key`` trades."""
+        return self.accounts.get(api_key, api_key)
+
+    def _secret_of(self, api_key: str) -> str | None:
+        if api_key in self.revoked:
+            raise SimError(API_KEY_EMPTY, "api-key revoked")
+        return self.keys.get(api_key)
+
     def verify_rest(self, headers: Mapping[str, str],
                     query: Mapping[str, str] | Iterable[tuple[str, str]], body: str | bytes,
                     now_ms: int) -> str:
-        """Return the api key of a correctly signed request; raise 10003/10007 otherwise.
+        """Return the account of a correctly signed request; raise 10003/10007 otherwise.
 
         ``headers`` are keyed in lower case; ``body`` is the exact body received.
         """
@@ -97,7 +125,7 @@ class Authenticator:
         nonce = headers.get("nonce", "")
         timestamp = headers.get("timestamp", "")
         given = headers.get("sign", "")
-        secret = self.keys.get(api_key)
+        secret = self._secret_of(api_key)
         if secret is None:
             raise SimError(SIGN_ERROR, "unknown api-key")
         ts_ms = _timestamp(timestamp)
@@ -108,10 +136,10 @@ class Authenticator:
         if not hmac.compare_digest(_utf8(expected), _utf8(given.lower())):
             raise SimError(SIGN_ERROR)
         self._use_nonce(nonce, now_ms)
-        return api_key
+        return self.account_of(api_key)
 
     def verify_login(self, args: Mapping[str, object], now_ms: int) -> str:
-        """Verify a WS login argument (timestamp in seconds); return the api key.
+        """Verify a WS login argument (timestamp in seconds); return the account.
 
         A nonce already used (by a login or a REST call) inside the window is refused
         with 10007, as a REST replay is.
@@ -121,7 +149,7 @@ class Authenticator:
         given = args.get("sign")
         if not isinstance(api_key, str) or not api_key:
             raise SimError(API_KEY_EMPTY)
-        secret = self.keys.get(api_key)
+        secret = self._secret_of(api_key)
         raw_ts = args.get("timestamp")
         ts_s = _timestamp(raw_ts)
         if secret is None or ts_s is None:
@@ -133,7 +161,7 @@ class Authenticator:
         if not hmac.compare_digest(_utf8(expected), _utf8(given.lower())):
             raise SimError(SIGN_ERROR)
         self._use_nonce(nonce, now_ms)
-        return api_key
+        return self.account_of(api_key)
 
     def _check_time(self, ts_ms: int, now_ms: int) -> None:
         if abs(ts_ms - now_ms) > self.window_ms:

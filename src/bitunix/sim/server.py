@@ -56,6 +56,7 @@ class WsSession:
         self.private = private
         self.opened_s = opened_s
         self.uid: str | None = None
+        self.api_key = ""  # the key this (private) session logged in with
         self.subs: set[tuple[str, str]] = set()  # (channel, SYMBOL or "")
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.recent: list[float] = []
@@ -231,6 +232,30 @@ class SimServer:
         self.sessions.clear()
 
     # ------------------------------------------------------------------ controls
+    def add_api_key(self, api_key: str, secret: str, *, account_of: str | None = None,
+                    balance: Decimal = Decimal("10000")) -> None:
+        """Accept another key pair. ``account_of``: an accepted key whose account the new
+        key trades (a rotated key of the same account); else the key gets a new account
+        holding ``balance``."""
+        if account_of is None:
+            if api_key not in self.engine.accounts:
+                self.engine.add_account(api_key, balance)
+            self.auth.add_key(api_key, secret)
+        else:
+            self.auth.add_key(api_key, secret, account=self.auth.account_of(account_of))
+        self.keys[api_key] = secret
+
+    def revoke_api_key(self, api_key: str) -> int:
+        """Refuse ``api_key`` from now on (REST and logins answer 10003) and drop the
+        private sessions logged in with it, as the exchange does with a deleted key;
+        returns how many were dropped."""
+        self.auth.revoke(api_key)
+        self.keys.pop(api_key, None)
+        dropped = [s for s in self.sessions if s.private and s.api_key == api_key]
+        for session in dropped:
+            session.abort()
+        return len(dropped)
+
     def advance(self, n: int = 1) -> int:
         """Apply the next ``n`` market events now (stepped playback); return how many."""
         return self.playback.step(n)
@@ -352,6 +377,7 @@ class SimServer:
     def _login(self, session: WsSession, args: dict[str, Any]) -> None:
         try:
             session.uid = self.auth.verify_login(args, self._wall_ms())
+            session.api_key = str(args.get("apiKey"))
         except SimError as exc:
             session.send({"op": "login", "data": {"result": False, "msg": exc.msg,
                                                   "code": exc.code}})
