@@ -119,3 +119,49 @@ async def test_log_lines_go_through_the_view_while_it_is_on(
     assert seen[0] is not sys.stderr  # rich's stand-in while the view was on
     assert handler.stream is sys.stderr  # given back
     assert 'msg="a warning while the view is on"' in _ANSI.sub("", screen.getvalue())
+
+
+def test_run_on_a_terminal_shows_the_view_and_piped_prints_plain_lines(
+        tmp_path: Path, capture_slice: Path) -> None:
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from tests.app.conftest import MODELS
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "BITUNIX_CFG_HTTP__ENABLED": "false"}
+    argv = [sys.executable, "-m", "bitunix", "run", "--data", str(capture_slice), "--speed",
+            "30", "--duration", "4", "--models-dir", str(MODELS)]
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen([*argv, "--store", str(tmp_path / "a.sqlite")], cwd=tmp_path,
+                            env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other side closed: the process ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    tty_out = _ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
+    assert "bitunix-bot  mode paper  |  venue sim" in tty_out
+    assert "ended; connections closed" in tty_out
+    assert "trading: " in tty_out  # the summary below the view
+
+    piped = subprocess.run([*argv, "--store", str(tmp_path / "b.sqlite")], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert "\x1b[" not in piped.stdout
+    assert "bitunix-bot  mode paper" not in piped.stdout
+    assert "trading: " in piped.stdout
