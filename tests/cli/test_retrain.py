@@ -69,7 +69,7 @@ def audit(store: Path) -> list[tuple[str, str, str]]:
 
 def test_a_refresh_trains_on_the_recording_and_registers_a_shadow(
         world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(argv(world)) == 0
+    assert main(argv(world, "--tick", "BTCUSDT=0.1")) == 0
     out = capsys.readouterr().out
     st = statuses(world["models"])
     new = [k for k, v in st.items() if v == "shadow"]
@@ -205,6 +205,17 @@ def test_newest_parts_by_count_or_by_the_start_in_their_name(tmp_path: Path) -> 
     other = tmp_path / "capture.txt.gz"
     other.write_bytes(b"")  # not a part: its modification time
     assert _select([other], None, 1.0, time.time_ns()) == [other]
+
+
+def test_who_defaults_to_user_at_host() -> None:
+    import argparse
+    import getpass
+    import socket
+
+    from bitunix.cli.retrain import _who
+
+    assert _who(argparse.Namespace(by=None)) == f"{getpass.getuser()}@{socket.gethostname()}"
+    assert _who(argparse.Namespace(by="ops")) == "ops"
 
 
 def test_durations() -> None:
