@@ -7,6 +7,12 @@ log lines of the stderr handler appear above the view (while it is on, that hand
 through rich, so a log line never tears the picture). The hooks only remember decisions,
 risk transitions and lines: nothing is drawn on the trading path. The last picture stays
 on screen when the run ends, above its summary.
+
+Measured (2026-12-02, the 2-core VM of the README): a snapshot and its picture take 0.36 ms
+(p50; 1.7 ms at most) on the loop per refresh; rich's drawing of it, in its own thread,
+12 ms per refresh (more on a loaded machine), about 5% of a core at 4 refreshes a second,
+sharing the GIL with the loop. A run where every tick's latency counts runs without a
+terminal (systemd, a container) or with ``--no-live``.
 """
 
 from __future__ import annotations
