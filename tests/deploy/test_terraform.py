@@ -492,6 +492,8 @@ def _checkov(target: list[str]) -> dict[str, Any]:
     return report
 
 
+# checkov takes about 15 s here; a loaded CI machine gets the subprocess's own bound.
+@pytest.mark.timeout(330)
 def test_checkov_passes_the_module_with_every_skip_explained() -> None:
     report = _checkov(["--directory", "deploy/terraform"])
     assert report["check_type"] == "terraform"
@@ -504,6 +506,7 @@ def test_checkov_passes_the_module_with_every_skip_explained() -> None:
         assert len(check["check_result"].get("suppress_comment") or "") > 20, check["check_id"]
 
 
+@pytest.mark.timeout(330)
 def test_checkov_passes_the_dockerfile() -> None:
     report = _checkov(["--file", "Dockerfile"])
     assert report["check_type"] == "dockerfile"
