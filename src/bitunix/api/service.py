@@ -157,6 +157,10 @@ class ControlApi:
         async def endpoint(request: web.Request) -> web.StreamResponse:
             try:
                 token = self._authenticate(request, route.scope)
+                unknown = sorted(set(request.query) - set(route.query))
+                if unknown:
+                    raise ApiError(422, "invalid", f"unknown query parameter "
+                                                   f"{unknown[0][:40]!r}")
                 args: list[Any] = [token]
                 if route.body is not None:
                     args.append(await _decode(request, route.body, route.body_required))

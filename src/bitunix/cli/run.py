@@ -189,8 +189,8 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
     import sys
     import tempfile
 
+    from bitunix.api.observer import build_http_observers
     from bitunix.app.bot import BotRun
-    from bitunix.app.http_observer import HttpObserver
     from bitunix.app.observers import Observer
     from bitunix.app.summary import write_summary
     from bitunix.core.errors import ConfigError
@@ -206,8 +206,9 @@ def _run(args: argparse.Namespace, config: BotConfig, mode: Mode, why: str, *,
     with tempfile.TemporaryDirectory(prefix="bitunix-models-") as scratch:
         config = with_models_dir(config, args.models_dir, Path(scratch))
         observers: list[Observer] = []
-        if config.http.enabled:
-            observers.append(HttpObserver(config.http, routes=integrations.routes))
+        # The listener behind the allowlist (http.allow), with the control API ([api]).
+        observers.extend(build_http_observers(config.http, config.api,
+                                              routes=integrations.routes))
         notifier = build_notifier(config.notify, notify_secrets)
         if notifier is not None:
             observers.append(notifier)
