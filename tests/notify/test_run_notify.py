@@ -26,6 +26,8 @@ TOKEN, SECRET = "123456:fake-telegram-token", "whsec-0f1e2d3c"
 
 
 def _section(tg: FakeServer | None, hook: FakeServer | None, **kw: Any) -> NotifySection:
+    # Enough per minute for every fill of the runs below (the limit has its own test).
+    kw.setdefault("max_per_minute", 600)
     return NotifySection(
         telegram=TelegramSection(enabled=tg is not None, chat_id="-1001",
                                  base_url=tg.url if tg else "https://api.telegram.org"),
@@ -151,8 +153,8 @@ async def test_a_failing_server_gets_bounded_retries_and_the_run_is_unaffected(
     section = _section(bad, good, attempts=3, retry_backoff_s=0.01, timeout_s=0.2)
     notifier = build_notifier(section, NotifySecrets(telegram_token=TOKEN))
     assert notifier is not None
-    notifier.drain_s = 1.0
-    cfg = busy_config(tmp_path, capture_slice)
+    notifier.drain_s = 2.0
+    cfg = busy_config(tmp_path, capture_slice, **{"sim.speed": 15.0})
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="bitunix.notify"):
         bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,

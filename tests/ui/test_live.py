@@ -22,8 +22,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 async def test_the_view_shows_the_runs_positions_and_pnl(
         tmp_path: Path, capture_slice: Path) -> None:
     # Not flattened on exit: the final picture has open positions to compare.
+    # Slower than the app tests' 30x: under load a fast replay can end before a trade.
     cfg = busy_config(tmp_path, capture_slice, **{"run.flatten_on_exit": False,
-                                                   "http.enabled": False})
+                                                   "http.enabled": False, "sim.speed": 15.0})
     screen = io.StringIO()
     console = Console(force_terminal=True, file=screen, width=160, height=60,
                       color_system="standard")
@@ -94,7 +95,7 @@ async def test_log_lines_go_through_the_view_while_it_is_on(
 
     from bitunix.logs import KeyValueFormatter
 
-    cfg = busy_config(tmp_path, capture_slice, **{"http.enabled": False})
+    cfg = busy_config(tmp_path, capture_slice, **{"http.enabled": False, "sim.speed": 15.0})
     screen = io.StringIO()
     view = LiveView(Console(force_terminal=True, file=screen, width=120), refresh_s=0.05)
     handler = logging.StreamHandler(sys.stderr)
