@@ -43,7 +43,7 @@ enabled = false
            "BITUNIX_TELEGRAM_TOKEN": TOKEN, "BITUNIX_WEBHOOK_SECRET": SECRET}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bitunix", "--log-level", "DEBUG", "run", "--config",
-        str(config), "--data", str(capture_slice), "--speed", "30", "--duration", "30",
+        str(config), "--data", str(capture_slice), "--speed", "15", "--duration", "30",
         "--models-dir", str(MODELS), "--store", str(tmp_path / "s.sqlite"),
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
