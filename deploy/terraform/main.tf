@@ -248,7 +248,9 @@ resource "aws_instance" "bot" {
   associate_public_ip_address = false
   ebs_optimized               = true
   monitoring                  = true
-  user_data                   = local.user_data
+  # gzip: EC2 takes 16 KiB of user data, and a larger bot_config must still fit (cloud-init
+  # unpacks it).
+  user_data_base64            = base64gzip(local.user_data)
   user_data_replace_on_change = true
 
   # IMDSv2 only, one hop: the host reads its role's credentials; the container (one hop

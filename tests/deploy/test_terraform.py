@@ -7,6 +7,7 @@ No terraform binary and no network."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import re
@@ -403,6 +404,14 @@ def test_the_container_runs_bitunix_bot_run_with_the_written_config(tmp_path: Pa
     assert ["systemctl", "enable", "--now", "bitunix-bot.service"] in runcmd
     assert runcmd.index(["systemctl", "enable", "--now", "docker.service"]) < runcmd.index(
         ["systemctl", "enable", "--now", "bitunix-bot.service"])
+
+
+def test_the_user_data_fits_ec2s_limit_compressed() -> None:
+    instance = _resources("aws_instance")["bot"]
+    assert instance["user_data_base64"] == "${base64gzip(local.user_data)}"
+    assert "user_data" not in instance
+    for ecr in (False, True):
+        assert len(gzip.compress(_rendered(ecr=ecr)["cloud_init"].encode())) < 16384 // 2
 
 
 def test_the_module_config_is_the_deploy_config_with_a_log_file() -> None:
