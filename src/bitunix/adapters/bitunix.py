@@ -276,8 +276,9 @@ class BitunixVenue:
     are read at connect unless ``contracts`` is given). ``probe`` (optional) is told when
     each order's bytes were written; ``on_request(ok)`` (optional) hears the outcome of
     every venue request (False: transport failure, timeout, rate limit, HTTP 5xx), for the
-    error-rate breaker. Bind the listener (the order manager does) before :meth:`connect`
-    to receive the first pushes.
+    error-rate breaker; ``on_refusal(symbol, code)`` (optional) hears every order the
+    venue refused, e.g. for a spec cache (:mod:`bitunix.exchange.spec_cache`). Bind the
+    listener (the order manager does) before :meth:`connect` to receive the first pushes.
     """
 
     def __init__(
@@ -293,6 +294,7 @@ class BitunixVenue:
         on_request: Callable[[bool], None] | None = None,
         clock: Clock | None = None,
         name: str = "bitunix",
+        on_refusal: Callable[[str, int], None] | None = None,
     ) -> None:
         self.settings = s = settings or BitunixVenueSettings()
         self.symbols = list(symbols)
@@ -311,6 +313,7 @@ class BitunixVenue:
         self._name = name
         self._probe = probe
         self._on_request = on_request
+        self._on_refusal = on_refusal
         self._listener: VenueListener | None = None
         self._connected = False
         self._live = False
@@ -486,6 +489,8 @@ class BitunixVenue:
             self._spawn(self._existing(order))
         else:
             self.stats.rejected += 1
+            if self._on_refusal is not None:
+                self._on_refusal(order.spec.symbol, answer.code)
             listener.on_order_event(cid, OrderRejected(
                 reason=f"[{answer.code}] {answer.msg}", ts_ns=self.clock.now_ns()))
 

@@ -46,6 +46,7 @@ from bitunix.core.errors import BitunixError, ConfigError
 from bitunix.core.latency import LatencyProbe
 from bitunix.exchange import BitunixREST, BitunixWS, RestConfig, WsConfig
 from bitunix.exchange.signing import Credentials
+from bitunix.exchange.spec_cache import SpecCache
 from bitunix.execution.client_ids import ClientIdFactory
 from bitunix.execution.engine import ExecutionEngine
 from bitunix.execution.flatten import FlattenReport
@@ -109,6 +110,9 @@ class BotRun:
         #: environment unless given.
         self._environ = environ
         self._secrets_watch: SecretsFileWatch | None = None
+        #: Contract specs (and funding rates) read through with a TTL, live runs only.
+        self.spec_cache: SpecCache | None = None
+        self._grid_changed: set[str] = set()
         #: Metrics, dashboards, live views, notifications (``bitunix.app.observers``).
         self.observers = Observers(observers)
         self._emit_line = emit
@@ -239,7 +243,12 @@ class BotRun:
                 symbols=cfg.symbols, contracts=self.contracts,
                 settings=BitunixVenueSettings(
                     leverage=dict.fromkeys(cfg.symbols, cfg.venue.leverage)),
-                probe=self.probe, on_request=self._on_request, clock=self.clock)
+                probe=self.probe, on_request=self._on_request, clock=self.clock,
+                on_refusal=self._on_order_refused)
+            self.spec_cache = SpecCache.for_rest(
+                self.venue.rest, spec_ttl_s=cfg.venue.spec_ttl_s,
+                funding_ttl_s=cfg.venue.funding_ttl_s)
+            self.spec_cache.prime(self.contracts)
             self._secrets_watch = watch_secrets_file(
                 environment() if self._environ is None else self._environ,
                 cfg.venue.secrets_file, self.secrets) if cfg.venue.kind == "bitunix" else None
@@ -367,6 +376,9 @@ class BotRun:
         self._every(loop, min(1.0, run.first_trade_timeout_s / 4), self._check_feed)
         self._every(loop, max(0.2, self.config.store.lease_ttl_s / 3), self._heartbeat)
         self._every(loop, 1.0, self._poll_risk)
+        if self.spec_cache is not None:
+            self._every(loop, max(1.0, self.config.venue.spec_ttl_s),
+                        lambda: self._spawn(self._refresh_specs()))
         if self._secrets_watch is not None and self.config.venue.secrets_poll_s > 0:
             self._every(loop, self.config.venue.secrets_poll_s, self._poll_secrets)
         self._every(loop, CONTROL_POLL_S, self._poll_control)
@@ -432,6 +444,42 @@ class BotRun:
         self.emit("secrets: the new exchange key pair from the secrets file is in use (REST "
                   "from the next request; the private stream logs in again)")
         self._audit("secrets", reason="exchange key pair rotated from the secrets file")
+
+    def _on_order_refused(self, symbol: str, code: int) -> None:
+        """A refusal that signals a contract change: read the spec again now."""
+        if self.spec_cache is not None and self.spec_cache.on_refusal(symbol, code):
+            self._spawn(self._refresh_specs())
+
+    async def _refresh_specs(self) -> None:
+        """Take up what changed in the venue's contracts (read when the cache's entries
+        expired or were invalidated). Limits and status are swapped in; a new tick or step
+        would put every price and quantity held in ticks on another grid, so then entries
+        are paused until a restart."""
+        cache, venue = self.spec_cache, self.venue
+        if cache is None or venue is None or self._done.is_set():
+            return
+        try:
+            specs = await cache.specs(self.config.symbols)
+        except (BitunixError, OSError, TimeoutError, KeyError) as exc:
+            self.emit(f"warning: contract specs not read again: {exc}")
+            return
+        for symbol, spec in specs.items():
+            old = self.contracts.get(symbol)
+            if old is None or spec == old:
+                continue
+            changes = _spec_changes(old, spec)
+            if (spec.price_decimals, spec.qty_decimals) != (old.price_decimals,
+                                                           old.qty_decimals):
+                if symbol not in self._grid_changed:
+                    self._grid_changed.add(symbol)
+                    why = (f"the venue changed the grid of {symbol} ({changes}): restart the "
+                           "bot to trade on it")
+                    self._audit("contract", reason=why)
+                    self.set_paused(True, why)
+                continue
+            self.contracts[symbol] = venue.contracts[symbol] = spec
+            self.emit(f"contract {symbol} changed at the venue: {changes}")
+            self._audit("contract", reason=f"{symbol}: {changes}")
 
     def _apply_kill_request(self, now_ns: int) -> None:
         """Take up an operator's ``bitunix-bot kill`` (each request once)."""
@@ -779,6 +827,12 @@ class BotRun:
             s.store_error = self.store.error
             if self.store.error and self.store.error not in s.failures:
                 s.failures.append(self.store.error)
+
+
+def _spec_changes(old: ContractSpec, new: ContractSpec) -> str:
+    return ", ".join(f"{name} {getattr(old, name)} -> {getattr(new, name)}"
+                     for name in old.__struct_fields__
+                     if getattr(old, name) != getattr(new, name))
 
 
 def _mask_in_logs(values: Sequence[str]) -> None:

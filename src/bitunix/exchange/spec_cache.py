@@ -168,6 +168,11 @@ class SpecCache:
                 result[s] = got[s]
         return result
 
+    def prime(self, specs: Mapping[str, ContractSpec]) -> None:
+        """Hold ``specs``, just read elsewhere, as fresh."""
+        for symbol, spec in specs.items():
+            self._specs.put(symbol, spec)
+
     def invalidate(self, symbol: str) -> None:
         """Drop the symbol's spec: the next :meth:`spec` reads it again."""
         if self._specs.values.pop(symbol, None) is not None:
