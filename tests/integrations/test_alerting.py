@@ -137,6 +137,11 @@ async def test_a_failing_server_is_retried_and_the_run_goes_on(
         assert pagerduty.actions("bot-a:kill_switch") == ["trigger"] * 3  # 3 attempts
         assert sender.counts["sent"] == 0
         assert sender.counts["attempts"] == 3
+        async with aiohttp.ClientSession() as http, http.get(run.url + "metrics") as r:
+            text = await r.text()
+        assert 'bitunix_pagerduty_events_total{outcome="failed"} 1.0' in text
+        assert 'bitunix_pagerduty_events_total{outcome="attempts"} 3.0' in text
+        assert KEY not in text
         assert bot.trader is not None
         # the run is unaffected: the market data still flows and the bot still trades
         pipeline = bot.pipeline
