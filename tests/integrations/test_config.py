@@ -138,7 +138,7 @@ def test_a_bad_secrets_file(tmp_path: Path, content: str, mode: int, message: st
 
 def test_paging_needs_a_routing_key() -> None:
     on = AlertingSection(pagerduty=PagerDutySection(enabled=True))
-    with pytest.raises(ConfigError, match="key alerting.pagerduty.enabled: no routing key"):
+    with pytest.raises(ConfigError, match=r"key alerting\.pagerduty\.enabled: no routing key"):
         check_alerting(on, "")
     check_alerting(on, "k")
     check_alerting(AlertingSection(), "")
