@@ -52,22 +52,20 @@ def _load() -> dict[str, list[Any]]:
 MODULE_BLOCKS = _load()
 
 
-def _resources(kind: str) -> dict[str, dict[str, Any]]:
+def _named(section: str, kind: str) -> dict[str, dict[str, Any]]:
+    """The ``section`` ("resource" or "data") blocks of type ``kind``, by name."""
     found: dict[str, dict[str, Any]] = {}
-    for item in MODULE_BLOCKS.get("resource", []):
-        for rtype, named in item.items():
-            if rtype == kind:
-                found.update(named)
+    for item in MODULE_BLOCKS.get(section, []):
+        found.update(item.get(kind, {}))
     return found
+
+
+def _resources(kind: str) -> dict[str, dict[str, Any]]:
+    return _named("resource", kind)
 
 
 def _data(kind: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for item in MODULE_BLOCKS.get("data", []):
-        for dtype, named in item.items():
-            if dtype == kind:
-                found.update(named)
-    return found
+    return _named("data", kind)
 
 
 def _variables() -> dict[str, dict[str, Any]]:
