@@ -12,8 +12,10 @@ from bitunix.config.notify import (
     NotifySecrets,
     NotifySection,
     TelegramSection,
+    WebhookSection,
     check_notify,
     load_notify_secrets,
+    notify_secrets_for,
 )
 from bitunix.core.errors import ConfigError
 
@@ -102,7 +104,9 @@ def test_secrets_from_the_environment_first_then_the_file(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("content", "mode", "message"), [
     ('telegram_token = "1:x"', 0o644, "readable by others (mode -rw-r--r--)"),
-    ("telegram_token = [", 0o600, "not valid TOML"),
+    ("telegram_token = [", 0o600, "not valid TOML (an encrypted secrets file cannot hold "
+                                  "the notification secrets: set BITUNIX_TELEGRAM_TOKEN and "
+                                  "BITUNIX_WEBHOOK_SECRET instead)"),
     ("telegram_token = 5", 0o600, "telegram_token must be a string"),
 ])
 def test_a_bad_secrets_file(tmp_path: Path, content: str, mode: int, message: str) -> None:
@@ -132,3 +136,16 @@ def test_run_refuses_telegram_without_a_token(tmp_path: Path, capsys: pytest.Cap
         "token was given (set BITUNIX_TELEGRAM_TOKEN, or telegram_token in the secrets "
         "file)\n")
     assert not (tmp_path / "s.sqlite").exists()
+
+
+
+def test_with_notify_off_the_secrets_file_is_not_read_for_it(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.bin"
+    secrets.write_bytes(b"\x00\x01 not TOML: what an encrypted file looks like to tomllib")
+    os.chmod(secrets, 0o600)
+    assert notify_secrets_for(NotifySection(), {}, str(secrets)) == NotifySecrets()
+    on = NotifySection(webhook=WebhookSection(enabled=True, url="https://h.example.com/x"))
+    with pytest.raises(ConfigError, match="an encrypted secrets file cannot hold"):
+        notify_secrets_for(on, {}, str(secrets))
+    env = {"BITUNIX_TELEGRAM_TOKEN": "1:t", "BITUNIX_WEBHOOK_SECRET": "w-secret"}
+    assert notify_secrets_for(on, env, str(secrets)).webhook_secret == "w-secret"

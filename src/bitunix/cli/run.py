@@ -145,7 +145,7 @@ def install_run_logging(config: BotConfig, flag_level: str | None,
 def run(args: argparse.Namespace) -> int:
     """Run the bot and print its summary; return the exit code."""
     from bitunix.config import environment, load_config, load_secrets, resolve_mode
-    from bitunix.config.notify import check_notify, load_notify_secrets
+    from bitunix.config.notify import check_notify, notify_secrets_for
     from bitunix.core.errors import ConfigError
 
     environ = environment()
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
                           "does not exist")
     mode, why = resolve_mode(config, environ, force_dry_run=args.dry_run)
     secrets = load_secrets(environ, config.venue.secrets_file)
-    notify_secrets = load_notify_secrets(environ, config.venue.secrets_file)
+    notify_secrets = notify_secrets_for(config.notify, environ, config.venue.secrets_file)
     check_notify(config.notify, notify_secrets)
     from bitunix.integrations.wiring import build_integrations
 

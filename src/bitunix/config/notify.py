@@ -23,7 +23,7 @@ from bitunix.core.checks import check_number, check_url
 from bitunix.core.errors import ConfigError
 
 __all__ = ["EVENTS", "NotifySecrets", "NotifySection", "TelegramSection", "WebhookSection",
-           "check_notify", "load_notify_secrets"]
+           "check_notify", "load_notify_secrets", "notify_secrets_for"]
 
 #: What can be notified: a fill, a breaker or limit tripping (or recovering), the kill
 #: switch engaged or released, an error of the run, the daily summary.
@@ -160,12 +160,23 @@ def load_notify_secrets(environ: Mapping[str, str], secrets_file: str = "") -> N
     except FileNotFoundError:
         raise ConfigError(f"secrets file {path}: does not exist") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        raise ConfigError(f"secrets file {path}: not valid TOML") from None
+        raise ConfigError(f"secrets file {path}: not valid TOML (an encrypted secrets file "
+                          "cannot hold the notification secrets: set BITUNIX_TELEGRAM_TOKEN "
+                          "and BITUNIX_WEBHOOK_SECRET instead)") from None
     for key in ("telegram_token", "webhook_secret"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"secrets file {path}: {key} must be a string")
     return NotifySecrets(telegram_token=token or data.get("telegram_token", ""),
                          webhook_secret=secret or data.get("webhook_secret", ""))
+
+
+def notify_secrets_for(section: NotifySection, environ: Mapping[str, str],
+                       secrets_file: str = "") -> NotifySecrets:
+    """:func:`load_notify_secrets` when a channel is on; none otherwise (the secrets file
+    is not read for notifications that are off, so nothing here can stop such a run)."""
+    if not section.enabled:
+        return NotifySecrets()
+    return load_notify_secrets(environ, secrets_file)
 
 
 def check_notify(section: NotifySection, secrets: NotifySecrets) -> None:
