@@ -30,6 +30,12 @@ ALLOWED: dict[str, set[str]] = {
     "data": {"core", "model"},
     "backtest": {"core", "model", "features", "strategy", "risk", "execution", "sim", "ml",
                  "data", "store"},
+    # The operator's channel: requests through the store, carried out by the bot's engine.
+    "control": {"core", "model", "risk", "execution", "store"},
+    "logs": {"core"},
+    # Observers of a run (app.observers) at the level of the wiring.
+    "notify": {"core", "model", "risk", "config", "app"},
+    "ui": {"core", "model", "risk", "obs", "app"},
     "integrations": {"core", "model", "config", "strategy", "risk", "obs", "app"},
     # The control API wires the listener (app.http_observer) to the operator's channel.
     "api": {"core", "model", "config", "control", "app", "ml", "obs"},
