@@ -48,9 +48,9 @@ idle_stop_s = 0.0
     env.pop("BITUNIX_SECRETS_FILE", None)
     errors = log.open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bitunix", "--log-level", "INFO", "run", "--config", str(config), "--data",
-        str(capture_slice), "--speed", "5", "--duration", "60", "--store", str(store),
-        "--models-dir", str(MODELS), "--no-live",
+        sys.executable, "-m", "bitunix", "--log-level", "INFO", "run", "--config",
+        str(config), "--data", str(capture_slice), "--speed", "5", "--duration", "60",
+        "--store", str(store), "--models-dir", str(MODELS), "--no-live",
         stdout=asyncio.subprocess.PIPE, stderr=errors, env=env)
     assert proc.stdout is not None
     out: list[str] = []
