@@ -4,9 +4,11 @@ order at the simulator through risk; one the kill switch refuses denied)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -213,6 +215,28 @@ async def test_webhook_on_a_paper_run(tmp_path: Path, capture_slice: Path) -> No
         assert SECRET not in text
         assert TOKEN not in text
         assert sign(SECRET, valid) not in text
+        # a body in chunks is read whole; one over 16 KiB is refused, declared or not
+        chunked = body(nonce="valid-4", action="sell", strategy="x" * 40)
+
+        async def parts() -> AsyncIterator[bytes]:
+            yield chunked[:20]
+            await asyncio.sleep(0.05)
+            yield chunked[20:]
+
+        async with http.post(url, data=parts(),
+                             headers={"X-Signature": sign(SECRET, chunked)}) as r:
+            assert (r.status, await r.json()) == (422, {"ok": False,
+                                                        "outcome": "denied:kill_switch"})
+        big = body(nonce="big", strategy="y" * 20_000)
+        assert (await post(big, sign(SECRET, big)))[0] == 413
+
+        async def big_parts() -> AsyncIterator[bytes]:
+            for i in range(0, len(big), 4096):
+                yield big[i:i + 4096]
+
+        async with http.post(url, data=big_parts(),
+                             headers={"X-Signature": sign(SECRET, big)}) as r:
+            assert (r.status, (await r.json())["reason"]) == (413, "too_large")
         saved = bot.store.state(NONCES_KEY)
         assert saved is not None
         assert {"valid-1", "valid-2", "valid-3"} <= set(json.loads(saved))

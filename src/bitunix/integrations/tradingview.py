@@ -276,10 +276,15 @@ class TradingViewWebhook(Observer):
     async def _body(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise AlertRefusedError(413, "too_large")
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise AlertRefusedError(413, "too_large")
-        return body
+        # One read may return only the first chunk of a body: read up to one byte past
+        # the limit, chunk by chunk.
+        body = b""
+        while len(body) <= MAX_BODY:
+            chunk = await request.content.read(MAX_BODY + 1 - len(body))
+            if not chunk:
+                return body
+            body += chunk
+        raise AlertRefusedError(413, "too_large")
 
     def _accept(self, body: bytes, auth: str) -> web.Response:
         bot = self._bot
