@@ -28,8 +28,11 @@ class ApiToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """One token: who it is (``name``, in the audit trail as ``api:<name>``), the
     lower-case hex SHA-256 of the token (``sha256``) and what it may do (``scopes``)."""
 
+    #: Who uses it: 1-40 letters, digits, ``_``, ``.``, ``-``; unique; ``api:<name>`` in audits.
     name: str
+    #: The token's SHA-256, 64 lower-case hex digits (``bitunix-bot api token`` prints it).
     sha256: str
+    #: One or more of ``read``, ``trade``, ``admin`` (admin ⊇ trade ⊇ read).
     scopes: list[str]
 
 
@@ -37,7 +40,9 @@ class ApiSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """``enabled``: serve ``/api/v1/...`` and ``/openapi.json`` on the ``[http]``
     listener; ``tokens``: who may call it (at least one when enabled)."""
 
+    #: Serve the control API (needs ``http.enabled`` and one token at least).
     enabled: bool = False
+    #: The tokens that may call it, one table per client.
     tokens: list[ApiToken] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:

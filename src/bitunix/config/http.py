@@ -53,7 +53,9 @@ class HttpSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     allow_remote: bool = False
     stale_after_s: float = 5.0
     refresh_s: float = 0.5
+    #: Addresses and CIDR ranges that may call any endpoint; others get 403 (docs/api.md).
     allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.0/8", "::1"])
+    #: Proxies whose ``X-Forwarded-For`` names the client (empty: the header is ignored).
     trust_proxy: list[str] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
