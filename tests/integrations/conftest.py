@@ -4,7 +4,7 @@ integrations under test as observers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from bitunix.config import BotConfig, Mode, load_config
 from bitunix.obs.server import RouteAdder
 from bitunix.sim.server import SimServer
 from tests.app.conftest import MODELS, capture_slice  # noqa: F401 (a fixture)
+from tests.obs.conftest import wait_for
 
 
 def quiet_config(tmp_path: Path, data: Path, **overrides: object) -> BotConfig:
@@ -26,16 +27,6 @@ def quiet_config(tmp_path: Path, data: Path, **overrides: object) -> BotConfig:
                                "store.path": str(tmp_path / "state.sqlite")}
     base.update(overrides)
     return load_config(None, {}, overrides=base)
-
-
-async def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``check`` every 50 ms for at most ``timeout_s``."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout_s
-    while not check():
-        if loop.time() > end:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 class Running:

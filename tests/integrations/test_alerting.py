@@ -18,7 +18,8 @@ from bitunix.config.alerting import AlertingSection, PagerDutySection
 from bitunix.integrations.alerting import AlertingObserver
 from bitunix.integrations.pagerduty import PagerDutyEvent, PagerDutySender, Payload
 from bitunix.risk.kill import KillRequest
-from tests.integrations.conftest import quiet_config, running, wait_for
+from tests.integrations.conftest import quiet_config, running
+from tests.obs.conftest import wait_for
 
 KEY = "R0UTINGKEY0123456789abcdef012345"
 

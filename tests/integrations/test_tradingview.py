@@ -30,7 +30,8 @@ from bitunix.integrations.tradingview import (
 )
 from bitunix.risk.kill import KillRequest
 from bitunix.strategy import Direction, SignalKind
-from tests.integrations.conftest import quiet_config, running, wait_for
+from tests.integrations.conftest import quiet_config, running
+from tests.obs.conftest import wait_for
 
 SECRET = "tv-secret-0123456789abcdef"
 TOKEN = "tv-url-token-0123456789abcdef"
