@@ -78,6 +78,8 @@ def _paper(tmp_path: Path, data: Path, allow: list[str]) -> ThreadedBot:
 
 PATHS = ("/metrics", "/healthz", "/readyz", "/", "/api/snapshot", "/api/v1/status",
          "/openapi.json")
+#: And the dashboard's event stream (refused before it starts streaming).
+REFUSED = (*PATHS, "/events")
 
 
 def test_an_allowlist_without_the_client_refuses_every_endpoint(
@@ -86,7 +88,7 @@ def test_an_allowlist_without_the_client_refuses_every_endpoint(
     caplog.set_level(logging.INFO)
     bot = _paper(tmp_path, capture_slice, ["10.0.0.0/8", "::2"])
     try:
-        for path in PATHS:
+        for path in REFUSED:
             r = requests.get(bot.url + path, headers=auth("admin"), timeout=10)
             assert r.status_code == 403, path
             assert r.json()["error"]["code"] == "forbidden_address"
@@ -96,12 +98,12 @@ def test_an_allowlist_without_the_client_refuses_every_endpoint(
         assert r.status_code == 403
         assert bot.http.server is not None
         metrics = bot.call(bot.http.server.metrics.render).decode()
-        assert f'bitunix_http_refused_total{{reason="address"}} {len(PATHS) + 1}.0' in metrics
+        assert f'bitunix_http_refused_total{{reason="address"}} {len(REFUSED) + 1}.0' in metrics
         assert bot.bot.paused is False  # nothing reached the bot
     finally:
         bot.stop()
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-    assert len(refusals) == len(PATHS) + 1
+    assert len(refusals) == len(REFUSED) + 1
     assert "refused POST /api/v1/orders from 127.0.0.1 (address)" in refusals[-1]
     for secret in (*TOKENS.values(), "body-secret-xyz", "query-secret-abc"):
         assert secret not in caplog.text
@@ -118,3 +120,30 @@ def test_an_allowlist_with_the_client_lets_every_endpoint_through(
             assert r.status_code != 403
     finally:
         bot.stop()
+
+
+async def _status_behind(allowlist: IpAllowlist, forwarded: str | None) -> int:
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    async def hello(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(middlewares=[allowlist.middleware])
+    app.router.add_get("/metrics", hello)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        headers = {} if forwarded is None else {"X-Forwarded-For": forwarded}
+        response = await client.get("/metrics", headers=headers)
+        return response.status
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_is_checked() -> None:
+    behind = IpAllowlist(["10.0.0.0/8"], ["127.0.0.1"])
+    assert await _status_behind(behind, "10.1.2.3") == 200
+    assert await _status_behind(behind, "10.1.2.3, 192.0.2.1") == 403  # the proxy's view
+    assert await _status_behind(behind, "192.0.2.1, 10.1.2.3") == 200  # left: the client's
+    assert await _status_behind(behind, "garbage") == 403
+    assert await _status_behind(behind, None) == 403  # the proxy itself is not allowed
+    assert behind.counts.by_reason == {"address": 2, "forwarded": 1}
+    untrusted = IpAllowlist(["10.0.0.0/8"])  # the header alone opens nothing
+    assert await _status_behind(untrusted, "10.1.2.3") == 403
