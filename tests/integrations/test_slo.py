@@ -4,10 +4,13 @@ scoring of orders."""
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
-from bitunix.config.alerting import BurnRule, SloSection
+from bitunix.config.alerting import AlertingSection, BurnRule, PagerDutySection, SloSection
+from bitunix.integrations.alerting import AlertingObserver
+from bitunix.integrations.pagerduty import PagerDutyEvent, PagerDutySender
 from bitunix.integrations.slo import SloTracker, SloWindow
 from bitunix.model import ContractSpec, Order, OrderStatus, Side
 
@@ -95,3 +98,53 @@ def test_tracker_scores_acks_and_rejections() -> None:
     tracker.sample_feed(False)
     assert [name for name, _, _ in tracker.burning()] == ["feed_uptime", "ack_latency",
                                                           "order_success"]
+
+
+class Capture(PagerDutySender):
+    """Keeps what would be sent."""
+
+    def __init__(self) -> None:
+        super().__init__(PagerDutySection(), "k")
+        self.events: list[PagerDutyEvent] = []
+
+    def enqueue(self, event: PagerDutyEvent) -> None:
+        self.events.append(event)
+
+
+def test_a_burning_slo_pages_once_and_resolves_when_the_short_window_clears() -> None:
+    clock = Clock()
+    section = AlertingSection(
+        pagerduty=PagerDutySection(dedup_prefix="p"),
+        slo=SloSection(order_success=0.9, bucket_s=1.0,
+                       burn=[BurnRule(long_window_s=60, short_window_s=10, factor=2.0,
+                                      severity="warning")]))
+    sender = Capture()
+    observer = AlertingObserver(section, sender, now_s=clock)
+    observer._bot = SimpleNamespace(pipeline=None, store=None)  # type: ignore[assignment]
+    clock.t = 100.0
+    for i in range(10):
+        observer.on_order(_order(f"o{i}", OrderStatus.INIT))
+    for i in range(10):
+        observer.on_order(_order(f"o{i}", OrderStatus.REJECTED if i < 5 else OrderStatus.NEW,
+                                 None if i < 5 else f"v{i}"))
+    observer.sample()
+    keys = [(e.event_action, e.dedup_key) for e in sender.events]
+    assert ("trigger", "p:slo:order_success:0") in keys
+    [page] = [e for e in sender.events if e.dedup_key == "p:slo:order_success:0"]
+    assert page.payload is not None
+    assert page.payload.severity == "warning"
+    # 5 bad of 10 against a 10 % budget: 5x over both windows
+    assert page.payload.custom_details == {"long_burn": "5.00", "short_burn": "5.00"}
+    assert page.payload.summary == ("bitunix: SLO order_success error budget burning 5.0x "
+                                    "over 60 s (rule: 2x)")
+    clock.t = 100.5
+    observer.sample()  # within the bucket: not looked at again, nothing re-sent
+    assert len(sender.events) == len(keys)
+    clock.t = 111.0
+    for i in range(10, 20):
+        observer.on_order(_order(f"o{i}", OrderStatus.INIT))
+        observer.on_order(_order(f"o{i}", OrderStatus.NEW, f"v{i}"))
+    observer.sample()  # the hour still burns (5 of 20: 2.5x), the last 10 s do not
+    assert [(e.event_action, e.dedup_key) for e in sender.events][-1] == (
+        "resolve", "p:slo:order_success:0")
+    assert sender.events[-1].payload is None

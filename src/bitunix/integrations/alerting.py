@@ -63,6 +63,7 @@ class AlertingObserver(Observer):
         self._bot: BotRun | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._stale_since: float | None = None
+        self._burn_checked = -float("inf")
         self._prefix = section.pagerduty.dedup_prefix
 
     # -- life ----------------------------------------------------------------------------
@@ -138,20 +139,27 @@ class AlertingObserver(Observer):
         error = store.error if store is not None else ""
         self.condition("store_error", bool(error), "bitunix: state store failing",
                        "critical", {"error": error[:200]} if error else None)
-        if self.section.slo.enabled:
-            firing = {(name, i): rule for name, i, rule in self.slo.burning()}
-            for name in SLO_NAMES:
-                for i, rule in enumerate(self.section.slo.burn):
-                    burning = (name, i) in firing
-                    window = self.slo.windows[name]
-                    self.condition(
-                        f"slo:{name}:{i}", burning,
-                        f"bitunix: SLO {name} error budget burning "
-                        f"{window.burn_rate(now, rule.long_window_s):.1f}x over "
-                        f"{rule.long_window_s:g} s (rule: {rule.factor:g}x)",
-                        rule.severity,
-                        {"long_burn": f"{window.burn_rate(now, rule.long_window_s):.2f}",
-                         "short_burn": f"{window.burn_rate(now, rule.short_window_s):.2f}"})
+        # Burn rates move by the bucket: summing the windows once a bucket is enough (and
+        # keeps the sampling timer's cost on the bot's loop flat).
+        if self.section.slo.enabled and now - self._burn_checked >= self.section.slo.bucket_s:
+            self._burn_checked = now
+            self._check_burn(now)
+
+    def _check_burn(self, now: float) -> None:
+        firing = {(name, i) for name, i, _ in self.slo.burning()}
+        for name in SLO_NAMES:
+            window = self.slo.windows[name]
+            for i, rule in enumerate(self.section.slo.burn):
+                key, burning = f"slo:{name}:{i}", (name, i) in firing
+                if self.active.get(key, False) == burning:
+                    continue
+                long_burn = window.burn_rate(now, rule.long_window_s)
+                self.condition(
+                    key, burning, f"bitunix: SLO {name} error budget burning "
+                    f"{long_burn:.1f}x over {rule.long_window_s:g} s (rule: {rule.factor:g}x)",
+                    rule.severity,
+                    {"long_burn": f"{long_burn:.2f}",
+                     "short_burn": f"{window.burn_rate(now, rule.short_window_s):.2f}"})
 
     def condition(self, key: str, active: bool, summary: str, severity: str = "error",
                   details: dict[str, str] | None = None) -> None:
