@@ -138,7 +138,8 @@ class AlertingSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     feed_stale_after_s: float = 5.0
     #: Page "feed down" once the feed has been stale this long, seconds.
     feed_down_after_s: float = 10.0
-    #: How often the feed, the store and the burn rates are looked at, seconds.
+    #: How often the feed and the store are looked at, seconds (the burn rates: once a
+    #: ``slo.bucket_s``).
     sample_s: float = 1.0
 
     def __post_init__(self) -> None:
