@@ -13,6 +13,7 @@ from bitunix.integrations.alerting import AlertingObserver
 from bitunix.integrations.pagerduty import PagerDutyEvent, PagerDutySender
 from bitunix.integrations.slo import SloTracker, SloWindow
 from bitunix.model import ContractSpec, Order, OrderStatus, Side
+from bitunix.risk.verdict import Reason, RiskTransition
 
 
 class Clock:
@@ -148,3 +149,38 @@ def test_a_burning_slo_pages_once_and_resolves_when_the_short_window_clears() ->
     assert [(e.event_action, e.dedup_key) for e in sender.events][-1] == (
         "resolve", "p:slo:order_success:0")
     assert sender.events[-1].payload is None
+
+
+def test_store_errors_page_and_a_breaker_pages_per_symbol() -> None:
+    sender = Capture()
+    observer = AlertingObserver(AlertingSection(pagerduty=PagerDutySection(dedup_prefix="p")),
+                                sender)
+    store = SimpleNamespace(error="")
+    observer._bot = SimpleNamespace(pipeline=None, store=store)  # type: ignore[assignment]
+    observer.sample()
+    assert sender.events == []  # nothing wrong: nothing sent, not even a resolve
+    store.error = "store s.sqlite: cannot write: disk I/O error"
+    observer.sample()
+    observer.sample()
+    assert [(e.event_action, e.dedup_key) for e in sender.events] == [
+        ("trigger", "p:store_error")]
+    payload = sender.events[0].payload
+    assert payload is not None
+    assert payload.severity == "critical"
+    assert payload.custom_details == {"error": store.error}
+    store.error = ""
+    observer.sample()
+    assert sender.events[-1].event_action == "resolve"
+    observer.on_risk(RiskTransition(ts_ns=1, kind=Reason.BREAKER_VOLATILITY, active=True,
+                                    symbol="BTCUSDT", values={"bps": 41.5}))
+    observer.on_risk(RiskTransition(ts_ns=2, kind=Reason.BREAKER_VOLATILITY, active=False,
+                                    symbol="BTCUSDT"))
+    trigger, resolve = sender.events[-2:]
+    assert (trigger.event_action, trigger.dedup_key) == ("trigger",
+                                                         "p:breaker_volatility:BTCUSDT")
+    assert trigger.payload is not None
+    assert trigger.payload.severity == "error"
+    assert trigger.payload.summary == "bitunix: breaker_volatility tripped on BTCUSDT"
+    assert trigger.payload.custom_details == {"bps": "41.5"}
+    assert (resolve.event_action, resolve.dedup_key) == ("resolve",
+                                                         "p:breaker_volatility:BTCUSDT")
