@@ -8,17 +8,21 @@ import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
-from bitunix.config.alerting import AlertingSection, PagerDutySection
+from bitunix.config.alerting import AlertingSection, BurnRule, PagerDutySection, SloSection
 from bitunix.integrations.alerting import AlertingObserver
 from bitunix.integrations.pagerduty import PagerDutyEvent, PagerDutySender, Payload
+from bitunix.model import OrderStatus
 from bitunix.risk.kill import KillRequest
+from bitunix.risk.verdict import Reason, RiskTransition
 from tests.integrations.conftest import quiet_config, running
+from tests.integrations.test_slo import Clock, make_order
 from tests.obs.conftest import wait_for
 
 KEY = "R0UTINGKEY0123456789abcdef012345"
@@ -191,3 +195,88 @@ async def test_slos_on_metrics(tmp_path: Path, capture_slice: Path) -> None:
         assert good
         assert float(good[0].split()[-1]) > 2
         assert "bitunix_pagerduty_events" not in text  # no sender: SLOs only
+
+
+class Capture(PagerDutySender):
+    """Keeps what would be sent."""
+
+    def __init__(self) -> None:
+        super().__init__(PagerDutySection(), "k")
+        self.events: list[PagerDutyEvent] = []
+
+    def enqueue(self, event: PagerDutyEvent) -> None:
+        self.events.append(event)
+
+
+def test_a_burning_slo_pages_once_and_resolves_when_the_short_window_clears() -> None:
+    clock = Clock()
+    section = AlertingSection(
+        pagerduty=PagerDutySection(dedup_prefix="p"),
+        slo=SloSection(order_success=0.9, bucket_s=1.0,
+                       burn=[BurnRule(long_window_s=60, short_window_s=10, factor=2.0,
+                                      severity="warning")]))
+    sender = Capture()
+    observer = AlertingObserver(section, sender, now_s=clock)
+    observer._bot = SimpleNamespace(pipeline=None, store=None)  # type: ignore[assignment]
+    clock.t = 100.0
+    for i in range(10):
+        observer.on_order(make_order(f"o{i}", OrderStatus.INIT))
+    for i in range(10):
+        observer.on_order(make_order(f"o{i}", OrderStatus.REJECTED if i < 5 else OrderStatus.NEW,
+                                 None if i < 5 else f"v{i}"))
+    observer.sample()
+    keys = [(e.event_action, e.dedup_key) for e in sender.events]
+    assert ("trigger", "p:slo:order_success:0") in keys
+    [page] = [e for e in sender.events if e.dedup_key == "p:slo:order_success:0"]
+    assert page.payload is not None
+    assert page.payload.severity == "warning"
+    # 5 bad of 10 against a 10 % budget: 5x over both windows
+    assert page.payload.custom_details == {"long_burn": "5.00", "short_burn": "5.00"}
+    assert page.payload.summary == ("bitunix: SLO order_success error budget burning 5.0x "
+                                    "over 60 s (rule: 2x)")
+    clock.t = 100.5
+    observer.sample()  # within the bucket: not looked at again, nothing re-sent
+    assert len(sender.events) == len(keys)
+    clock.t = 111.0
+    for i in range(10, 20):
+        observer.on_order(make_order(f"o{i}", OrderStatus.INIT))
+        observer.on_order(make_order(f"o{i}", OrderStatus.NEW, f"v{i}"))
+    observer.sample()  # the hour still burns (5 of 20: 2.5x), the last 10 s do not
+    assert [(e.event_action, e.dedup_key) for e in sender.events][-1] == (
+        "resolve", "p:slo:order_success:0")
+    assert sender.events[-1].payload is None
+
+
+def test_store_errors_page_and_a_breaker_pages_per_symbol() -> None:
+    sender = Capture()
+    observer = AlertingObserver(AlertingSection(pagerduty=PagerDutySection(dedup_prefix="p")),
+                                sender)
+    store = SimpleNamespace(error="")
+    observer._bot = SimpleNamespace(pipeline=None, store=store)  # type: ignore[assignment]
+    observer.sample()
+    assert sender.events == []  # nothing wrong: nothing sent, not even a resolve
+    store.error = "store s.sqlite: cannot write: disk I/O error"
+    observer.sample()
+    observer.sample()
+    assert [(e.event_action, e.dedup_key) for e in sender.events] == [
+        ("trigger", "p:store_error")]
+    payload = sender.events[0].payload
+    assert payload is not None
+    assert payload.severity == "critical"
+    assert payload.custom_details == {"error": store.error}
+    store.error = ""
+    observer.sample()
+    assert sender.events[-1].event_action == "resolve"
+    observer.on_risk(RiskTransition(ts_ns=1, kind=Reason.BREAKER_VOLATILITY, active=True,
+                                    symbol="BTCUSDT", values={"bps": 41.5}))
+    observer.on_risk(RiskTransition(ts_ns=2, kind=Reason.BREAKER_VOLATILITY, active=False,
+                                    symbol="BTCUSDT"))
+    trigger, resolve = sender.events[-2:]
+    assert (trigger.event_action, trigger.dedup_key) == ("trigger",
+                                                         "p:breaker_volatility:BTCUSDT")
+    assert trigger.payload is not None
+    assert trigger.payload.severity == "error"
+    assert trigger.payload.summary == "bitunix: breaker_volatility tripped on BTCUSDT"
+    assert trigger.payload.custom_details == {"bps": "41.5"}
+    assert (resolve.event_action, resolve.dedup_key) == ("resolve",
+                                                         "p:breaker_volatility:BTCUSDT")
