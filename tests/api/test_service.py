@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 import requests
 
+from bitunix.api.observer import ApiObserver
 from bitunix.api.schemas import (
     ActionResult,
     BalanceView,
@@ -111,6 +112,13 @@ def test_bad_order_fields_are_422_and_nothing_is_sent(api_bot: ThreadedBot) -> N
     _error(empty, 400, "bad_request")
     # Refused before the bot was asked.
     assert len([a for a in _audits(api_bot) if a.action == "operator"]) == before
+
+
+def test_changes_go_through_the_bots_own_control_handler(api_bot: ThreadedBot) -> None:
+    observer = api_bot.observers[1]
+    assert isinstance(observer, ApiObserver)
+    assert observer.api is not None
+    assert observer.api.handler is api_bot.bot.control_handler
 
 
 def test_reads(api_bot: ThreadedBot) -> None:

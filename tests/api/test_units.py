@@ -52,8 +52,8 @@ async def test_before_the_bot_is_bound_every_endpoint_is_503() -> None:
 
 
 async def test_a_standby_answers_reads_and_refuses_changes() -> None:
-    bot = SimpleNamespace(lease=SimpleNamespace(held=False), engine=None,
-                          contracts={}, config=load_config(None, {}))
+    bot = SimpleNamespace(lease=SimpleNamespace(held=False), engine=None, stopping=False,
+                          contracts={}, config=load_config(None, {}), control_handler=None)
     client = await _client(_api(bot))
     try:
         r = await client.post("/api/v1/pause", headers=HEADERS, json={})
@@ -69,7 +69,8 @@ async def test_a_standby_answers_reads_and_refuses_changes() -> None:
 
 
 async def test_request_limits() -> None:
-    bot = SimpleNamespace(lease=SimpleNamespace(held=True), engine=None, contracts={})
+    bot = SimpleNamespace(lease=SimpleNamespace(held=True), engine=None, contracts={},
+                          stopping=False, control_handler=None)
     client = await _client(_api(bot))
     try:
         r = await client.post("/api/v1/pause", headers=HEADERS,
@@ -84,6 +85,11 @@ async def test_request_limits() -> None:
         assert "'extra'" in (await r.json())["error"]["message"]
         r = await client.delete("/api/v1/orders/" + "x" * 65, headers=HEADERS)
         assert r.status == 422
+        # A valid request to a bot that is stopping: nothing is done.
+        bot.stopping = True
+        r = await client.post("/api/v1/pause", headers=HEADERS, json={})
+        assert r.status == 503
+        assert (await r.json())["error"]["code"] == "stopping"
     finally:
         await client.close()
 

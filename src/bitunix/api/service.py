@@ -130,10 +130,11 @@ class ControlApi:
         self._encode = msgspec.json.Encoder(decimal_format="string").encode
 
     def bind(self, bot: Any) -> None:
-        """Serve ``bot``: its state, and its changes through a
-        :class:`~bitunix.control.handler.ControlHandler` of its own."""
+        """Serve ``bot``: its state, and its changes through its own
+        :class:`~bitunix.control.handler.ControlHandler` (the one that serves the operator
+        commands)."""
         self.bot = bot
-        self.handler = ControlHandler(bot)
+        self.handler = bot.control_handler
 
     # -- the application ---------------------------------------------------------------
 
@@ -198,9 +199,13 @@ class ControlApi:
         bot = self.bot
         if bot is None or bot.lease is None:
             raise ApiError(503, "starting", "the bot is starting: try again shortly")
-        if route.method != "GET" and not bot.lease.held:
+        if route.method == "GET":
+            return
+        if not bot.lease.held:
             raise ApiError(503, "standby", "this bot is a standby (another instance holds "
                                            "the store's lease): ask the active one")
+        if bot.stopping:
+            raise ApiError(503, "stopping", "the bot is stopping: nothing done")
 
     # -- reads -------------------------------------------------------------------------
 

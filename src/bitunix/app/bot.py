@@ -159,6 +159,17 @@ class BotRun:
 
     # -- control ----------------------------------------------------------------------------
 
+    @property
+    def control_handler(self) -> ControlHandler:
+        """What carries out operator requests: the store channel's and the control API's
+        (``bitunix.api``), so both take the same risk checks and audit."""
+        return self._control_handler
+
+    @property
+    def stopping(self) -> bool:
+        """True once the run is ending (operator requests are refused from then on)."""
+        return self._done.is_set()
+
     def emit(self, line: str) -> None:
         """Report ``line`` (printed by ``bitunix-bot run``) and tell the observers."""
         self._emit_line(line)
