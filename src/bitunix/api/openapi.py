@@ -20,7 +20,7 @@ _ERRORS = {400: "Malformed request (not JSON, too large, body missing)",
            401: "No valid bearer token", 403: "Address not allowed, or scope too low",
            404: "No such thing", 409: "Refused in the bot's state (risk, dry-run, kill switch)",
            422: "A field has the wrong type, pattern or range, or is unknown",
-           503: "The bot is starting, or a standby"}
+           503: "The bot is starting, stopping, or a standby"}
 _QUERY = {"symbol": {"type": "string", "pattern": "^[A-Z0-9]{2,30}$"}}
 
 
