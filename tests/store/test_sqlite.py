@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -86,6 +87,21 @@ def test_everything_round_trips_exactly(tmp_path: Path) -> None:
     with SqliteStore(path) as again:
         assert again.migrated_from == SCHEMA_VERSION
         assert again.positions() == [pos]
+
+
+def test_a_decision_without_a_probability_reads_back_as_nan(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "s.sqlite") as store:
+        store.record_decision(Decision(ts_ns=1, symbol="BTCUSDT", strategy="exit",
+                                       direction=-1, probability=math.nan, source="rules",
+                                       model="", outcome="exit"))
+        store.record_decision(Decision(ts_ns=2, symbol="BTCUSDT", strategy="ovirx",
+                                       direction=1, probability=0.25, source="model",
+                                       model="gbm@1", outcome="order"))
+        store.flush()
+        first, second = store.decisions()
+    assert math.isnan(first.probability)
+    assert (first.strategy, first.outcome) == ("exit", "exit")
+    assert second.probability == 0.25
 
 
 def test_close_writes_what_is_queued_and_journal_calls_never_block(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -88,6 +89,19 @@ def _upsert_position(p: Position) -> tuple[str, tuple[Any, ...]]:
 def _insert_audit(a: AuditEntry) -> tuple[str, tuple[Any, ...]]:
     return ("INSERT INTO audit (ts_ns, action, symbol, client_id, body) VALUES (?, ?, ?, ?, ?)",
             (a.ts_ns, a.action, a.symbol, a.client_id, _ENCODER.encode(a).decode()))
+
+
+class _StoredDecision(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored :class:`Decision`: JSON keeps a NaN probability as null."""
+
+    ts_ns: int
+    symbol: str
+    strategy: str
+    direction: int
+    probability: float | None
+    source: str
+    model: str
+    outcome: str
 
 
 def _insert_decision(d: Decision) -> tuple[str, tuple[Any, ...]]:
@@ -313,8 +327,13 @@ class SqliteStore:
                           AuditEntry)
 
     def decisions(self) -> list[Decision]:
-        """Model decisions, oldest first."""
-        return self._rows("SELECT body FROM decisions ORDER BY seq", (), Decision)
+        """Model decisions, oldest first (a decision without a probability, NaN, is stored
+        by JSON as null and read back as NaN)."""
+        rows = self._rows("SELECT body FROM decisions ORDER BY seq", (), _StoredDecision)
+        return [Decision(ts_ns=r.ts_ns, symbol=r.symbol, strategy=r.strategy,
+                         direction=r.direction,
+                         probability=math.nan if r.probability is None else r.probability,
+                         source=r.source, model=r.model, outcome=r.outcome) for r in rows]
 
     def daily_pnl(self) -> list[DailyPnl]:
         """Recorded days, oldest first."""
