@@ -4,6 +4,8 @@ listener from the configuration."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -68,6 +70,12 @@ async def test_a_standby_answers_reads_and_refuses_changes() -> None:
         await client.close()
 
 
+async def _chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+        await asyncio.sleep(0.01)
+
+
 async def test_request_limits() -> None:
     bot = SimpleNamespace(lease=SimpleNamespace(held=True), engine=None, contracts={},
                           stopping=False, control_handler=None)
@@ -85,6 +93,14 @@ async def test_request_limits() -> None:
         assert "'extra'" in (await r.json())["error"]["message"]
         r = await client.delete("/api/v1/orders/" + "x" * 65, headers=HEADERS)
         assert r.status == 422
+        # A body sent in chunks is read whole (and refused whole when it grows too big).
+        r = await client.post("/api/v1/pause", headers=HEADERS,
+                              data=_chunks([b'{"reason": ', b'"lunch", "x": 1', b"}"]))
+        assert r.status == 422
+        assert "unknown field `x`" in (await r.json())["error"]["message"]
+        r = await client.post("/api/v1/pause", headers=HEADERS,
+                              data=_chunks([b'{"reason": "'] + [b"y" * 4096] * 5 + [b'"}']))
+        assert r.status == 400
         # A valid request to a bot that is stopping: nothing is done.
         bot.stopping = True
         r = await client.post("/api/v1/pause", headers=HEADERS, json={})

@@ -434,9 +434,15 @@ async def _decode(request: web.Request, body_type: Any, required: bool) -> Any:
     if request.content_length is not None and request.content_length > _MAX_BODY:
         raise ApiError(400, "bad_request",
                        f"body over {_MAX_BODY} bytes")
-    raw = await request.content.read(_MAX_BODY + 1)
-    if len(raw) > _MAX_BODY:
-        raise ApiError(400, "bad_request", f"body over {_MAX_BODY} bytes")
+    # One read returns what has arrived: a body sent in chunks is read to its end.
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(_MAX_BODY + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > _MAX_BODY:
+            raise ApiError(400, "bad_request", f"body over {_MAX_BODY} bytes")
+    raw = b"".join(chunks)
     if not raw.strip():
         if required:
             raise ApiError(400, "bad_request", "a JSON body is required")
