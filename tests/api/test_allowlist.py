@@ -96,16 +96,21 @@ def test_an_allowlist_without_the_client_refuses_every_endpoint(
         r = requests.post(bot.url + "/api/v1/orders?key=query-secret-abc", data=secret_body,
                           headers=auth("trade"), timeout=10)
         assert r.status_code == 403
+        # a path can carry a secret (a webhook's token): the route is logged, not the path
+        r = requests.post(bot.url + "/webhook/tradingview/path-secret-def", data=b"{}",
+                          timeout=10)
+        assert r.status_code == 403
         assert bot.http.server is not None
         metrics = bot.call(bot.http.server.metrics.render).decode()
-        assert f'bitunix_http_refused_total{{reason="address"}} {len(REFUSED) + 1}.0' in metrics
+        assert f'bitunix_http_refused_total{{reason="address"}} {len(REFUSED) + 2}.0' in metrics
         assert bot.bot.paused is False  # nothing reached the bot
     finally:
         bot.stop()
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-    assert len(refusals) == len(REFUSED) + 1
-    assert "refused POST /api/v1/orders from 127.0.0.1 (address)" in refusals[-1]
-    for secret in (*TOKENS.values(), "body-secret-xyz", "query-secret-abc"):
+    assert len(refusals) == len(REFUSED) + 2
+    assert "refused POST /api/v1/orders from 127.0.0.1 (address)" in refusals[-2]
+    assert "refused POST (no such route) from 127.0.0.1 (address)" in refusals[-1]
+    for secret in (*TOKENS.values(), "body-secret-xyz", "query-secret-abc", "path-secret-def"):
         assert secret not in caplog.text
 
 

@@ -93,9 +93,16 @@ class IpAllowlist:
     def _refuse(self, request: web.Request, reason: str, client: str,
                 message: str) -> web.Response:
         self.counts.add(reason)
-        log.warning("http: refused %s %s from %s (%s)", request.method, request.path,
+        log.warning("http: refused %s %s from %s (%s)", request.method, route_of(request),
                     client, reason)
         return error_response(403, "forbidden_address", message)
+
+
+def route_of(request: web.Request) -> str:
+    """The request's route as declared (``/webhook/tradingview/{token}``), not its path: a
+    path may carry a secret (a webhook's token); an unrouted path is said as such."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no such route)"
 
 
 def _address(text: str | None) -> IPAddress | None:
