@@ -220,7 +220,10 @@ def test_config_check(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     assert "s-123456" not in out
     for text, fragment in [('[run]\nduration_s = -1\n', "key run.duration_s"),
                            ('bogus = 1\n', "bogus"),
-                           ('[store]\npath = "/nope/dir/s.sqlite"\n', "/nope/dir")]:
+                           ('[store]\npath = "/nope/dir/s.sqlite"\n', "/nope/dir"),
+                           # a channel without its secret, as `run` refuses it
+                           ('[notify.telegram]\nenabled = true\nchat_id = "1"\n',
+                            "notify.telegram")]:
         bad = tmp_path / "bad.toml"
         bad.write_text(text)
         code, out, err = _run(capsys, "config", "check", str(bad))

@@ -30,6 +30,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Validate the file; return the exit code."""
     from pathlib import Path
 
+    from bitunix.cli.run import prepare_integrations
     from bitunix.config import environment, load_config, load_secrets, resolve_mode
     from bitunix.core.errors import ConfigError
 
@@ -40,6 +41,7 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(path, environ)
     mode, why = resolve_mode(config, environ, force_dry_run=args.dry_run)
     secrets = load_secrets(environ, config.venue.secrets_file)
+    prepare_integrations(config, environ)  # notifications, webhooks, paging: their secrets
     store = config.store.resolved_path(mode.value)
     if not store.parent.is_dir():
         raise ConfigError(f"key store.path: directory {store.parent} does not exist")

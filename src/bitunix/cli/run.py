@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from bitunix.config import BotConfig, Mode, Secrets
     from bitunix.config.notify import NotifySecrets
@@ -142,10 +142,22 @@ def install_run_logging(config: BotConfig, flag_level: str | None,
                            secrets=masked, file=file)
 
 
+def prepare_integrations(config: BotConfig,
+                         environ: Mapping[str, str]) -> tuple[NotifySecrets, Integrations]:
+    """The notifications' secrets and the integrations (webhooks, paging) of ``config``,
+    checked: a channel without its secret is one line naming the key (``run`` and
+    ``config check`` both)."""
+    from bitunix.config.notify import check_notify, notify_secrets_for
+    from bitunix.integrations.wiring import build_integrations
+
+    notify_secrets = notify_secrets_for(config.notify, environ, config.venue.secrets_file)
+    check_notify(config.notify, notify_secrets)
+    return notify_secrets, build_integrations(config, environ)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the bot and print its summary; return the exit code."""
     from bitunix.config import environment, load_config, load_secrets, resolve_mode
-    from bitunix.config.notify import check_notify, notify_secrets_for
     from bitunix.core.errors import ConfigError
 
     environ = environment()
@@ -167,11 +179,7 @@ def run(args: argparse.Namespace) -> int:
                           "does not exist")
     mode, why = resolve_mode(config, environ, force_dry_run=args.dry_run)
     secrets = load_secrets(environ, config.venue.secrets_file)
-    notify_secrets = notify_secrets_for(config.notify, environ, config.venue.secrets_file)
-    check_notify(config.notify, notify_secrets)
-    from bitunix.integrations.wiring import build_integrations
-
-    integrations = build_integrations(config, environ)
+    notify_secrets, integrations = prepare_integrations(config, environ)
     logs = install_run_logging(config, args.log_level, secrets,
                                notify_secrets.values() + integrations.secrets)
     try:
