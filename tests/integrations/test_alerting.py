@@ -280,3 +280,33 @@ def test_store_errors_page_and_a_breaker_pages_per_symbol() -> None:
     assert trigger.payload.custom_details == {"bps": "41.5"}
     assert (resolve.event_action, resolve.dedup_key) == ("resolve",
                                                          "p:breaker_volatility:BTCUSDT")
+
+
+def test_an_operator_acting_acknowledges_the_open_incidents_once() -> None:
+    from bitunix.model.records import AuditEntry
+
+    sender = Capture()
+    observer = AlertingObserver(AlertingSection(pagerduty=PagerDutySection(dedup_prefix="p")),
+                                sender)
+    store = SimpleNamespace(error="disk I/O error")
+    observer._bot = SimpleNamespace(pipeline=None, store=store)  # type: ignore[assignment]
+    operator = AuditEntry(ts_ns=3, action="operator", strategy="cli:alice", reason="pause")
+    observer.on_audit(operator)  # nothing open: nothing to acknowledge
+    observer.sample()  # store_error triggered
+    observer.on_risk(RiskTransition(ts_ns=1, kind=Reason.KILL_SWITCH, active=True))
+    observer.on_audit(AuditEntry(ts_ns=2, action="submit", reason="enter"))  # not a human
+    observer.on_audit(operator)
+    observer.on_audit(operator)  # acknowledged already: not again
+    assert [(e.event_action, e.dedup_key) for e in sender.events] == [
+        ("trigger", "p:store_error"), ("trigger", "p:kill_switch"),
+        ("acknowledge", "p:store_error"), ("acknowledge", "p:kill_switch")]
+    assert all(e.payload is None for e in sender.events[2:])
+    # resolved, then open again: a new incident, acknowledged again by the next action
+    store.error = ""
+    observer.sample()
+    store.error = "disk I/O error"
+    observer.sample()
+    observer.on_audit(operator)
+    assert [(e.event_action, e.dedup_key) for e in sender.events[4:]] == [
+        ("resolve", "p:store_error"), ("trigger", "p:store_error"),
+        ("acknowledge", "p:store_error")]

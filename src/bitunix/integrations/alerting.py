@@ -10,7 +10,9 @@ folds repeats into one incident and a ``resolve`` closes it:
 * ``store_error``: the state store failed a write;
 * ``slo:<slo>:<rule>``: an SLO's error budget burning past a burn rule.
 
-Only changes are sent (a condition already triggered is not triggered again). The feed,
+An operator acting on the bot while incidents are open (any command or API request the
+bot carries out: a kill, a pause, a flatten, an order...) acknowledges them: a human is on
+it. Only changes are sent (a condition already triggered is not triggered again). The feed,
 the store and the burn rates are sampled every ``alerting.sample_s`` by a timer on the
 bot's loop; the order hook is a dictionary update. The SLOs are exported on the run's
 ``/metrics`` (:class:`SloCollector`, registered in the listener's registry).
@@ -33,6 +35,7 @@ from bitunix.config.alerting import AlertingSection
 from bitunix.integrations.pagerduty import PagerDutyEvent, PagerDutySender, Payload
 from bitunix.integrations.slo import SLO_NAMES, SloTracker
 from bitunix.model import Order
+from bitunix.model.records import AuditEntry
 from bitunix.risk.verdict import Reason, RiskTransition
 
 if TYPE_CHECKING:
@@ -59,6 +62,8 @@ class AlertingObserver(Observer):
         self.slo = SloTracker(section.slo, now_s=now_s)
         #: Each condition's dedup key -> whether it is active (as last sent).
         self.active: dict[str, bool] = {}
+        #: Active conditions an operator has acted on since they were triggered.
+        self.acknowledged: set[str] = set()
         self.collector = SloCollector(self)
         self._bot: BotRun | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -99,6 +104,21 @@ class AlertingObserver(Observer):
     def on_order(self, order: Order) -> None:
         if self.section.slo.enabled:
             self.slo.on_order(order)
+
+    def on_audit(self, entry: AuditEntry) -> None:
+        if entry.action == "operator":
+            self.acknowledge(f"by {entry.strategy or 'an operator'}: {entry.reason}")
+
+    def acknowledge(self, why: str) -> None:
+        """Acknowledge every open incident not acknowledged yet."""
+        for key, active in self.active.items():
+            if not active or key in self.acknowledged:
+                continue
+            self.acknowledged.add(key)
+            log.info("alerting: %s acknowledged (%s)", key, why)
+            if self.sender is not None:
+                self.sender.enqueue(PagerDutyEvent(event_action="acknowledge",
+                                                   dedup_key=f"{self._prefix}:{key}"))
 
     def on_risk(self, transition: RiskTransition) -> None:
         kind = str(transition.kind)
@@ -167,6 +187,7 @@ class AlertingObserver(Observer):
         if self.active.get(key, False) == active:
             return
         self.active[key] = active
+        self.acknowledged.discard(key)
         dedup = f"{self._prefix}:{key}"
         if active:
             log.warning("alerting: %s (%s)", summary, dedup)
