@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -87,12 +88,15 @@ idle_stop_s = 0.0
             sys.executable, "-m", "bitunix", "kill", "--store", str(store), "--reason", "e2e",
             env=env, stdout=asyncio.subprocess.DEVNULL)
         assert await asyncio.wait_for(kill.wait(), 30) == 0
+        def kill_events() -> list[dict[str, Any]]:
+            return [e for e in pagerduty.events if e["dedup_key"] == "e2e:kill_switch"]
+
+        # the kill switch pages; the operator who engaged it acknowledges the incident
         async with asyncio.timeout(15):
-            while "e2e:kill_switch" not in {e["dedup_key"] for e in pagerduty.events}:
+            while len(kill_events()) < 2:
                 await asyncio.sleep(0.05)
-        [event] = [e for e in pagerduty.events if e["dedup_key"] == "e2e:kill_switch"]
-        assert event["event_action"] == "trigger"
-        assert event["routing_key"] == KEY
+        assert [e["event_action"] for e in kill_events()] == ["trigger", "acknowledge"]
+        assert all(e["routing_key"] == KEY for e in kill_events())
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 60) == 130
         await asyncio.wait_for(reader, 10)
