@@ -195,3 +195,41 @@ def test_kill_refuses_contradictions_and_missing_stores(
     assert "--release and --flatten: choose one" in capsys.readouterr().err
     assert main(["kill", "--store", str(tmp_path / "none.sqlite")]) == 1
     assert "none.sqlite: does not exist" in capsys.readouterr().err
+
+
+async def test_a_running_bot_scores_a_shadow_registered_meanwhile(
+    tmp_path: Path, capture_slice: Path
+) -> None:
+    import shutil
+
+    from bitunix.ml.registry import ModelRegistry
+    from tests.app.conftest import MODELS
+
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models)
+    registry = ModelRegistry(models)
+    registry.retire("ovirx-logit")  # no shadow at the start
+    cfg = busy_config(tmp_path, capture_slice, **{"signal.models_dir": str(models),
+                                                  "run.model_poll_s": 0.2})
+    lines: list[str] = []
+    bot = BotRun(cfg, Mode.PAPER, store_path=cfg.store.resolved_path(), secrets=None,
+                 emit=lines.append)
+    task = asyncio.ensure_future(bot.run())
+    try:
+        for _ in range(300):
+            if bot.trader is not None and bot.trader.enabled:
+                break
+            await asyncio.sleep(0.02)
+        assert bot.stack is not None
+        assert bot.stack.shadow is None
+        registry.shadow("ovirx-logit")  # bitunix-bot retrain does this
+        for _ in range(300):
+            if any(line.startswith("model: shadow now ovirx-logit@") for line in lines):
+                break
+            await asyncio.sleep(0.02)
+        assert bot.stack.shadow is not None
+        assert bot.stack.shadow.challenger.name.startswith("ovirx-logit@")
+    finally:
+        bot.interrupt()
+        s = await asyncio.wait_for(task, 60)
+    assert s.failures == []

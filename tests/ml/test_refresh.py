@@ -279,7 +279,7 @@ def test_figures_of_another_pair_are_not_used(setup: Setup) -> None:
     clock = Clock(T0)
     r = Refresher(registry, store, RULE, who="ops", now_ns=clock)
     r.once(train)
-    # A bot still scoring an older shadow (it picks the new one up at its next start).
+    # A bot still scoring an older shadow (it picks the new one up at its next model poll).
     save_live(store, BETTER, champion="m@1", challenger="m@0", since_ns=T0)
     clock.ns = LATER
     result = r.once(train)

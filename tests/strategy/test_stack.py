@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 
 from bitunix.features import FEATURE_NAMES
@@ -192,5 +193,49 @@ def test_poll_async_follows_promotion_and_rebuilds_health(models: Path) -> None:
     assert stack.model_status().swaps == 1
     assert stack.health is not None
     assert stack.health.model.startswith("ovirx-logit@")
+    # the shadow was the model promoted: nothing is left to score beside it
+    assert stack.shadow is None
+
+
+def test_poll_async_follows_the_registrys_shadow(models: Path) -> None:
+    cfg = SignalConfig(models_dir=str(models),
+                       strategies=[StrategySpec(kind="ovirx", params={"prob_threshold": 0.0})])
+    registry = ModelRegistry(models)
+    registry.retire("ovirx-logit")
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, cfg)
+    assert stack.shadow is None
+    assert not asyncio.run(stack.poll_async())
+    # a shadow registered while the bot runs (bitunix-bot retrain) is scored from the next
+    # poll on, by the strategies built before it
+    registry.shadow("ovirx-logit")
+    assert not asyncio.run(stack.poll_async())  # the served model did not change
     assert stack.shadow is not None
-    assert stack.shadow.champion_monitor.model == stack.predictor.name
+    assert stack.shadow.challenger.name.startswith("ovirx-logit@")
+    assert stack.shadow.champion is stack.predictor
+    [enter] = stack.on_tick("BTCUSDT", 1 * NS, frame(**SHORT), True)
+    assert enter.score_source == "model"
+    assert stack.shadow.scored == 1
+    # retired: dropped, the served model decides alone
+    pair = stack.shadow
+    registry.retire("ovirx-logit")
+    asyncio.run(stack.poll_async())
+    assert stack.shadow is None
+    row = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+    assert stack.gate.predict(row) == stack.predictor.predict(row)
+    assert pair.scored == 1  # no longer scored
+
+
+def test_a_broken_shadow_is_reported_and_not_reloaded_every_poll(models: Path) -> None:
+    registry = ModelRegistry(models)
+    registry.retire("ovirx-logit")
+    stack = SignalStack.build(["BTCUSDT"], FEATURE_NAMES, SignalConfig(models_dir=str(models)))
+    entry = registry.get("ovirx-logit")
+    (registry.model_dir(entry) / "manifest.json").write_bytes(b"not a model")
+    registry.shadow("ovirx-logit")
+    asyncio.run(stack.poll_async())
+    assert stack.shadow is None
+    assert stack.shadow_error != ""
+    tried = stack._shadow_tried
+    asyncio.run(stack.poll_async())
+    assert stack._shadow_tried == tried  # not tried again until the registry changes
+    assert stack.shadow is None

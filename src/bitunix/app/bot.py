@@ -145,6 +145,7 @@ class BotRun:
         self._alerts: set[tuple[str, str]] = set()
         self._day_pnl_saved = ""
         self._kill_seen = 0
+        self._shadow_seen = ""
         #: Operator pause of new entries (``bitunix-bot pause``; lasts for this run).
         self.paused = False
         self.paused_reason = ""
@@ -222,6 +223,7 @@ class BotRun:
                               f"(key symbols)")
         self.contracts = {s: contracts[s] for s in cfg.symbols}
         self.stack = SignalStack.build(cfg.symbols, FEATURE_NAMES, cfg.signal)
+        self._shadow_seen = _shadow_name(self.stack)
         status = self.stack.model_status()
         self.summary.model = status.model
         if status.source == "refused":
@@ -646,6 +648,10 @@ class BotRun:
             status = stack.model_status()
             self.summary.model = status.model
             self.emit(f"model: now {status.model or 'none'}")
+        shadow = _shadow_name(stack)
+        if shadow != self._shadow_seen:  # registered, promoted or retired meanwhile
+            self._shadow_seen = shadow
+            self.emit(f"model: shadow now {shadow}" if shadow else "model: no shadow now")
         for alert in stack.alerts():
             key = (alert.model, alert.kind)
             if key not in self._alerts:  # each alert once, not at every poll
@@ -856,6 +862,10 @@ def _mask_in_logs(values: Sequence[str]) -> None:
             if isinstance(flt, RedactingFilter):
                 flt.secrets = sorted({*flt.secrets, *(v for v in values if len(v) >= 4)},
                                      key=len, reverse=True)
+
+
+def _shadow_name(stack: SignalStack) -> str:
+    return "" if stack.shadow is None else stack.shadow.challenger.name
 
 
 def _describe_reconcile(report: ReconcileReport) -> str:

@@ -210,8 +210,8 @@ def _once(args: argparse.Namespace, rule: Any, store_file: Path) -> None:
     if result.judged is not None and result.verdict is not None:
         print(f"{result.judged}: {result.verdict.action}: {result.verdict.reason}")
     if result.shadow is not None:
-        print(f"{result.shadow} is the shadow; a bot scores it beside the active model from "
-              f"its next start; verdict after {rule.compare_s:g} s and "
+        print(f"{result.shadow} is the shadow; a running bot scores it beside the active "
+              f"model from its next model poll; verdict after {rule.compare_s:g} s and "
               f"{rule.min_decisions} live trades")
 
 

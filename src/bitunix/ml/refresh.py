@@ -9,7 +9,8 @@ registry's refresh lock:
    active; the bot hot-swaps to it and the old model can be rolled back to), discard it
    (retired), or wait (nothing changes; the next refresh looks again).
 2. Unless it waits, train a model on the latest recordings (the caller's ``train``) and
-   make it the shadow: the bot scores it beside the active model from its next start.
+   make it the shadow: a running bot scores it beside the active model from its next
+   model poll.
 
 Every promote, discard, new shadow or abandoned comparison is audited in the store
 (action ``model_refresh``: who, when, the model, the figures, the rule, the decision) and
@@ -90,7 +91,7 @@ def judge(figures: ShadowFigures | None, rule: RefreshRule, now_ns: int) -> Verd
     """Promote, discard or wait for the shadow described by ``figures`` (pure)."""
     if figures is None:
         return Verdict(action="wait", reason="no live figures for the shadow yet (a bot "
-                       "scores it from its next start)")
+                       "scores it from its next model poll)")
     elapsed_s = (now_ns - figures.since_ns) / _NS
     if elapsed_s < rule.compare_s:
         return Verdict(action="wait", reason=f"compared live for {elapsed_s:.0f} s of "

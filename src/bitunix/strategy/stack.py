@@ -14,6 +14,7 @@ not on the tick) and ``model_status()`` for its logs, metrics and summary.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,12 +25,13 @@ import numpy.typing as npt
 
 from bitunix.core.errors import ConfigError
 from bitunix.ml.drift import DriftConfig
+from bitunix.ml.errors import ModelError
 from bitunix.ml.fallback import RuleFallbackConfig
 from bitunix.ml.hotswap import ActiveModelWatcher
 from bitunix.ml.manifest import LogisticParams
 from bitunix.ml.monitor import Alert, ModelHealth, MonitorConfig, PerformanceMonitor
 from bitunix.ml.online import OnlineConfig, OnlineLogistic
-from bitunix.ml.registry import LoadedModel, ModelRegistry, load_predictor
+from bitunix.ml.registry import LoadedModel, ModelRegistry, load_predictor, model_id
 from bitunix.ml.runtime import Predictor, RuntimeConfig
 from bitunix.ml.shadow import ShadowPair
 from bitunix.strategy.base import FeatureSource, Signal
@@ -121,6 +123,50 @@ class ModelStatus(msgspec.Struct, frozen=True, kw_only=True):
     online_max_shift: float = 0.0
 
 
+def _shadow_pair(config: SignalConfig, predictor: Predictor, loaded: LoadedModel | None,
+                 challenger: Predictor, shadow_loaded: LoadedModel) -> ShadowPair:
+    """The served ``predictor`` and the ``challenger`` scored beside it, each judged
+    against its own training figures."""
+    threshold = next(
+        (convert_params(s, OvirxConfig).prob_threshold
+         for s in config.strategies if s.kind == "ovirx"),
+        OvirxConfig().prob_threshold,
+    )
+    champion_ref = (loaded or shadow_loaded).manifest.metrics
+    return ShadowPair(
+        predictor,
+        challenger,
+        threshold,
+        champion_monitor=PerformanceMonitor(predictor.name, champion_ref, config.monitor),
+        challenger_monitor=PerformanceMonitor(
+            challenger.name, shadow_loaded.manifest.metrics, config.monitor
+        ),
+    )
+
+
+class ServingGate:
+    """The gate every model-gated strategy holds: the shadow pair while a shadow model is
+    scored beside the served one, else the served predictor. Strategies keep this object;
+    the stack changes what is behind it (a shadow registered, promoted or retired while
+    the bot runs is followed at the next poll)."""
+
+    __slots__ = ("_stack",)
+
+    def __init__(self, stack: SignalStack) -> None:
+        self._stack = stack
+
+    @property
+    def last_source(self) -> str:
+        """Source of the served model's last answer."""
+        return self._stack.predictor.last_source
+
+    def predict(self, vector: npt.NDArray[np.float32]) -> float:
+        """The served model's probability (the shadow, if any, scored on the same row)."""
+        stack = self._stack
+        shadow = stack.shadow
+        return (shadow if shadow is not None else stack.predictor).predict(vector)
+
+
 class SignalStack:
     """Strategies per symbol behind one guarded, watched, hot-swappable model."""
 
@@ -139,6 +185,12 @@ class SignalStack:
         self.predictor = predictor
         self.registry = registry
         self.shadow = shadow
+        #: What strategies hold (see :class:`ServingGate`).
+        self.gate = ServingGate(self)
+        #: The shadow model last tried by :meth:`poll_async` (not tried again until the
+        #: registry names another: a broken one is not reloaded every poll).
+        self._shadow_tried = "" if shadow is None else shadow.challenger.name
+        self.shadow_error = ""
         self.health = None if loaded is None else ModelHealth(loaded.manifest, config.drift,
                                                               config.monitor)
         self.watcher = (
@@ -177,22 +229,7 @@ class SignalStack:
                 status="shadow",
             )
             if shadow_loaded is not None:
-                threshold = next(
-                    (convert_params(s, OvirxConfig).prob_threshold
-                     for s in config.strategies if s.kind == "ovirx"),
-                    OvirxConfig().prob_threshold,
-                )
-                champion_ref = (loaded or shadow_loaded).manifest.metrics
-                shadow = ShadowPair(
-                    predictor,
-                    challenger,
-                    threshold,
-                    champion_monitor=PerformanceMonitor(predictor.name, champion_ref,
-                                                        config.monitor),
-                    challenger_monitor=PerformanceMonitor(
-                        challenger.name, shadow_loaded.manifest.metrics, config.monitor
-                    ),
-                )
+                shadow = _shadow_pair(config, predictor, loaded, challenger, shadow_loaded)
         stack = cls(
             config, feature_names, predictor=predictor, loaded=loaded, registry=registry,
             shadow=shadow,
@@ -204,7 +241,7 @@ class SignalStack:
                 symbol,
                 feature_names,
                 config.strategies,
-                gate=shadow if shadow is not None else predictor,
+                gate=stack.gate,
                 outcome_sink=stack._record_outcome,
                 learner=stack._learn if config.online_learning else None,
             )
@@ -276,10 +313,42 @@ class SignalStack:
         warm-up on the loop thread) here. True when it changed. A failure leaves the
         current model serving, is counted in :meth:`model_status` and is not retried until
         the registry changes (and then with a back-off)."""
-        if self.watcher is None or not await self.watcher.poll_async():
-            return False
-        self._after_swap(self.watcher)
-        return True
+        swapped = self.watcher is not None and await self.watcher.poll_async()
+        if swapped and self.watcher is not None:
+            self._after_swap(self.watcher)
+        await self._follow_shadow()
+        return swapped
+
+    async def _follow_shadow(self) -> None:
+        """Score the registry's shadow model beside the served one: a shadow registered
+        (``bitunix-bot retrain``, ``models shadow``) is loaded on a worker thread and
+        paired in; one promoted or retired is dropped."""
+        registry = self.registry
+        if registry is None or not self.config.shadow:
+            return
+        try:
+            entry = await asyncio.to_thread(registry.with_status, "shadow")
+        except ModelError as exc:
+            self.shadow_error = str(exc)
+            return
+        name = "" if entry is None else model_id(entry.name, entry.version)
+        current = "" if self.shadow is None else self.shadow.challenger.name
+        if name in (current, self._shadow_tried):
+            return
+        self._shadow_tried = name
+        if not name:
+            self.shadow = None
+            return
+        cfg = self.config
+        challenger, loaded = await asyncio.to_thread(
+            load_predictor, registry, self.feature_names, runtime=cfg.runtime,
+            fallback=cfg.fallback, status="shadow")
+        if loaded is None or challenger.name != name:  # broken, or changed meanwhile
+            self.shadow_error = challenger.load_error or f"{name}: no longer the shadow"
+            return
+        self.shadow_error = ""
+        active = None if self.watcher is None else self.watcher.loaded
+        self.shadow = _shadow_pair(cfg, self.predictor, active, challenger, loaded)
 
     def model_status(self) -> ModelStatus:
         """The served model, its swap history and its counters (see :class:`ModelStatus`)."""
