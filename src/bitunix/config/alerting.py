@@ -16,7 +16,7 @@ from typing import Literal
 
 import msgspec
 
-from bitunix.config.tradingview import secret_from_file
+from bitunix.config.secrets import plain_secrets
 from bitunix.core.checks import check_number, check_url
 from bitunix.core.errors import ConfigError
 
@@ -154,7 +154,7 @@ def load_pagerduty_key(environ: Mapping[str, str], secrets_file: str = "") -> st
     key = environ.get("BITUNIX_PAGERDUTY_ROUTING_KEY", "")
     if key:
         return key
-    return secret_from_file(environ, secrets_file, ("pagerduty_routing_key",)).get(
+    return plain_secrets(environ, secrets_file, ("pagerduty_routing_key",)).get(
         "pagerduty_routing_key", "")
 
 

@@ -11,14 +11,12 @@ owner-only secrets file (``venue.secrets_file`` / ``BITUNIX_SECRETS_FILE``, keys
 from __future__ import annotations
 
 import re
-import stat
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Literal
 
 import msgspec
 
+from bitunix.config.secrets import plain_secrets
 from bitunix.core.checks import check_number, check_url
 from bitunix.core.errors import ConfigError
 
@@ -147,25 +145,12 @@ def load_notify_secrets(environ: Mapping[str, str], secrets_file: str = "") -> N
     file (``secrets_file`` or ``BITUNIX_SECRETS_FILE``; refused when others can read it)."""
     token = environ.get("BITUNIX_TELEGRAM_TOKEN", "")
     secret = environ.get("BITUNIX_WEBHOOK_SECRET", "")
-    path_text = secrets_file or environ.get("BITUNIX_SECRETS_FILE", "")
-    if (token and secret) or not path_text:
+    if token and secret:
         return NotifySecrets(telegram_token=token, webhook_secret=secret)
-    path = Path(path_text).expanduser()
-    try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(f"secrets file {path}: readable by others (mode "
-                              f"{stat.filemode(mode)}); run: chmod 600 {path}")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"secrets file {path}: does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        raise ConfigError(f"secrets file {path}: not valid TOML (an encrypted secrets file "
-                          "cannot hold the notification secrets: set BITUNIX_TELEGRAM_TOKEN "
-                          "and BITUNIX_WEBHOOK_SECRET instead)") from None
-    for key in ("telegram_token", "webhook_secret"):
-        if key in data and not isinstance(data[key], str):
-            raise ConfigError(f"secrets file {path}: {key} must be a string")
+    data = plain_secrets(environ, secrets_file, ("telegram_token", "webhook_secret"),
+                         not_toml_hint="an encrypted secrets file cannot hold the "
+                         "notification secrets: set BITUNIX_TELEGRAM_TOKEN and "
+                         "BITUNIX_WEBHOOK_SECRET instead")
     return NotifySecrets(telegram_token=token or data.get("telegram_token", ""),
                          webhook_secret=secret or data.get("webhook_secret", ""))
 

@@ -66,6 +66,33 @@ def check_owner_only(path: Path, what: str) -> None:
                           f" run: chmod 600 {path}")
 
 
+def plain_secrets(environ: Mapping[str, str], secrets_file: str, keys: tuple[str, ...],
+                  *, not_toml_hint: str = "") -> dict[str, str]:
+    """``keys`` read from the plain owner-only secrets file (``secrets_file`` or
+    ``BITUNIX_SECRETS_FILE``); {} when there is no file. A file others can read, a file
+    that is not TOML (``not_toml_hint`` says what to do instead) or a value that is not a
+    string is refused, naming the file and the key, never the value."""
+    path_text = secrets_file or environ.get("BITUNIX_SECRETS_FILE", "")
+    if not path_text:
+        return {}
+    path = Path(path_text).expanduser()
+    check_owner_only(path, "secrets file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"secrets file {path}: does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        hint = f" ({not_toml_hint})" if not_toml_hint else ""
+        raise ConfigError(f"secrets file {path}: not valid TOML{hint}") from None
+    out: dict[str, str] = {}
+    for key in keys:
+        if key in data:
+            if not isinstance(data[key], str):
+                raise ConfigError(f"secrets file {path}: {key} must be a string")
+            out[key] = data[key]
+    return out
+
+
 def new_master_key() -> str:
     """A fresh master key (URL-safe base64 of 32 random bytes)."""
     return Fernet.generate_key().decode("ascii")

@@ -11,18 +11,16 @@ owner-only secrets file (``venue.secrets_file`` / ``BITUNIX_SECRETS_FILE``, keys
 from __future__ import annotations
 
 import re
-import stat
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
 
 import msgspec
 
+from bitunix.config.secrets import plain_secrets
 from bitunix.core.checks import check_number
 from bitunix.core.errors import ConfigError
 
 __all__ = ["TradingViewSecrets", "TradingViewSection", "check_tradingview",
-           "load_tradingview_secrets", "secret_from_file"]
+           "load_tradingview_secrets"]
 
 _SYMBOL = re.compile(r"[A-Z0-9]{2,30}")
 _STRATEGY = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
@@ -89,43 +87,14 @@ class TradingViewSecrets(msgspec.Struct, frozen=True, kw_only=True):
         return [v for v in (self.secret, self.url_token) if v]
 
 
-def secret_from_file(environ: Mapping[str, str], secrets_file: str,
-                     keys: tuple[str, ...]) -> dict[str, str]:
-    """``keys`` read from the owner-only secrets file (``secrets_file`` or
-    ``BITUNIX_SECRETS_FILE``); {} when there is no file. A file others can read, a file
-    that is not TOML or a value that is not a string is refused, naming the file and the
-    key, never the value."""
-    path_text = secrets_file or environ.get("BITUNIX_SECRETS_FILE", "")
-    if not path_text:
-        return {}
-    path = Path(path_text).expanduser()
-    try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(f"secrets file {path}: readable by others (mode "
-                              f"{stat.filemode(mode)}); run: chmod 600 {path}")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"secrets file {path}: does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        raise ConfigError(f"secrets file {path}: not valid TOML") from None
-    out: dict[str, str] = {}
-    for key in keys:
-        if key in data:
-            if not isinstance(data[key], str):
-                raise ConfigError(f"secrets file {path}: {key} must be a string")
-            out[key] = data[key]
-    return out
-
-
 def load_tradingview_secrets(environ: Mapping[str, str],
                              secrets_file: str = "") -> TradingViewSecrets:
     """The webhook's secret and URL token from the environment, else the secrets file."""
     secret = environ.get("BITUNIX_TRADINGVIEW_SECRET", "")
     token = environ.get("BITUNIX_TRADINGVIEW_TOKEN", "")
     if not (secret and token):
-        data = secret_from_file(environ, secrets_file,
-                                ("tradingview_secret", "tradingview_token"))
+        data = plain_secrets(environ, secrets_file,
+                             ("tradingview_secret", "tradingview_token"))
         secret = secret or data.get("tradingview_secret", "")
         token = token or data.get("tradingview_token", "")
     return TradingViewSecrets(secret=secret, url_token=token)
